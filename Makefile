@@ -1,0 +1,56 @@
+# The README's two commands:
+#   make book   set up .venv, execute every notebook (quick profile), build the book
+#   make test   set up .venv, run the unit tests and the notebook regression tests
+# Options: PROFILE=paper (the paper's sizes; meant for a GPU box), PYTHON=python3.11
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3
+PROFILE ?= quick
+VENV    := .venv
+PY      := $(VENV)/bin/python
+INSTALLED := $(VENV)/.mgdl-installed.stamp
+VENDORED  := book/_static/vendor/.stamp
+
+# Every recipe: one OpenMP thread (faster on small shared CPUs), no GUI backend.
+export OMP_NUM_THREADS := 1
+export MPLBACKEND := Agg
+# The paper's images: MGDL_DATA_DIR if set, else ../shared/data/images when present (the
+# library then tries its cache and a hash-pinned download).
+ifeq ($(origin MGDL_DATA_DIR),undefined)
+ifneq ($(wildcard ../shared/data/images),)
+export MGDL_DATA_DIR := $(abspath ../shared/data/images)
+endif
+endif
+
+.PHONY: help setup book test vendor clean
+help:
+	@echo "make book  [PROFILE=quick|paper]  execute notebooks/ and build _build/html"
+	@echo "make test                         unit tests + notebook regression tests (nbval)"
+	@echo "make setup | vendor | clean"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when pyproject.toml changes (or the venv is new).
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -e ".[all]"
+	$(PY) -m ipykernel install --sys-prefix --name mgdl --display-name "Python (mgdl)"
+	@touch $@
+
+setup: $(INSTALLED)
+
+# MathJax + ipywidgets JS from npm, so the book renders offline (once; needs npm).
+$(VENDORED): tools/vendor_assets.sh
+	bash tools/vendor_assets.sh
+
+vendor: $(VENDORED)
+
+book: $(INSTALLED) $(VENDORED)
+	$(PY) -m mgdl_core.execute --profile $(PROFILE) --build
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+clean:
+	rm -rf _build book/_static/vendor

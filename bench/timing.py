@@ -1,0 +1,30 @@
+"""Interleaved timing: alternatives are timed block by block in one process (A, B, A, B, ...),
+so that a noisy, shared machine slows them alike and their ratio stays meaningful."""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def interleave(variants: dict[str, Callable[[], None]], repeats: int = 200, blocks: int = 9,
+               warmup: int = 20) -> dict[str, float]:
+    """Median seconds per call of each variant over ``blocks`` interleaved blocks."""
+    for fn in variants.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(blocks):
+        for name, fn in variants.items():
+            t = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            times[name].append((time.perf_counter() - t) / repeats)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A Markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)

@@ -1,0 +1,18 @@
+"""mgdl_core: the library behind the executable edition of *Computational Advantages of
+Multi-Grade Deep Learning* (Fang & Xu).
+
+Layers, lowest first (nothing imports a layer above it):
+
+- ``runtime``       device, dtype, seeds, CPU tuning
+- ``images``, ``synthetic``   data: the paper's test images by name; the §5 functions
+- ``nets``          structures of Appendix D, initialisers, the parameter vector W of §2
+- ``step``          hand-written forward/backward, GD and Adam (the hot loop)
+- ``train``         the generic training loop and its callbacks
+- ``mgdl``          multi-grade training on residuals with frozen, cached features (§3)
+- ``batched``, ``sweep``   many learning rates at once (processes on CPU, batched on GPU)
+- ``hessian``       spectra of I − ηH and the eigenvalue tracker (§6)
+- ``records``, ``experiments``, ``cli``   durable, resumable runs and the ``mgdl`` command
+- ``plots``, ``execute``   figures and the papermill runner of the book
+"""
+
+__version__ = "0.1.0"

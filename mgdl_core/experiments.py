@@ -1,0 +1,223 @@
+"""Named experiments of the paper as frozen configurations with ``quick`` and ``paper`` profiles.
+
+A configuration says everything a run needs (task, method, structure, learning rate, epochs,
+seed, dtype, device); :meth:`SyntheticRun.run` trains it and returns a :class:`RunSummary`.
+Notebooks and sweeps go through this layer, so the same configuration gives the same run
+wherever it is asked for.
+
+Profiles: ``paper`` is the paper's protocol (§5: 10^6 GD epochs, per grade for MGDL, with the
+authors' early stopping: loss recorded every 100 epochs, smoothed over 20 records, relative
+change 1e-6); ``quick`` is the same task with far fewer epochs, so that the book builds in
+minutes on a 2-core CPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from pathlib import Path
+
+from .mgdl import train_mgdl
+from .nets import (MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, sgdl_network,
+                   unflatten_params)
+from .records import (RunStore, is_complete, read_summary, record_dir, torch_load, write_record)
+from .runtime import configure_cpu, environment_summary, get_device, get_dtype
+from .step import forward
+from .synthetic import get_setting, synthetic_dataset
+from .train import EarlyStopping, TrainConfig, TrainResult, train
+
+METHODS = ("sgdl", "mgdl", "msdl")
+DEFAULT_STRUCTURES = {"sgdl": "(26)", "mgdl": "(30)", "msdl": MSDL_SUBNETWORK}
+
+PROFILES: dict[str, dict[str, object]] = {
+    "quick": {"epochs": 20_000, "record_every": 100, "early_stopping": False},
+    "paper": {"epochs": 1_000_000, "record_every": 100, "early_stopping": True},
+}
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
+    return profile
+
+
+@dataclass(frozen=True)
+class SyntheticRun:
+    """One §5–§7 synthetic regression run.
+
+    ``epochs`` counts GD epochs for SGDL and MSDL and epochs *per grade* for MGDL (the paper's
+    protocol). ``grade_epochs`` overrides it per grade (MGDL only).
+    """
+
+    setting: int = 1
+    method: str = "mgdl"
+    lr: float = 0.06
+    epochs: int = 20_000
+    grade_epochs: tuple[int, ...] | None = None
+    structure: str | None = None
+    init: str = "he"
+    seed: int = 0
+    dtype: str = "float32"
+    device: str | None = None
+    record_every: int = 100
+    early_stopping: bool = False
+    track_every: int = 0  # > 0: record the spectrum of I − ηH every this many epochs (§6)
+    track_k: int = 10
+
+    def __post_init__(self) -> None:
+        get_setting(self.setting)
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}: use one of {', '.join(METHODS)}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
+        get_dtype(self.dtype)
+
+    @classmethod
+    def profile(cls, profile: str = "quick", **overrides) -> "SyntheticRun":
+        """The run under a profile's epochs and stopping rule, with ``overrides`` applied."""
+        return cls(**{**PROFILES[check_profile(profile)], **overrides})
+
+    def replace(self, **changes) -> "SyntheticRun":
+        return dataclasses.replace(self, **changes)
+
+    def train_config(self, epochs: int | None = None) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs if epochs is None else epochs, lr=float(self.lr),
+                           record_every=self.record_every,
+                           early_stopping=EarlyStopping(20, 1e-6) if self.early_stopping else None)
+
+    kind = "synthetic"
+
+    def run(self, callbacks=(), store: RunStore | None = None) -> "RunSummary":
+        """Train this configuration and summarise it (no training state is shared between runs).
+
+        With a :class:`~mgdl_core.records.RunStore` the run checkpoints into it and resumes from
+        whatever it already holds."""
+        configure_cpu()
+        device, dtype = get_device(self.device), get_dtype(self.dtype)
+        data = synthetic_dataset(self.setting, dtype=dtype, device=device)
+        structure = self.structure or DEFAULT_STRUCTURES[self.method]
+        start = time.perf_counter()
+        resume = store.snapshot() if store is not None else None
+        if self.track_every > 0:
+            from .hessian import EigenTracker
+
+            callbacks = [EigenTracker(self.track_every, self.track_k), *callbacks]
+        if store is not None:
+            callbacks = [*callbacks, store.checkpointer()]
+        if self.method == "mgdl":
+            grades = mgdl_structure(structure)
+            epochs = self.grade_epochs or (self.epochs,) * len(grades)
+            finished = [_grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
+            res = train_mgdl(grades, data, [self.train_config(e) for e in epochs], init=self.init,
+                             seed=self.seed, callbacks=callbacks, finished=finished, resume=resume,
+                             on_grade_end=store.save_grade if store is not None else None)
+            hist = res.history()
+            outcome, diverged = res.outcome, res.diverged_epoch
+            with torch.no_grad():
+                pred = res.model.predict(data.test.x)
+            grade_losses = res.losses["train"]
+            params = [g.vector().cpu() for g in res.model.grades]
+        else:
+            if self.method == "sgdl":
+                net = sgdl_network(structure, init=self.init, seed=self.seed, dtype=dtype, device=device)
+            else:
+                net = msdl_network(structure, MSDL_SCALES, init=self.init, seed=self.seed, dtype=dtype, device=device)
+            r = train(net, data, self.train_config(), callbacks, resume=resume)
+            hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
+            with torch.no_grad():
+                pred = forward(net, data.test.x)
+            grade_losses = []
+            params = [net.vector().cpu()]
+        return summarize(self, data, hist, outcome, diverged, pred, grade_losses, params,
+                         time.perf_counter() - start)
+
+
+def summarize(config: SyntheticRun, data, hist: dict[str, np.ndarray], outcome: str, diverged: int | None,
+              pred: torch.Tensor, grade_losses: list[float], params: list[torch.Tensor],
+              seconds: float) -> "RunSummary":
+    """A :class:`RunSummary` from a finished run (shared by the serial and batched paths)."""
+    ok = outcome != "diverged"
+    test_loss = (0.5 * (pred - data.test.y).pow(2).mean()).item() if ok else math.nan
+    return RunSummary(
+        config=config, outcome=outcome, diverged_epoch=diverged,
+        train_loss=float(hist["train_loss"][-1]) if ok else math.nan,
+        val_loss=float(hist["val_loss"][-1]) if ok else math.nan,
+        test_loss=test_loss, epochs_run=int(hist["epoch"][-1]), seconds=seconds,
+        history=hist, grade_train_losses=grade_losses,
+        test_x=data.test.x[:, 0].cpu().double().numpy(), test_pred=pred[:, 0].cpu().double().numpy(),
+        params=params)
+
+
+@dataclass
+class RunSummary:
+    """What a run leaves behind: final losses (0.5·MSE, eq. 1), histories and predictions."""
+
+    config: SyntheticRun
+    outcome: str
+    diverged_epoch: int | None
+    train_loss: float
+    val_loss: float
+    test_loss: float
+    epochs_run: int
+    seconds: float
+    history: dict[str, np.ndarray] = field(repr=False)
+    grade_train_losses: list[float] = field(default_factory=list)
+    test_x: np.ndarray | None = field(default=None, repr=False)
+    test_pred: np.ndarray | None = field(default=None, repr=False)
+    params: list[torch.Tensor] = field(default_factory=list, repr=False)
+
+    @property
+    def diverged(self) -> bool:
+        return self.outcome == "diverged"
+
+
+def _grade_result(saved: dict, widths) -> TrainResult:
+    """A finished MGDL grade as saved by :meth:`RunStore.save_grade`."""
+    vec = [t for t in saved["params"]]
+    params = [(vec[2 * i], vec[2 * i + 1]) for i in range(len(vec) // 2)]
+    return TrainResult(Network([params]), {k: v.numpy() for k, v in saved["history"].items()},
+                       saved["outcome"], int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]))
+
+
+EXPERIMENTS = {"synthetic": SyntheticRun}
+
+
+def run_recorded(config: SyntheticRun, out: str | Path = "runs", *, force: bool = False,
+                 every_seconds: float = 120.0, callbacks=()) -> RunSummary:
+    """The run of ``config`` through its record: returned from ``<out>/<kind>/<hash>/`` when it
+    exists (no training), else trained — resuming from ``<hash>.partial/`` when an earlier
+    attempt was interrupted — and recorded. ``force`` re-runs from scratch."""
+    folder = record_dir(out, config.kind, config)
+    if is_complete(folder) and not force:
+        return load_record(folder)
+    store = RunStore(folder.with_name(folder.name + ".partial"), every_seconds)
+    if force:
+        store.discard()
+    summary = config.run(callbacks=callbacks, store=store)
+    write_record(folder, config.kind, summary, environment_summary(get_device(config.device)))
+    store.discard()
+    return summary
+
+
+def load_record(folder: str | Path) -> RunSummary:
+    """A :class:`RunSummary` from a record folder (tensors and JSON only, no pickles)."""
+    folder = Path(folder)
+    meta = read_summary(folder)
+    config = EXPERIMENTS[meta["kind"]](**{k: tuple(v) if isinstance(v, list) else v
+                                          for k, v in meta["config"].items()})
+    with np.load(folder / "history.npz", allow_pickle=False) as h:
+        history = {k: h[k] for k in h.files}
+    with np.load(folder / "predictions.npz", allow_pickle=False) as p:
+        test_x, test_pred = p["test_x"], p["test_pred"]
+    nan = lambda v: math.nan if v is None else float(v)
+    return RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
+                      train_loss=nan(meta["train_loss"]), val_loss=nan(meta["val_loss"]),
+                      test_loss=nan(meta["test_loss"]), epochs_run=int(meta["epochs_run"]),
+                      seconds=float(meta["seconds"]), history=history,
+                      grade_train_losses=list(meta["grade_train_losses"]), test_x=test_x, test_pred=test_pred,
+                      params=torch_load(folder / "params.pt"))

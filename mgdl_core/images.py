@@ -1,0 +1,251 @@
+"""The paper's test images, by name, as greyscale float arrays in [0, 1].
+
+``load_image("cameraman")`` returns the image the paper calls 'Cameraman' exactly as the
+authors read it (``imageio.imread(path) / 255.``): a 2-D ``float64`` array, not centred, not
+clipped, not resized. The file is looked for, in order,
+
+1. in the folder named by the environment variable ``MGDL_DATA_DIR`` (its SHA-256 is checked);
+2. in a local cache (``MGDL_CACHE_DIR``, else ``pooch.os_cache("mgdl")``);
+3. by downloading it into that cache with pooch, with the SHA-256 pinned. The files come from
+   the authors' repository at a pinned commit, or from ``MGDL_DATA_URL`` + file name.
+
+A path to a user's own image file is accepted too and goes through the same conversion. The
+paper's seventh image, 'Walnut', is missing from every public copy of the authors' repository,
+so asking for it is an error that says so.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+_REPO = "Ronglong-Fang/Why-MGDL-outperforms-SGDL"
+_RAW = "https://raw.githubusercontent.com"
+# The repository's folders were uploaded in separate commits; each file is pinned to the
+# commit that added its folder (found with a code index; the image blobs themselves sit in the
+# folder's ``image/`` directory, which the experiment code reads as ``image/<file>``).
+# This machine has no internet access, so these default URLs are untested here.
+_COMMIT_S4 = "f2a8957251e2f4c5eab69e5251aa1e656eba10b1"
+_DIR_S4 = "Comparison-of-SGDL-and-MGDL-for-Image-Reconstruction/Image-Regression/MGDL/image"
+_COMMIT_S6 = "920767f459ed2835db357aa90312d5834f2a4768"
+_DIR_S6 = "Eigenvalue-Analysis-for-SGDL-and-MGDL/Image-Regression/MGDL/image"
+
+
+class ImageNotFoundError(FileNotFoundError):
+    """No copy of a test image could be found or downloaded."""
+
+
+class ImageHashError(ValueError):
+    """A copy of a test image exists but is not the file the paper used (SHA-256 mismatch)."""
+
+
+@dataclass(frozen=True)
+class TestImage:
+    """One of the paper's test images: where it comes from and what it must look like."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: str
+    filename: str
+    paper_name: str
+    shape: tuple[int, int]
+    sha256: str
+    repo_dir: str
+    repo_commit: str
+
+    @property
+    def url(self) -> str:
+        """Default download URL: the file in the authors' repository at a pinned commit."""
+        return f"{_RAW}/{_REPO}/{self.repo_commit}/{self.repo_dir}/{self.filename}"
+
+
+def _img(name: str, filename: str, paper_name: str, n: int, sha256: str, s6: bool = False) -> TestImage:
+    return TestImage(name, filename, paper_name, (n, n), sha256,
+                     _DIR_S6 if s6 else _DIR_S4, _COMMIT_S6 if s6 else _COMMIT_S4)
+
+
+IMAGES: Mapping[str, TestImage] = MappingProxyType({
+    t.name: t for t in [
+        _img("resolution_chart", "resolutionchart.tiff", "Resolution chart", 256,
+             "92ef9dd86f3c0edbbcdad50d63229d6633df560308b60b96cb045e570be02e18", s6=True),
+        _img("cameraman", "cameraman.tif", "Cameraman", 256,
+             "bae785b3236037abe32914516e758ea108eac0a2f3430f3f4216574bbae6ea51"),
+        _img("barbara", "barbara.gif", "Barbara", 512,
+             "1fa41c9edfa436e7ba0d4621d854296ae1b71fee54be1a146e3ff6440394dba1"),
+        _img("butterfly", "butterfly.gif", "Butterfly", 512,
+             "6112843ab8ab9c4046ac4f3c523cbda4ca05013367291be347679e4b476c5222"),
+        _img("pirate", "male.tiff", "Pirate", 1024,
+             "20654c370b0197d5c874a686e07c47642abc953790c5d0da23dacfd301f4a18d"),
+        _img("chest", "chest.png", "Chest", 1024,
+             "8a533d1f24a42d166abc41f2d2351ff9ffa3107cb6b1a569e2e30318a2c758eb"),
+    ]
+})
+# The authors' own names for two of them.
+_ALIASES = {"male": "pirate", "resolutionchart": "resolution_chart"}
+_MISSING = {"walnut": "Walnut"}
+
+
+def available_images() -> list[str]:
+    """Names accepted by :func:`load_image`, in the order of the paper's Figure 4."""
+    return list(IMAGES)
+
+
+def _norm(name: str) -> str:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return _ALIASES.get(key, key)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _lookup(name: str) -> TestImage:
+    key = _norm(name)
+    if key in IMAGES:
+        return IMAGES[key]
+    if key in _MISSING:
+        raise ImageNotFoundError(
+            f"the paper's {_MISSING[key]!r} image is not available: its file (walnut.png) is "
+            f"missing from every public copy of the authors' repository ({_REPO}), so it cannot "
+            f"be loaded. Available images: {', '.join(IMAGES)}.")
+    close = difflib.get_close_matches(key, list(IMAGES) + list(_ALIASES), n=1)
+    hint = f" Did you mean {_ALIASES.get(close[0], close[0])!r}?" if close else ""
+    raise ValueError(f"unknown image name {name!r}.{hint} Valid names: {', '.join(IMAGES)} "
+                     f"(or a path to an existing image file).")
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("MGDL_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("mgdl"))
+
+
+def _download(img: TestImage, cache: Path) -> tuple[Path | None, str]:
+    """Fetch ``img`` into ``cache`` with pooch; return (path, "") or (None, why it failed)."""
+    import pooch
+
+    base = os.environ.get("MGDL_DATA_URL")
+    url = base.rstrip("/") + "/" + img.filename if base else img.url
+    try:
+        got = pooch.retrieve(url, known_hash=f"sha256:{img.sha256}", fname=img.filename,
+                             path=cache, progressbar=False,
+                             downloader=pooch.HTTPDownloader(progressbar=False, timeout=30))
+    except ValueError as exc:  # pooch's hash mismatch; its temporary file is already gone
+        target = cache / img.filename
+        if target.exists() and _sha256(target) != img.sha256:
+            target.unlink()
+        raise ImageHashError(
+            f"downloaded {img.filename} from {url}, but it is not the paper's file: expected "
+            f"SHA-256 {img.sha256} ({exc}). Nothing was kept in {cache}. Point MGDL_DATA_URL at "
+            f"a copy of the original file, or set MGDL_DATA_DIR to a folder holding it.") from exc
+    except Exception as exc:  # network errors of any kind: report, don't crash here
+        return None, f"download from {url} failed: {type(exc).__name__}: {exc}"
+    return Path(got), ""
+
+
+def image_path(name: str) -> Path:
+    """Path to a local copy of the named image, downloading it into the cache if needed."""
+    img = _lookup(name)
+    tried: list[str] = []
+    data_dir = os.environ.get("MGDL_DATA_DIR")
+    if data_dir:
+        path = Path(data_dir).expanduser() / img.filename
+        if path.is_file():
+            actual = _sha256(path)
+            if actual != img.sha256:
+                raise ImageHashError(
+                    f"{path} is not the paper's {img.paper_name!r} image: expected SHA-256 "
+                    f"{img.sha256}, got {actual}. Replace it with the original file (e.g. from "
+                    f"{img.url}) or unset MGDL_DATA_DIR to use the cache/download instead.")
+            return path
+        tried.append(f"MGDL_DATA_DIR: {path} does not exist")
+    else:
+        tried.append("MGDL_DATA_DIR: not set")
+    cache = _cache_dir()
+    cached = cache / img.filename
+    if cached.is_file() and _sha256(cached) == img.sha256:
+        return cached
+    tried.append(f"cache: {cached} " + ("has the wrong SHA-256" if cached.is_file() else "does not exist"))
+    got, why = _download(img, cache)
+    if got is not None:
+        return got
+    tried.append(why)
+    raise ImageNotFoundError(
+        f"could not find the image {img.name!r} ({img.filename}). Looked in:\n  - "
+        + "\n  - ".join(tried)
+        + f"\nFix: set MGDL_DATA_DIR to a folder holding {img.filename} (e.g. "
+        f"MGDL_DATA_DIR=../shared/data/images), or set MGDL_DATA_URL to a base URL serving it "
+        f"(URL = base + '/{img.filename}').")
+
+
+def _to_grey(path: Path) -> np.ndarray:
+    """Decode ``path`` into a greyscale float64 array in [0, 1] (see :func:`load_image`)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+                return np.asarray(im).astype(np.float64) / 65535.0
+            if mode == "I":
+                a = np.asarray(im)
+                if a.min() < 0 or a.max() > 65535:
+                    raise ValueError(f"{path}: 32-bit integer pixels outside 0..65535 are not supported")
+                return a.astype(np.float64) / 65535.0
+            if mode in ("F", "I;32", "I;32B"):
+                raise ValueError(f"{path}: pixel mode {mode!r} (floating/32-bit) is not supported")
+            if mode == "L":
+                return np.asarray(im).astype(np.float64) / 255.0
+            if mode == "1":
+                return np.asarray(im.convert("L")).astype(np.float64) / 255.0
+            lossy = True
+            if mode in ("P", "RGB"):  # palette or RGB images whose colours are all grey
+                rgb = np.asarray(im.convert("RGB"))
+                lossy = not (np.array_equal(rgb[..., 0], rgb[..., 1])
+                             and np.array_equal(rgb[..., 1], rgb[..., 2]))
+            grey = np.asarray(im.convert("L")).astype(np.float64) / 255.0
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"cannot read {path} as an image (corrupt, truncated or not an image "
+                         f"file): {type(exc).__name__}: {exc}") from exc
+    if lossy:
+        warnings.warn(f"{path.name} is a {mode} colour image; converted to greyscale with "
+                      f"ITU-R 601 luma (PIL 'L': 0.299 R + 0.587 G + 0.114 B)"
+                      + (", alpha dropped" if "A" in mode else ""), UserWarning, stacklevel=3)
+    return grey
+
+
+def load_image(name: str | os.PathLike[str]) -> np.ndarray:
+    """The named test image (or an image file) as a 2-D float64 array in [0, 1].
+
+    8-bit pixels are divided by 255 and 16-bit pixels by 65535; nothing else is done. A colour
+    image is converted to greyscale (ITU-R 601 luma, PIL's ``"L"``) with a ``UserWarning``.
+    """
+    if isinstance(name, os.PathLike) or (isinstance(name, str) and Path(name).is_file()
+                                         and _norm(name) not in IMAGES):
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such image file: {path}")
+        return _to_grey(path)
+    if isinstance(name, str) and (os.sep in name or "/" in name):
+        raise FileNotFoundError(f"no such image file: {name} (and it is not an image name; "
+                                f"valid names: {', '.join(IMAGES)})")
+    img = _lookup(name)
+    arr = _to_grey(image_path(img.name))
+    if arr.shape != img.shape:
+        raise ValueError(f"{img.filename} has shape {arr.shape}, expected {img.shape}")
+    return arr

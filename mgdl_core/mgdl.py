@@ -1,0 +1,153 @@
+"""Multi-grade deep learning (§3): grade by grade on residuals, earlier grades frozen.
+
+Grade l trains a shallow network N_{D_l} on D_l = {x_{lℓ}, e_{lℓ}} (eq. 3), where x_{lℓ} are the
+frozen features of the grades before it (the last hidden layer of grade l − 1, fed by grade
+l − 2's, and so on) and e_{lℓ} is the residual of the sum of the earlier grades' outputs:
+e_1 = y, e_{l+1} = e_l − g_l(Θ_l*; x). The final model is ḡ_L = Σ_l g_l (the additive
+composition below eq. 3). Each grade is trained by GD (eq. 4) through :func:`train.train`.
+
+The frozen features are computed once per grade on each split and cached, never per step, so a
+grade's step costs the same however deep the frozen stack (the authors' code does the same;
+shared/notes/performance.md §2). Each grade starts a fresh optimiser, and by default every
+grade is initialised from the same seed (the authors reuse one PRNG key).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .nets import Network, Widths, init_params
+from .step import mlp_features, mlp_forward
+from .train import Callback, Dataset, Split, TrainConfig, TrainResult, train
+
+
+@dataclass
+class MGDLModel:
+    """The trained grades Θ_1*, …, Θ_L*; ``predict`` evaluates ḡ_L(x) = Σ_l g_l(Θ_l*; x)."""
+
+    grades: list[Network]
+
+    def features(self, x: torch.Tensor, upto: int) -> torch.Tensor:
+        """x_l: the input of grade ``upto`` (1-based), i.e. the frozen features of grades < upto."""
+        h = x
+        for net in self.grades[:upto - 1]:
+            h = mlp_features(net.branches[0], h)
+        return h
+
+    def predict(self, x: torch.Tensor, grades: int | None = None) -> torch.Tensor:
+        """ḡ_l(x) for the first ``grades`` grades (all by default), recomputing every feature."""
+        h, out = x, None
+        for l, net in enumerate(self.grades[:grades], start=1):
+            y = mlp_forward(net.branches[0], h)
+            out = y if out is None else out + y
+            h = mlp_features(net.branches[0], h)
+        return out
+
+    def num_parameters(self) -> list[int]:
+        return [g.num_parameters() for g in self.grades]
+
+
+@dataclass
+class MGDLResult:
+    """The model, each grade's :class:`TrainResult` and the loss of ḡ_l after each grade."""
+
+    model: MGDLModel
+    grade_results: list[TrainResult]
+    losses: dict[str, list[float]]  # "train"/"val"/"test" → loss of ḡ_l after grade l
+
+    @property
+    def outcome(self) -> str:
+        return "diverged" if any(r.outcome == "diverged" for r in self.grade_results) else "completed"
+
+    @property
+    def diverged_epoch(self) -> int | None:
+        """Epoch of divergence counted over all grades (grade epochs added up)."""
+        done = 0
+        for r in self.grade_results:
+            if r.outcome == "diverged":
+                return done + (r.diverged_epoch or 0)
+            done += r.epochs_run
+        return None
+
+    @property
+    def final_train_loss(self) -> float:
+        return math.nan if self.outcome == "diverged" else self.losses["train"][-1]
+
+    def history(self) -> dict[str, np.ndarray]:
+        """All grades' histories on one epoch axis (grade epochs added up), with the grade of
+        every loss record (``grade``) and of every eigenvalue record (``eig_grade``)."""
+        out: dict[str, list] = {}
+        offset = 0
+        for l, r in enumerate(self.grade_results, start=1):
+            for k, v in r.history.items():
+                out.setdefault(k, []).append(v + offset if k.endswith("epoch") else v)
+            for key, grade_key in (("epoch", "grade"), ("eig_epoch", "eig_grade")):
+                if key in r.history:
+                    out.setdefault(grade_key, []).append(np.full(len(r.history[key]), l))
+            offset += r.epochs_run
+        return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _loss(pred: torch.Tensor, y: torch.Tensor) -> float:
+    return (0.5 * (pred - y).pow(2).sum() / y.shape[0]).item()
+
+
+def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Sequence[TrainConfig], *,
+               init: str = "he", seed: int = 0, same_seed_per_grade: bool = True,
+               callbacks: Sequence[Callback] = (), finished: Sequence[TrainResult] = (),
+               resume: dict | None = None,
+               on_grade_end: Callable[[int, TrainResult], None] | None = None) -> MGDLResult:
+    """Train MGDL grade by grade (eq. 3–4). ``config`` is one config for every grade or one per
+    grade. A grade that diverges ends the run (later grades would fit NaN residuals).
+
+    Resuming: ``finished`` are the results of grades already trained (they are not trained
+    again; their features and residuals are recomputed, bit for bit as before), ``resume`` a
+    snapshot of the grade in progress, and ``on_grade_end(l, result)`` is called after each
+    newly trained grade (the durable-run layer saves it there)."""
+    configs = list(config) if isinstance(config, Sequence) else [config] * len(grades)
+    if len(configs) != len(grades):
+        raise ValueError(f"{len(configs)} training configs for {len(grades)} grades")
+    dtype, device = data.train.x.dtype, data.train.x.device
+    splits = {k: s for k, s in (("train", data.train), ("val", data.val), ("test", data.test)) if s is not None}
+    # Residual targets are new tensors: the caller's targets are never modified.
+    feats = {k: s.x for k, s in splits.items()}
+    resid = {k: s.y.clone() for k, s in splits.items()}
+    acc = {k: torch.zeros_like(s.y) for k, s in splits.items()}
+    nets: list[Network] = []
+    results: list[TrainResult] = []
+    losses: dict[str, list[float]] = {k: [] for k in splits}
+    for l, (widths, cfg) in enumerate(zip(grades, configs), start=1):
+        if widths[0] != feats["train"].shape[1]:
+            raise ValueError(f"grade {l} expects {widths[0]} inputs but receives {feats['train'].shape[1]} features")
+        net = Network([init_params(widths, init, seed=seed if same_seed_per_grade else seed + l - 1,
+                                   dtype=dtype, device=device)])
+        if l <= len(finished):
+            result = finished[l - 1]
+            net = result.net.to(dtype=dtype, device=device)
+            result = TrainResult(net, result.history, result.outcome, result.epochs_run,
+                                 result.diverged_epoch, result.seconds)
+        else:
+            grade_data = Dataset(*(Split(feats[k], resid[k]) if k in feats else None
+                                   for k in ("train", "val", "test")))
+            # a snapshot left by a grade that finished just before a kill is stale: ignore it
+            fresh = resume is not None and l == len(finished) + 1 and resume.get("grade") == l
+            result = train(net, grade_data, cfg, callbacks, grade=l, resume=resume if fresh else None)
+            if on_grade_end is not None:
+                on_grade_end(l, result)
+        nets.append(net)
+        results.append(result)
+        if result.outcome == "diverged":
+            break
+        with torch.no_grad():
+            for k in splits:
+                pred = mlp_forward(net.branches[0], feats[k])
+                acc[k] += pred
+                resid[k] = resid[k] - pred
+                losses[k].append(_loss(acc[k], splits[k].y))
+                if l < len(grades):
+                    feats[k] = mlp_features(net.branches[0], feats[k])  # cached once per grade
+    return MGDLResult(MGDLModel(nets), results, losses)

@@ -1,0 +1,132 @@
+"""Figures shared by the notebooks: loss against learning rate, loss curves, predictions.
+
+Only matplotlib; every function draws into axes it is given, so a notebook composes panels.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .experiments import RunSummary
+
+COLORS = {"sgdl": "tab:red", "mgdl": "tab:blue", "msdl": "tab:green"}
+LABELS = {"sgdl": "SGDL", "mgdl": "MGDL", "msdl": "MSDL"}
+
+
+def plot_loss_vs_rate(ax, runs: Sequence[RunSummary], method: str, key: str = "train_loss") -> None:
+    """Final loss against learning rate (Figure 1); diverged runs are drawn as ✕ on the top edge
+    and labelled NaN, as in the paper."""
+    lrs = np.array([r.config.lr for r in runs])
+    loss = np.array([getattr(r, key) for r in runs])
+    bad = ~np.isfinite(loss)
+    ax.loglog(lrs[~bad], loss[~bad], "o-", color=COLORS[method], label=LABELS[method], ms=4)
+    if bad.any():
+        ax.plot(lrs[bad], np.full(bad.sum(), 1.0), "x", color=COLORS[method], ms=8, mew=2,
+                transform=ax.get_xaxis_transform(), clip_on=False,
+                label=f"{LABELS[method]} NaN (diverged)")
+    ax.set_xlabel("learning rate η")
+    ax.set_ylabel("final training loss")
+
+
+def plot_loss_curve(ax, run: RunSummary, label: str | None = None) -> None:
+    """Training loss against epoch; MGDL grade boundaries as dotted lines."""
+    h = run.history
+    m = run.config.method
+    ax.semilogy(h["epoch"], h["train_loss"], color=COLORS[m], label=label or f"{LABELS[m]}, η = {run.config.lr:.3g}")
+    if "grade" in h:
+        for e in h["epoch"][np.flatnonzero(np.diff(h["grade"])) + 1]:
+            ax.axvline(e, color="0.7", ls=":", lw=1)
+    ax.set_xlabel("epoch (grades added up for MGDL)")
+    ax.set_ylabel("training loss")
+
+
+def plot_prediction(ax, run: RunSummary, target) -> None:
+    """Prediction on the test grid against the target function."""
+    ax.plot(run.test_x, target(run.test_x), color="0.6", lw=2.5, label="target g(x)")
+    ax.plot(run.test_x, run.test_pred, color=COLORS[run.config.method], lw=1,
+            label=f"{LABELS[run.config.method]} (test loss {run.test_loss:.1e})")
+    ax.set_xlabel("x")
+
+
+def plot_eigen_trajectories(ax, run: RunSummary, title: str | None = None) -> None:
+    """The 10 smallest (solid) and 10 largest (dashed) eigenvalues of I − ηH over training, with
+    the ±1 lines of Theorems 4–5 (the paper's Figures 2, 16, 25, 26)."""
+    h = run.history
+    e, small, large = h["eig_epoch"], h["eig_smallest"], h["eig_largest"]
+    cmap = __import__("matplotlib").colormaps["viridis"]
+    k = small.shape[1]
+    for i in range(k):
+        ax.plot(e, small[:, i], color=cmap(i / max(k - 1, 1)), lw=1.2, label=f"index {i}" if i in (0, k - 1) else None)
+        ax.plot(e, large[:, k - 1 - i], color=cmap(i / max(k - 1, 1)), lw=0.9, ls="--")
+    for level in (-1, 1):
+        ax.axhline(level, color="k", lw=0.8, ls=":")
+    if "eig_grade" in h:
+        for b in e[np.flatnonzero(np.diff(h["eig_grade"])) + 1]:
+            ax.axvline(b, color="0.7", ls=":", lw=1)
+    ax.set_xlabel("epoch (grades added up for MGDL)")
+    ax.set_ylabel("eigenvalues of I − ηH")
+    m = run.config.method
+    ax.set_title(title or f"{LABELS[m]}, η = {run.config.lr:g}", fontsize=10)
+
+
+def count_below(run: RunSummary, level: float = -1.0) -> np.ndarray:
+    """How many of the tracked smallest eigenvalues of I − ηH are below ``level``, per checkpoint."""
+    return (run.history["eig_smallest"] < level).sum(axis=1)
+
+
+def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60, name: str = "spectrum") -> str:
+    """A self-contained HTML animation (matplotlib ``to_jshtml``: a slider and play buttons,
+    plain JavaScript, works in the static book with no kernel and no internet).
+
+    Frame t shows, for every run, the tracked eigenvalues of I − ηH at the checkpoint t/frames
+    of the way through its training (left) and its loss curve with that epoch marked (right).
+    The random element id matplotlib generates is replaced by ``name`` so that re-executing
+    the notebook gives identical output.
+    """
+    import re
+
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    fig, (ax_eig, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=dpi,
+                                          gridspec_kw=dict(width_ratios=[1.2, 1]))
+    lows = [r.history["eig_smallest"].min() for r in runs]
+    highs = [r.history["eig_largest"].max() for r in runs]
+    for r in runs:
+        plot_loss_curve(ax_loss, r)
+    ax_loss.legend(fontsize=8, loc="upper right")
+    markers = [ax_loss.axvline(0, color=COLORS[r.config.method], lw=1, alpha=0.6) for r in runs]
+    dots = []
+    for row, r in enumerate(runs):
+        (d,) = ax_eig.plot([], [], "o", color=COLORS[r.config.method], ms=5,
+                           label=f"{LABELS[r.config.method]}, η = {r.config.lr:g}")
+        dots.append(d)
+    for level in (-1, 1):
+        ax_eig.axvline(level, color="k", lw=0.8, ls=":")
+    ax_eig.set_xlim(min(min(lows), -1.05) - 0.05, max(max(highs), 1.05) + 0.05)
+    ax_eig.set_ylim(-0.5, len(runs) - 0.5)
+    ax_eig.set_yticks(range(len(runs)), [LABELS[r.config.method] for r in runs])
+    ax_eig.set_xlabel("eigenvalues of I − ηH (10 smallest, 10 largest)")
+    title = ax_eig.set_title("", fontsize=10)
+    fig.tight_layout()
+
+    def draw(t: int):
+        parts = []
+        for row, (r, d, m) in enumerate(zip(runs, dots, markers)):
+            h = r.history
+            i = min(round(t / max(frames - 1, 1) * (len(h["eig_epoch"]) - 1)), len(h["eig_epoch"]) - 1)
+            vals = np.concatenate([h["eig_smallest"][i], h["eig_largest"][i]])
+            d.set_data(vals, np.full(vals.size, row))
+            epoch = h["eig_epoch"][i]
+            m.set_xdata([epoch, epoch])
+            parts.append(f"{LABELS[r.config.method]}: epoch {int(epoch):,}, {(h['eig_smallest'][i] < -1).sum()} below −1")
+        title.set_text(";  ".join(parts))
+        return dots + markers + [title]
+
+    anim = FuncAnimation(fig, draw, frames=frames, blit=False)
+    html = anim.to_jshtml(fps=2, default_mode="once")
+    plt.close(fig)
+    for uid in set(re.findall(r"_anim_img([0-9a-f]{32})", html)):
+        html = html.replace(uid, name)
+    return html

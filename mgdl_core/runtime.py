@@ -1,0 +1,98 @@
+"""Where and how computations run: device choice, dtypes, seeds and CPU tuning.
+
+Every other module asks this one for a device instead of naming one, so the library runs on
+CUDA when it is present and on the CPU otherwise, and a user can force either.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: ``device`` when given, else CUDA when available, else CPU.
+
+    Asking for ``"cuda"`` on a machine without CUDA is a clear ``ValueError``, not a torch
+    error at the first tensor.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda', 'cuda:N' or 'auto'") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for, but CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}: use 'cpu' or 'cuda'")
+    return dev
+
+
+def get_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """``"float32"``/``"float64"`` (or the torch dtype itself) as a torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        if dtype not in _DTYPES.values():
+            raise ValueError(f"unsupported dtype {dtype}: use float32 or float64")
+        return dtype
+    try:
+        return _DTYPES[str(dtype)]
+    except KeyError:
+        raise ValueError(f"unsupported dtype {dtype!r}: use 'float32' or 'float64'") from None
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a CPU generator seeded with ``seed``.
+
+    Initialisers take the returned generator explicitly, so a model's initial weights depend
+    on its seed alone and not on what ran before it.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return torch.Generator().manual_seed(seed)
+
+
+@lru_cache(maxsize=1)
+def configure_cpu(threads: int = 1) -> None:
+    """One intra-op thread and no mmap for large buffers (both measured on the 2-core CI box).
+
+    Two OpenMP threads on a shared 2-core machine were 1.2-1.6x slower than one (barrier waits
+    on a descheduled thread), and glibc's mmap of every >= 32 MiB activation page-faults it in
+    on each step (1.6-2x on the image networks); see ``shared/notes/performance.md`` §5.4-5.5.
+    Parallelism comes from independent processes instead (``sweep``). Idempotent.
+    """
+    torch.set_num_threads(threads)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-4, 0)  # M_MMAP_MAX = 0
+        libc.mallopt(-1, 2**30)  # M_TRIM_THRESHOLD = 1 GiB
+    except OSError:  # not glibc (macOS, musl): nothing to tune
+        pass
+    # TF32 would blur the eigenvalues near -1 the paper is about; keep full fp32 matmuls.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def environment_summary(device: torch.device | None = None) -> dict[str, str]:
+    """Versions and device, for run records and the notebooks' provenance cells."""
+    import platform
+
+    dev = get_device(device)
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "device": str(dev),
+        "threads": str(torch.get_num_threads()),
+    }
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    return info

@@ -1,0 +1,317 @@
+"""One generic full-batch training loop, extended by callbacks.
+
+SGDL, every MGDL grade and MSDL all train through :func:`train`. What happens besides the step
+— recording the loss, early stopping, the progress bar, (later) eigenvalue tracking and
+checkpoints — is a :class:`Callback` called every ``callback.every`` epochs, so the inner loop
+stays a bare ``step()``.
+
+Divergence is an outcome, not a crash: when the recorded training loss is NaN, infinite or
+above ``TrainConfig.diverge_above``, the run stops and reports ``outcome="diverged"`` with the
+epoch at which it was detected (a multiple of ``record_every``, or the last epoch).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .nets import Network
+from .step import AdamState, adam_step_, gd_step_, loss_value
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs ``x`` [N, d] and targets ``y`` [N, s] of one data split."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 2 or self.y.ndim != 2 or self.x.shape[0] != self.y.shape[0]:
+            raise ValueError(f"a split needs x [N, d] and y [N, s] with the same N, got "
+                             f"{tuple(self.x.shape)} and {tuple(self.y.shape)}")
+        if not (torch.isfinite(self.x).all() and torch.isfinite(self.y).all()):
+            raise ValueError("the data contain NaN or Inf values")
+
+    def to(self, dtype: torch.dtype, device: torch.device) -> "Split":
+        return Split(self.x.to(dtype=dtype, device=device), self.y.to(dtype=dtype, device=device))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train, validation (early stopping) and test splits of a regression task."""
+
+    train: Split
+    val: Split | None = None
+    test: Split | None = None
+
+    def to(self, dtype: torch.dtype, device: torch.device) -> "Dataset":
+        return Dataset(*(s.to(dtype, device) if s is not None else None
+                         for s in (self.train, self.val, self.test)))
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """The authors' rule: every ``smooth`` records, stop when the mean of the last ``smooth``
+    recorded validation losses changed by less than ``rel_error`` relative to the previous mean."""
+
+    smooth: int = 20
+    rel_error: float = 1e-6
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one network (or one MGDL grade) is trained."""
+
+    epochs: int
+    lr: float
+    optimizer: str = "gd"  # "gd" (eq. 2) or "adam" (§4)
+    record_every: int = 100
+    early_stopping: EarlyStopping | None = None
+    diverge_above: float = 1e8
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.epochs, int) or self.epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {self.epochs!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
+        if self.optimizer not in ("gd", "adam"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}: use 'gd' or 'adam'")
+        if self.record_every < 1:
+            raise ValueError(f"record_every must be >= 1, got {self.record_every}")
+
+
+@dataclass
+class TrainState:
+    """What callbacks see: the network, the epoch, the histories, and a way to stop."""
+
+    net: Network
+    data: Dataset
+    config: TrainConfig
+    epoch: int = 0
+    grade: int | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stop_reason: str | None = None
+    diverged_epoch: int | None = None
+    optimizer: AdamState | None = None
+    callbacks: list["Callback"] = field(default_factory=list)
+
+    def snapshot(self) -> dict:
+        """Everything needed to resume this run exactly: parameters, optimiser state, histories,
+        epoch, callbacks' state and the RNG state. Tensors only (loadable with weights_only)."""
+        return {
+            "epoch": self.epoch,
+            "grade": self.grade,
+            "params": [t.detach().cpu().clone() for t in self.net.tensors()],
+            "history": {k: list(v) for k, v in self.history.items()},
+            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "rng": torch.get_rng_state(),
+        }
+
+    def stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def append(self, key: str, value: float) -> None:
+        self.history.setdefault(key, []).append(value)
+
+
+class Callback:
+    """Called every ``every`` epochs (0: never periodically), plus at the start and the end."""
+
+    every: int = 0
+
+    def on_start(self, state: TrainState) -> None: ...
+
+    def on_epoch(self, state: TrainState) -> None: ...
+
+    def on_end(self, state: TrainState) -> None: ...
+
+    def state_dict(self) -> dict:
+        """What a checkpoint must keep of this callback to resume exactly."""
+        return {}
+
+    def load_state_dict(self, sd: dict) -> None: ...
+
+
+class LossRecorder(Callback):
+    """Records train/validation loss at W^k every ``every`` epochs (and at 0 and the end) and
+    detects divergence."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_start(self, state: TrainState) -> None:
+        epochs = state.history.get("epoch")
+        self._last = epochs[-1] if epochs else None  # a resumed run has recorded its epoch already
+        self.on_epoch(state)
+
+    def on_epoch(self, state: TrainState) -> None:
+        if self._last == state.epoch:
+            return
+        self._last = state.epoch
+        data = state.data
+        with torch.no_grad():
+            train = loss_value(state.net, data.train.x, data.train.y).item()
+            val = loss_value(state.net, data.val.x, data.val.y).item() if data.val is not None else math.nan
+        state.append("epoch", state.epoch)
+        state.append("train_loss", train)
+        state.append("val_loss", val)
+        if not math.isfinite(train) or train > state.config.diverge_above:
+            state.diverged_epoch = state.epoch
+            state.stop("diverged")
+
+    on_end = on_epoch
+
+
+class EarlyStopper(Callback):
+    """Applies :class:`EarlyStopping` to the recorded validation (else training) loss."""
+
+    def __init__(self, rule: EarlyStopping, record_every: int):
+        self.rule, self.every = rule, record_every * rule.smooth
+
+    def on_start(self, state: TrainState) -> None:
+        if not hasattr(self, "_previous"):
+            self._previous = None
+
+    def state_dict(self) -> dict:
+        return {"previous": self._previous}
+
+    def load_state_dict(self, sd: dict) -> None:
+        self._previous = sd["previous"]
+
+    def on_epoch(self, state: TrainState) -> None:
+        key = "val_loss" if state.data.val is not None else "train_loss"
+        recent = state.history.get(key, [])[-self.rule.smooth:]
+        mean = float(np.mean(recent))
+        if self._previous is not None and abs(mean - self._previous) <= self.rule.rel_error * abs(self._previous):
+            state.stop("early_stopped")
+        self._previous = mean
+
+
+class ProgressBar(Callback):
+    """A tqdm bar with the loss, updated every ``every`` epochs; silent when not on a terminal."""
+
+    def __init__(self, every: int = 1000, desc: str = "", disable: bool | None = None):
+        self.every, self.desc = every, desc
+        self.disable = (not sys.stderr.isatty()) if disable is None else disable
+
+    def on_start(self, state: TrainState) -> None:
+        from tqdm.auto import tqdm
+
+        desc = self.desc + (f" grade {state.grade}" if state.grade else "")
+        self._bar = tqdm(total=state.config.epochs, desc=desc.strip() or None, disable=self.disable,
+                         leave=False, unit="epoch", initial=state.epoch)
+        self._at = state.epoch
+
+    def on_epoch(self, state: TrainState) -> None:
+        self._bar.update(state.epoch - self._at)
+        self._at = state.epoch
+        if state.history.get("train_loss"):
+            self._bar.set_postfix(loss=f"{state.history['train_loss'][-1]:.3e}", lr=state.config.lr)
+
+    def on_end(self, state: TrainState) -> None:
+        self.on_epoch(state)
+        self._bar.close()
+
+
+@dataclass
+class TrainResult:
+    """What a run leaves: the trained network, histories, and how it ended."""
+
+    net: Network
+    history: dict[str, np.ndarray]
+    outcome: str  # "completed", "early_stopped" or "diverged"
+    epochs_run: int
+    diverged_epoch: int | None
+    seconds: float
+
+    @property
+    def final_train_loss(self) -> float:
+        return math.nan if self.outcome == "diverged" else float(self.history["train_loss"][-1])
+
+    @property
+    def final_val_loss(self) -> float:
+        return math.nan if self.outcome == "diverged" else float(self.history["val_loss"][-1])
+
+
+def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[Callback] = (),
+          *, grade: int | None = None, resume: dict | None = None) -> TrainResult:
+    """Train ``net`` in place on ``data.train`` by full-batch GD or Adam.
+
+    Loss is recorded every ``config.record_every`` epochs; ``config.early_stopping`` adds the
+    authors' stopping rule; ``callbacks`` run after those, in order. ``resume`` is a
+    :meth:`TrainState.snapshot` of an interrupted run of the same configuration: its parameters
+    are copied into ``net`` and training goes on from its epoch, ending where the uninterrupted
+    run would have ended.
+    """
+    x, y = data.train.x, data.train.y
+    adam = None
+    if config.optimizer == "gd":
+        lr = float(config.lr)
+
+        def step() -> None:
+            gd_step_(net, x, y, lr)
+    else:
+        adam = AdamState.zeros_like(net, config.adam_betas, config.adam_eps)
+
+        def step() -> None:
+            adam_step_(net, x, y, config.lr, adam)
+
+    cbs: list[Callback] = [LossRecorder(config.record_every)]
+    if config.early_stopping is not None:
+        cbs.append(EarlyStopper(config.early_stopping, config.record_every))
+    cbs += list(callbacks)
+    state = TrainState(net, data, config, grade=grade, optimizer=adam, callbacks=cbs)
+    if resume is not None:
+        _restore(state, resume)
+    start = time.perf_counter()
+    for cb in cbs:
+        cb.on_start(state)
+    periodic = [cb for cb in cbs if cb.every > 0]
+    epoch = state.epoch
+    next_at = min((((epoch // cb.every) + 1) * cb.every for cb in periodic), default=config.epochs + 1)
+    while epoch < config.epochs and state.stop_reason is None:
+        # The only work per epoch: callbacks wait for the next multiple of their period.
+        for epoch in range(epoch + 1, min(next_at, config.epochs) + 1):
+            step()
+        state.epoch = epoch
+        if epoch == next_at:
+            for cb in periodic:
+                if epoch % cb.every == 0:
+                    cb.on_epoch(state)
+            next_at = min(((epoch // cb.every) + 1) * cb.every for cb in periodic)
+    for cb in cbs:
+        cb.on_end(state)
+    hist = {k: np.asarray(v) for k, v in state.history.items()}
+    outcome = state.stop_reason or "completed"
+    return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, time.perf_counter() - start)
+
+
+def _restore(state: TrainState, snap: dict) -> None:
+    """Load a :meth:`TrainState.snapshot` into a fresh state (parameters copied in place)."""
+    tensors = state.net.tensors()
+    if len(snap["params"]) != len(tensors) or any(a.shape != b.shape for a, b in zip(snap["params"], tensors)):
+        raise ValueError("the checkpoint does not belong to this network (parameter shapes differ)")
+    with torch.no_grad():
+        for t, saved in zip(tensors, snap["params"]):
+            t.copy_(saved)
+    state.epoch = int(snap["epoch"])
+    state.history = {k: list(v) for k, v in snap["history"].items()}
+    if state.optimizer is not None and snap.get("optimizer"):
+        o = snap["optimizer"]
+        state.optimizer.m = [m.to(tensors[0].device) for m in o["m"]]
+        state.optimizer.v = [v.to(tensors[0].device) for v in o["v"]]
+        state.optimizer.t = int(o["t"])
+    for cb, sd in zip(state.callbacks, snap.get("callbacks", [])):
+        cb.load_state_dict(sd)
+    if snap.get("rng") is not None:
+        torch.set_rng_state(snap["rng"])

@@ -1,0 +1,172 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # MSDL and MGDL (§7)
+#
+# Multi-scale deep learning (MSDL) attacks the same spectral bias as MGDL by another route:
+# several sub-networks side by side, each fed a scaled copy of the input, outputs summed. The
+# paper's MSDL (Appendix D) has four sub-networks $[1]\to[8]\times4\to[1]$ fed $x$, $2x$, $4x$
+# and $8x$: the same 128 hidden neurons as MGDL (30), 964 parameters, trained end to end by
+# gradient descent. The paper's claim: MSDL's iteration matrix $I - \eta H$ has eigenvalues
+# near or below $-1$ more often than MGDL's, its loss oscillates, and it is more sensitive to
+# the learning rate (Figures 25–28).
+
+# %% tags=["parameters"]
+profile = "quick"
+
+# %% tags=["hide-input"]
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import HTML, display
+from myst_nb import glue
+
+from mgdl_core.experiments import SyntheticRun, check_profile
+from mgdl_core.plots import (count_below, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate,
+                             plot_prediction, spectrum_player)
+from mgdl_core.records import default_runs_dir
+from mgdl_core.synthetic import SETTINGS
+from mgdl_core.sweep import log_rates, sweep
+
+# The paper's rates (Figures 25 and 26).
+RATES = {(1, "msdl"): 0.004, (1, "mgdl"): 0.06, (2, "msdl"): 0.006, (2, "mgdl"): 0.2}
+# The MGDL runs are the ones of the §6 page and the rate sweep reuses the §5 page's MGDL runs:
+# the same configurations, so their records are read, not trained again.
+PLAN = {
+    "quick": dict(msdl_epochs=6_000, mgdl_epochs=1_500, msdl_every=500, mgdl_every=250, early_stopping=False,
+                  rates=8, sweep_msdl_epochs=3_000),
+    "paper": dict(msdl_epochs=1_000_000, mgdl_epochs=1_000_000, msdl_every=10_000, mgdl_every=10_000,
+                  early_stopping=True, rates=30, sweep_msdl_epochs=1_000_000),
+}[check_profile(profile)]
+glue("profile", profile, display=False)
+glue("msdl-epochs", f"{PLAN['msdl_epochs']:,}", display=False)
+glue("sweep-epochs", f"{PLAN['sweep_msdl_epochs']:,}", display=False)
+
+# %% [markdown]
+# Built with the **{glue:text}`profile`** profile: MSDL trains for {glue:text}`msdl-epochs`
+# epochs with a spectrum every 500 epochs in the quick profile (MGDL as on the §6 page); the paper trains
+# both for $10^6$ epochs.
+
+# %%
+tracked = [SyntheticRun(setting=s, method=m, lr=lr, epochs=PLAN[f"{m}_epochs"], track_every=PLAN[f"{m}_every"],
+                        early_stopping=PLAN["early_stopping"]) for (s, m), lr in RATES.items()]
+sweep_rates = log_rates(0.001, 0.5, PLAN["rates"])
+swept = [SyntheticRun(setting=s, method=m, lr=float(lr),
+                      epochs=PLAN["sweep_msdl_epochs"] if m == "msdl" else PLAN["mgdl_epochs"],
+                      early_stopping=PLAN["early_stopping"])
+         for s in (1, 2) for m in ("msdl", "mgdl") for lr in sweep_rates]
+results = sweep(tracked + swept, progress=False, out=default_runs_dir())
+runs = dict(zip(RATES, results[:len(tracked)]))
+n = len(sweep_rates)
+sweeps = {(s, m): results[len(tracked) + i * n: len(tracked) + (i + 1) * n]
+          for i, (s, m) in enumerate((s, m) for s in (1, 2) for m in ("msdl", "mgdl"))}
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for (s, m), r in runs.items():
+    below = count_below(r)
+    print(f"Setting {s} {m.upper()} η={r.config.lr:g}: eigenvalues below -1 at {int((below > 0).sum())} "
+          f"of {len(below)} checkpoints, at most {below.max()} at once; final loss {r.train_loss:.1e}")
+for (s, m), rs in sweeps.items():
+    print(f"Setting {s} {m.upper()} sweep: " + " ".join("NaN" if r.diverged else f"{r.train_loss:.1e}" for r in rs))
+
+# %% tags=["hide-input"]
+for (s, m), r in runs.items():
+    below = count_below(r)
+    glue(f"s{s}-{m}-checkpoints-below", f"{int((below > 0).sum())} of {len(below)}", display=False)
+    glue(f"s{s}-{m}-min-eig", f"{r.history['eig_smallest'][:, 0].min():.2f}", display=False)
+    glue(f"s{s}-{m}-loss", f"{r.train_loss:.1e}", display=False)
+for (s, m), rs in sweeps.items():
+    glue(f"s{s}-{m}-diverged", sum(r.diverged for r in rs), display=False)
+glue("n-rates", n, display=False)
+
+for s in (1, 2):
+    fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex="col")
+    for col, m in enumerate(("msdl", "mgdl")):
+        plot_eigen_trajectories(axes[0, col], runs[s, m])
+        plot_loss_curve(axes[1, col], runs[s, m])
+        axes[0, col].set_xlabel("")
+    axes[0, 0].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    glue(f"fig-msdl-setting{s}", fig, display=False)
+    plt.close(fig)
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+for ax, s in zip(axes, (1, 2)):
+    plot_prediction(ax, runs[s, "msdl"], SETTINGS[s])
+    ax.set_title(f"Setting {s}, MSDL, η = {RATES[s, 'msdl']:g}", fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
+fig.tight_layout()
+glue("fig-msdl-prediction", fig, display=False)
+plt.close(fig)
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+for ax, s in zip(axes, (1, 2)):
+    for m in ("msdl", "mgdl"):
+        plot_loss_vs_rate(ax, sweeps[s, m], m)
+    ax.set_title(f"Setting {s}")
+axes[0].legend(fontsize=8, loc="lower left")
+fig.tight_layout()
+glue("fig-msdl-rates", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ## Eigenvalues and loss (Figures 25 and 26)
+#
+# ```{glue:figure} fig-msdl-setting1
+# :name: fig-msdl-setting1
+#
+# Setting 1: MSDL at η = 0.004 (left) and MGDL (30) at η = 0.06 (right). Top: the 10
+# smallest (solid) and 10 largest (dashed) eigenvalues of $I-\eta H$, with ±1 dotted;
+# bottom: the training loss.
+# ```
+#
+# ```{glue:figure} fig-msdl-setting2
+# :name: fig-msdl-setting2
+#
+# Setting 2: MSDL at η = 0.006 (left) and MGDL at η = 0.2 (right), as above.
+# ```
+#
+# MSDL had eigenvalues below $-1$ at {glue:text}`s1-msdl-checkpoints-below` checkpoints in
+# Setting 1 (lowest {glue:text}`s1-msdl-min-eig`) and {glue:text}`s2-msdl-checkpoints-below`
+# in Setting 2 (lowest {glue:text}`s2-msdl-min-eig`); MGDL at
+# {glue:text}`s1-mgdl-checkpoints-below` and {glue:text}`s2-mgdl-checkpoints-below`
+# (lowest {glue:text}`s1-mgdl-min-eig` and {glue:text}`s2-mgdl-min-eig`). Final training
+# losses: MSDL {glue:text}`s1-msdl-loss` and {glue:text}`s2-msdl-loss`, MGDL
+# {glue:text}`s1-mgdl-loss` and {glue:text}`s2-mgdl-loss`.
+
+# %% tags=["hide-input"]
+# NBVAL_IGNORE_OUTPUT
+display(HTML(spectrum_player([runs[1, "msdl"], runs[1, "mgdl"]], name="msdl1")))
+
+# %% [markdown]
+# ## Predictions (Figure 27) and the learning rate (Figure 28)
+#
+# ```{glue:figure} fig-msdl-prediction
+# :name: fig-msdl-prediction
+#
+# MSDL's prediction on the 10,000 test points against the target, Settings 1 and 2.
+# ```
+#
+# ```{glue:figure} fig-msdl-rates
+# :name: fig-msdl-rates
+#
+# Final training loss against the learning rate, MSDL ({glue:text}`sweep-epochs` epochs)
+# and MGDL, {glue:text}`n-rates` rates in $[0.001, 0.5]$; crosses on the top edge diverged.
+# ```
+#
+# Over the {glue:text}`n-rates` rates, MSDL diverged {glue:text}`s1-msdl-diverged` times in
+# Setting 1 and {glue:text}`s2-msdl-diverged` times in Setting 2; MGDL
+# {glue:text}`s1-mgdl-diverged` and {glue:text}`s2-mgdl-diverged` times.

@@ -1,0 +1,112 @@
+"""The book runner: normalisation makes re-runs byte-identical; failures are reported."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from mgdl_core import execute
+
+
+def _widget_notebook(seed: int) -> dict:
+    """An 'executed' notebook as papermill leaves it: random ids, timings, split streams."""
+    ids = [uuid.UUID(int=(seed * 7919 + i) * 2654435761 % 2**128).hex for i in range(4)]
+    slider, layout, image, link = ids
+    stamp = f"2026-11-29T13:{seed:02d}:00.0000"
+    nb = new_notebook()
+    nb.metadata["papermill"] = {
+        "parameters": {"profile": "quick"}, "start_time": stamp, "duration": seed + 0.5,
+        "input_path": "<the whole input notebook>", "output_path": f"/tmp/{seed}.ipynb",
+        "environment_variables": {}, "version": "2.7.0"}
+    nb.cells = [
+        new_markdown_cell("# title"),
+        new_code_cell('profile = "quick"', metadata={"tags": ["parameters"]}),
+        new_code_cell('# Parameters\nprofile = "quick"\n', metadata={"tags": ["injected-parameters"]}),
+        new_code_cell("print(1); print(2)", execution_count=1, outputs=[
+            new_output("stream", name="stdout", text="1\n"),
+            new_output("stream", name="stdout", text="2\n"),
+            new_output("stream", name="stderr", text="warn\n"),
+            new_output("stream", name="stdout", text="3\n"),
+        ]),
+        new_code_cell("slider", execution_count=2, outputs=[new_output(
+            "display_data", data={execute.WIDGET_VIEW: {"model_id": slider, "version_major": 2,
+                                                        "version_minor": 0},
+                                  "text/plain": "IntSlider(value=3)"})]),
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell.id = uuid.UUID(int=seed * 1000 + i).hex[:8]
+        cell.metadata["papermill"] = {"start_time": stamp, "duration": 0.1 * seed, "status": "completed"}
+        cell.metadata["execution"] = {"iopub.status.busy": stamp}
+    state = {
+        slider: {"model_name": "IntSliderModel", "state": {"layout": f"IPY_MODEL_{layout}", "value": 3}},
+        layout: {"model_name": "LayoutModel", "state": {}},
+        image: {"model_name": "ImageModel", "state": {"layout": f"IPY_MODEL_{layout}"}},
+        link: {"model_name": "LinkModel",
+               "state": {"source": [f"IPY_MODEL_{slider}", "value"], "target": [f"IPY_MODEL_{image}", "x"]}},
+    }
+    # dict order must not matter either
+    order = list(state) if seed % 2 else list(reversed(state))
+    nb.metadata["widgets"] = {execute.WIDGET_STATE: {"state": {k: state[k] for k in order},
+                                                     "version_major": 2, "version_minor": 0}}
+    return json.loads(json.dumps(nb))
+
+
+def test_two_runs_normalise_to_identical_json():
+    a = execute.normalize(_widget_notebook(1), "notebooks/01_x.py")
+    b = execute.normalize(_widget_notebook(2), "notebooks/01_x.py")
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_normalise_details():
+    nb = execute.normalize(_widget_notebook(3), "notebooks/01_x.py")
+    assert [c["id"] for c in nb["cells"]] == [f"cell-{i:03d}" for i in range(5)]
+    assert nb["cells"][1]["metadata"]["tags"] == ["parameters", "remove-cell"]
+    assert all("papermill" not in c["metadata"] and "execution" not in c["metadata"] for c in nb["cells"])
+    assert nb["metadata"]["papermill"] == {"input_path": "notebooks/01_x.py",
+                                           "parameters": {"profile": "quick"}}
+    outs = nb["cells"][3]["outputs"]
+    assert [(o["name"], o["text"]) for o in outs] == [("stdout", "1\n2\n"), ("stderr", "warn\n"),
+                                                      ("stdout", "3\n")]
+    state = nb["metadata"]["widgets"][execute.WIDGET_STATE]["state"]
+    view = nb["cells"][4]["outputs"][0]["data"][execute.WIDGET_VIEW]["model_id"]
+    assert view == f"{0:032x}" and sorted(state) == [f"{i:032x}" for i in range(4)]
+    assert state[view]["state"]["layout"] == f"IPY_MODEL_{1:032x}"
+    # the result is a valid notebook
+    nbformat.validate(nbformat.from_dict(nb))
+
+
+def test_normalise_is_idempotent():
+    once = execute.normalize(_widget_notebook(4), "notebooks/01_x.py")
+    assert execute.normalize(once, "notebooks/01_x.py") == once
+
+
+def _write_source(path, body: str) -> None:
+    path.write_text(
+        "# %% [markdown]\n# # Test\n\n"
+        '# %% tags=["parameters"]\nprofile = "quick"\n\n'
+        f"# %%\n{body}\n")
+
+
+def test_execute_twice_is_byte_identical_and_failure_is_reported(tmp_path):
+    src_dir, out_dir = tmp_path / "notebooks", tmp_path / "executed"
+    src_dir.mkdir()
+    ok = src_dir / "01_ok.py"
+    _write_source(ok, 'for i in range(3):\n    print("profile", profile, i, flush=True)')
+    kw = dict(out_dir=out_dir, profile="quick", work_dir=tmp_path / "work", root=tmp_path)
+    out = execute.execute_one(ok, **kw)
+    first = out.read_bytes()
+    assert execute.execute_one(ok, **kw).read_bytes() == first
+    nb = nbformat.read(out, as_version=4)
+    assert nb.metadata.papermill == {"input_path": "notebooks/01_ok.py", "parameters": {"profile": "quick"}}
+    assert nb.cells[-1].outputs[0].text == "profile quick 0\nprofile quick 1\nprofile quick 2\n"
+
+    bad = src_dir / "02_bad.py"
+    _write_source(bad, "x = 1\nraise ValueError('boom at x=%d' % x)")
+    with pytest.raises(execute.NotebookFailed) as err:
+        execute.execute_one(bad, **kw)
+    msg = str(err.value)
+    assert "02_bad.py" in msg and "ValueError: boom at x=1" in msg and "raise ValueError" in msg
+    assert not (out_dir / "02_bad.ipynb").exists()  # the reference is not overwritten

@@ -1,0 +1,75 @@
+"""Sweeps: every backend equals separate runs, run for run; divergence is a recorded outcome."""
+import math
+
+import numpy as np
+import pytest
+
+from mgdl_core.experiments import SyntheticRun
+from mgdl_core.sweep import log_rates, sweep
+
+
+def _configs(method, lrs, epochs=300, **kw):
+    return [SyntheticRun(setting=1, method=method, lr=lr, epochs=epochs, dtype="float64",
+                         record_every=50, device="cpu", **kw) for lr in lrs]
+
+
+def _assert_same(a, b):
+    assert a.outcome == b.outcome and a.diverged_epoch == b.diverged_epoch
+    assert a.epochs_run == b.epochs_run
+    assert set(a.history) == set(b.history)
+    for k in a.history:
+        np.testing.assert_allclose(a.history[k], b.history[k], rtol=1e-10, atol=1e-12)
+    if not a.diverged:  # a diverged run's parameters are overflowing garbage, equal only in ratio
+        for p, q in zip(a.params, b.params):
+            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.test_pred, b.test_pred, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["sgdl", "mgdl"])
+def test_batched_sweep_equals_separate_runs(method):
+    # 3.0 diverges for both methods within a few hundred epochs
+    configs = _configs(method, [0.01, 0.1, 3.0], grade_epochs=(100, 100, 100, 100) if method == "mgdl" else None)
+    separate = [c.run() for c in configs]
+    batched = sweep(configs, backend="batched")
+    assert [r.outcome for r in separate][-1] == "diverged"
+    for a, b in zip(separate, batched):
+        _assert_same(a, b)
+
+
+def test_batched_early_stopping_equals_separate_runs():
+    configs = [c.replace(early_stopping=True, record_every=10) for c in _configs("sgdl", [0.001, 0.05], epochs=3000)]
+    separate = [c.run() for c in configs]
+    batched = sweep(configs, backend="batched")
+    for a, b in zip(separate, batched):
+        _assert_same(a, b)
+
+
+def test_process_sweep_equals_serial_and_keeps_going_after_divergence():
+    configs = _configs("sgdl", [0.05, 5.0], epochs=200)
+    serial = sweep(configs, backend="serial", progress=False)
+    procs = sweep(configs, backend="processes", workers=2, progress=False)
+    assert serial[1].diverged and math.isnan(serial[1].train_loss)
+    for a, b in zip(serial, procs):
+        _assert_same(a, b)
+
+
+def test_log_rates_and_bad_input():
+    r = log_rates(0.001, 0.5, 5)
+    assert r[0] == pytest.approx(0.001) and r[-1] == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        log_rates(0.5, 0.001, 3)
+    with pytest.raises(ValueError):
+        sweep([], backend="serial")
+    with pytest.raises(ValueError, match="backend"):
+        sweep(_configs("sgdl", [0.1]), backend="gpu")
+    with pytest.raises(ValueError, match="batched"):
+        sweep(_configs("msdl", [0.1]), backend="batched")
+
+
+def test_ray_backend_equals_serial(tmp_path):
+    pytest.importorskip("ray", reason="Ray is an optional extra (pip install -e '.[ray]')")
+    configs = _configs("sgdl", [0.05, 5.0], epochs=100)
+    serial = sweep(configs, backend="serial", progress=False)
+    remote = sweep(configs, backend="ray", out=tmp_path)
+    for a, b in zip(serial, remote):
+        _assert_same(a, b)

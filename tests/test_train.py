@@ -1,0 +1,105 @@
+"""The training loop: recording, divergence as an outcome, early stopping, MGDL's cached features."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mgdl_core.mgdl import train_mgdl
+from mgdl_core.nets import mgdl_structure, sgdl_network
+from mgdl_core.step import loss_value, mlp_forward
+from mgdl_core.synthetic import SETTINGS, synthetic_dataset
+from mgdl_core.train import Callback, EarlyStopping, Split, TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def data64():
+    return synthetic_dataset(1, n_train=256, n_val=128, n_test=512, dtype=torch.float64)
+
+
+def test_history_records_loss_at_w_k(data64):
+    net = sgdl_network("[1]->[16]x2->[1]", dtype=torch.float64)
+    r = train(net, data64, TrainConfig(epochs=250, lr=0.05, record_every=100))
+    assert r.outcome == "completed" and r.epochs_run == 250
+    assert list(r.history["epoch"]) == [0, 100, 200, 250]
+    assert r.history["train_loss"][-1] == pytest.approx(loss_value(net, data64.train.x, data64.train.y).item())
+    assert r.history["train_loss"][-1] < r.history["train_loss"][0]
+
+
+def test_divergence_is_recorded_not_raised(data64):
+    net = sgdl_network("(26)", dtype=torch.float64)
+    r = train(net, data64, TrainConfig(epochs=10_000, lr=5.0, record_every=10))
+    assert r.outcome == "diverged" and r.diverged_epoch is not None and r.diverged_epoch < 10_000
+    assert r.epochs_run == r.diverged_epoch and math.isnan(r.final_train_loss)
+
+
+def test_early_stopping_rule(data64):
+    net = sgdl_network("[1]->[16]->[1]", dtype=torch.float64)
+    r = train(net, data64, TrainConfig(epochs=100_000, lr=1e-3, record_every=10, early_stopping=EarlyStopping(5, 1e-3)))
+    assert r.outcome == "early_stopped" and r.epochs_run < 100_000 and r.epochs_run % 50 == 0
+    val = r.history["val_loss"]
+    last, prev = np.mean(val[-5:]), np.mean(val[-10:-5])
+    assert abs(last - prev) <= 1e-3 * prev
+
+
+def test_callbacks_called_on_their_period(data64):
+    class Count(Callback):
+        every = 30
+
+        def on_start(self, s):
+            self.seen = []
+
+        def on_epoch(self, s):
+            self.seen.append(s.epoch)
+
+    cb = Count()
+    train(sgdl_network("[1]->[4]->[1]", dtype=torch.float64), data64, TrainConfig(epochs=100, lr=0.01, record_every=7), [cb])
+    assert cb.seen == [30, 60, 90]
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=10, lr=0.0), dict(epochs=10, lr=float("nan")), dict(epochs=-1, lr=0.1),
+                                 dict(epochs=10, lr=0.1, optimizer="sgd"), dict(epochs=10, lr="0.1")])
+def test_bad_config_is_a_clear_error(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)
+
+
+def test_nan_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="NaN"):
+        Split(torch.tensor([[0.0], [math.nan]]), torch.zeros(2, 1))
+
+
+def test_mgdl_cached_features_equal_recomputation(data64):
+    grades = mgdl_structure("(30)")
+    res = train_mgdl(grades, data64, TrainConfig(epochs=200, lr=0.05, record_every=50))
+    assert len(res.grade_results) == 4 and res.outcome == "completed"
+    x, y = data64.train.x, data64.train.y
+    for l in range(1, 5):
+        recomputed = 0.5 * (res.model.predict(x, grades=l) - y).pow(2).sum().item() / y.shape[0]
+        assert res.losses["train"][l - 1] == pytest.approx(recomputed, rel=1e-12)
+        # grade l's recorded final loss (on cached features and residuals) is the loss of ḡ_l
+        assert res.grade_results[l - 1].history["train_loss"][-1] == pytest.approx(recomputed, rel=1e-12)
+    assert res.losses["train"][-1] < res.losses["train"][0]
+    # the caller's targets were not touched
+    assert torch.equal(y, synthetic_dataset(1, n_train=256, n_val=128, n_test=512, dtype=torch.float64).train.y)
+
+
+def test_mgdl_grade_trains_only_its_own_parameters(data64):
+    grades = mgdl_structure("(30)")
+    res = train_mgdl(grades[:2], data64, TrainConfig(epochs=50, lr=0.05, record_every=50))
+    g1 = res.model.grades[0].vector().clone()
+    res2 = train_mgdl(grades[:1], data64, TrainConfig(epochs=50, lr=0.05, record_every=50))
+    assert torch.equal(g1, res2.model.grades[0].vector())
+
+
+def test_synthetic_data_follow_eq_5():
+    d = synthetic_dataset(1, dtype=torch.float64)
+    assert d.train.x.shape == (1024, 1) and d.val.x.shape == (1024, 1) and d.test.x.shape == (10000, 1)
+    assert d.train.x[0, 0] == 0 and d.train.x[-1, 0] == 1
+    s = SETTINGS[1]
+    assert s.kappa == (1.0, 5.5, 10.0)
+    xv = d.val.x[:, 0].numpy()
+    expect = sum(np.sin(2 * np.pi * k * xv + p) for k, p in zip(s.kappa, s.phi))
+    np.testing.assert_allclose(d.val.y[:, 0].numpy(), expect, atol=1e-12)
+    with pytest.raises(ValueError, match="setting"):
+        synthetic_dataset(3)
