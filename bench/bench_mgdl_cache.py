@@ -6,7 +6,6 @@ Usage: python bench/bench_mgdl_cache.py
 """
 from __future__ import annotations
 
-import torch
 
 from mgdl_core.nets import Network, init_params, mgdl_structure
 from mgdl_core.runtime import configure_cpu

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +22,7 @@ import torch
 from pathlib import Path
 
 from .mgdl import train_mgdl
-from .nets import (MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, sgdl_network,
-                   unflatten_params)
+from .nets import (MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, sgdl_network)
 from .records import (RunStore, is_complete, read_summary, record_dir, torch_load, write_record)
 from .runtime import configure_cpu, environment_summary, get_device, get_dtype
 from .step import forward
@@ -101,7 +99,6 @@ class SyntheticRun:
         device, dtype = get_device(self.device), get_dtype(self.dtype)
         data = synthetic_dataset(self.setting, dtype=dtype, device=device)
         structure = self.structure or DEFAULT_STRUCTURES[self.method]
-        start = time.perf_counter()
         resume = store.snapshot() if store is not None else None
         if self.track_every > 0:
             from .hessian import EigenTracker
@@ -122,6 +119,7 @@ class SyntheticRun:
                 pred = res.model.predict(data.test.x)
             grade_losses = res.losses["train"]
             params = [g.vector().cpu() for g in res.model.grades]
+            seconds = sum(r.seconds for r in res.grade_results)  # across interruptions
         else:
             if self.method == "sgdl":
                 net = sgdl_network(structure, init=self.init, seed=self.seed, dtype=dtype, device=device)
@@ -133,8 +131,8 @@ class SyntheticRun:
                 pred = forward(net, data.test.x)
             grade_losses = []
             params = [net.vector().cpu()]
-        return summarize(self, data, hist, outcome, diverged, pred, grade_losses, params,
-                         time.perf_counter() - start)
+            seconds = r.seconds
+        return summarize(self, data, hist, outcome, diverged, pred, grade_losses, params, seconds)
 
 
 def summarize(config: SyntheticRun, data, hist: dict[str, np.ndarray], outcome: str, diverged: int | None,

@@ -13,7 +13,7 @@ Inputs are ``[N, d]`` row-major (samples in rows), targets ``[N, s]``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 

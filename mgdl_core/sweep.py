@@ -15,7 +15,6 @@ diverged run is a result (``outcome == "diverged"``), never an exception that st
 from __future__ import annotations
 
 import dataclasses
-import math
 import multiprocessing as mp
 import os
 import time

@@ -102,6 +102,13 @@ class TrainState:
     diverged_epoch: int | None = None
     optimizer: AdamState | None = None
     callbacks: list["Callback"] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    earlier_seconds: float = 0.0  # training time before a resume
+
+    @property
+    def seconds(self) -> float:
+        """Training wall time so far, across interruptions."""
+        return self.earlier_seconds + time.perf_counter() - self.started
 
     def snapshot(self) -> dict:
         """Everything needed to resume this run exactly: parameters, optimiser state, histories,
@@ -114,6 +121,7 @@ class TrainState:
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
             "callbacks": [cb.state_dict() for cb in self.callbacks],
             "rng": torch.get_rng_state(),
+            "seconds": self.seconds,
         }
 
     def stop(self, reason: str) -> None:
@@ -273,7 +281,7 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
     state = TrainState(net, data, config, grade=grade, optimizer=adam, callbacks=cbs)
     if resume is not None:
         _restore(state, resume)
-    start = time.perf_counter()
+    state.started = time.perf_counter()
     for cb in cbs:
         cb.on_start(state)
     periodic = [cb for cb in cbs if cb.every > 0]
@@ -293,7 +301,7 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
         cb.on_end(state)
     hist = {k: np.asarray(v) for k, v in state.history.items()}
     outcome = state.stop_reason or "completed"
-    return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, time.perf_counter() - start)
+    return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, state.seconds)
 
 
 def _restore(state: TrainState, snap: dict) -> None:
@@ -315,3 +323,4 @@ def _restore(state: TrainState, snap: dict) -> None:
         cb.load_state_dict(sd)
     if snap.get("rng") is not None:
         torch.set_rng_state(snap["rng"])
+    state.earlier_seconds = float(snap.get("seconds", 0.0))

@@ -36,10 +36,7 @@ profile = "quick"
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import math
-
 import matplotlib.pyplot as plt
-import numpy as np
 from myst_nb import glue
 
 from mgdl_core.experiments import SyntheticRun, check_profile

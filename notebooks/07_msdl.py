@@ -29,7 +29,6 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import HTML, display
 from myst_nb import glue
 

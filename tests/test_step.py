@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mgdl_core.nets import msdl_network, sgdl_network
-from mgdl_core.step import AdamState, adam_step_, forward, gd_step_, gradients, loss_autograd
+from mgdl_core.step import AdamState, adam_step_, gd_step_, gradients, loss_autograd
 
 
 def _data(n=64, d=1, seed=0):

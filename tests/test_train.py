@@ -7,7 +7,7 @@ import torch
 
 from mgdl_core.mgdl import train_mgdl
 from mgdl_core.nets import mgdl_structure, sgdl_network
-from mgdl_core.step import loss_value, mlp_forward
+from mgdl_core.step import loss_value
 from mgdl_core.synthetic import SETTINGS, synthetic_dataset
 from mgdl_core.train import Callback, EarlyStopping, Split, TrainConfig, train
 
