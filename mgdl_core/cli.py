@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="GD epochs (per grade for MGDL); default: the profile's")
         sp.add_argument("--profile", choices=("quick", "paper"), default="quick")
         sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--track-every", type=int, default=0, metavar="N",
+                        help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
         sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
         sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
         sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ in the project)")
@@ -141,8 +143,10 @@ def _config(args, lr: float):
             get_device(args.device)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if args.track_every < 0:
+        raise UsageError(f"--track-every must be >= 0, got {args.track_every}")
     overrides = dict(setting=args.setting, method=args.method, lr=lr, seed=args.seed, dtype=args.dtype,
-                     device=args.device, structure=args.structure)
+                     device=args.device, structure=args.structure, track_every=args.track_every)
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     try:

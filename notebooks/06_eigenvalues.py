@@ -63,8 +63,14 @@ glue("profile", profile, display=False)
 # This page was built with the **{glue:text}`profile`** profile: SGDL trains for
 # {glue:text}`sgdl_epochs` epochs with a spectrum every {glue:text}`sgdl_every`; MGDL for
 # {glue:text}`mgdl_epochs` epochs per grade with a spectrum every {glue:text}`mgdl_every`.
-# The paper trains for $10^6$ epochs and takes a spectrum every $10^4$
-# (`make book PROFILE=paper`, or `mgdl run synthetic ... --profile paper` from a shell).
+# The paper trains for $10^6$ epochs and takes a spectrum every $10^4$: `make book
+# PROFILE=paper`, or first, from a shell (interruptible and resumable; the book then reads
+# the records),
+#
+# ```
+# mgdl run synthetic --setting 1 --method sgdl --lr 0.08 --profile paper --track-every 10000
+# mgdl run synthetic --setting 1 --method mgdl --lr 0.06 --profile paper --track-every 10000
+# ```
 
 # %%
 configs = [SyntheticRun(setting=s, method=m, lr=lr, epochs=PLAN[f"{m}_epochs"], track_every=PLAN[f"{m}_every"],
