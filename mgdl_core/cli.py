@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
         sp.add_argument("--setting", type=int, choices=(1, 2), default=1)
         sp.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default="mgdl")
-        sp.add_argument("--structure", default=None, help="e.g. '(26)' or '[1]->[32]x4->[1]'")
+        sp.add_argument("--structure", default=None,
+                        help="e.g. '(26)' or '[1]->[32]x4->[1]'; MGDL: '(30)' or grades joined by ';'")
         sp.add_argument("--epochs", type=_positive_int, default=None,
                         help="GD epochs (per grade for MGDL); default: the profile's")
         sp.add_argument("--profile", choices=("quick", "paper"), default="quick")
@@ -199,6 +200,8 @@ def _cmd_sweep(args) -> int:
     from .sweep import sweep
 
     configs = [_config(args, lr) for lr in parse_rates(args.lrs)]
+    if args.backend == "batched" and (args.method == "msdl" or args.track_every):
+        raise UsageError("--backend batched runs SGDL and MGDL without --track-every; use processes or serial")
     results = sweep(configs, backend=args.backend, workers=args.workers, out=_out(args), force=args.force,
                     progress=not args.quiet and sys.stderr.isatty(), address=args.address)
     if args.json:

@@ -22,7 +22,7 @@ import torch
 from pathlib import Path
 
 from .mgdl import train_mgdl
-from .nets import (MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, sgdl_network)
+from .nets import MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, parse_structure, sgdl_network
 from .records import (RunStore, is_complete, read_summary, record_dir, torch_load, write_record)
 from .runtime import configure_cpu, environment_summary, get_device, get_dtype
 from .step import forward
@@ -74,6 +74,17 @@ class SyntheticRun:
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
         get_dtype(self.dtype)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ValueError(f"seed must be an int, got {self.seed!r}")
+        if self.track_every < 0 or self.track_k < 1:
+            raise ValueError(f"track_every must be >= 0 and track_k >= 1, got {self.track_every}, {self.track_k}")
+        # The structure must fit the task: one input (x) and one output (g(x)).
+        spec = self.structure or DEFAULT_STRUCTURES[self.method]
+        grades = mgdl_structure(spec) if self.method == "mgdl" else [parse_structure(spec)]
+        if grades[0][0] != 1 or any(g[-1] != 1 for g in grades):
+            raise ValueError(f"structure {spec!r} does not fit the synthetic task: it needs 1 input and 1 output")
+        if self.grade_epochs is not None and (self.method != "mgdl" or len(self.grade_epochs) != len(grades)):
+            raise ValueError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {self.grade_epochs}")
 
     @classmethod
     def profile(cls, profile: str = "quick", **overrides) -> "SyntheticRun":

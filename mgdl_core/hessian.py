@@ -208,7 +208,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
         method = "dense"
     if method == "dense":
         h = dense_hessian(net, x, y, relu_prime_at_zero)
-        lam = torch.linalg.eigvalsh(h).numpy()
+        lam = torch.linalg.eigvalsh(h).cpu().numpy()
         kk = min(k, m)
         low, high, hvps = lam[:kk], lam[m - kk:], m
     else:
@@ -219,7 +219,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
 
         def matvec(v: np.ndarray) -> np.ndarray:
             count[0] += 1
-            return mv(v).numpy()
+            return mv(v).cpu().numpy()
 
         op = LinearOperator((m, m), matvec=matvec, dtype=np.float64)
         v0 = np.random.default_rng(0).standard_normal(m)
@@ -260,7 +260,8 @@ class EigenTracker(Callback):
     def on_start(self, state: TrainState) -> None:
         epochs = state.history.get("eig_epoch")
         self._last = epochs[-1] if epochs else None  # a resumed run has this epoch's spectrum
-        self.on_epoch(state)
+        if state.epoch % self.every == 0:  # a resume between two periods records nothing extra
+            self.on_epoch(state)
 
     def on_epoch(self, state: TrainState) -> None:
         if self._last == state.epoch:

@@ -83,10 +83,13 @@ def sgdl_structure(spec: str) -> Widths:
 
 
 def mgdl_structure(spec: str | Sequence[str]) -> list[Widths]:
-    """MGDL grades: a preset ``"(30)"``–``"(33)"`` or a list of per-grade structure strings.
+    """MGDL grades: a preset ``"(30)"``–``"(33)"``, a list of per-grade structure strings, or
+    those strings joined by ``;``.
 
     Grade l + 1's input width must equal grade l's last hidden width (its frozen features).
     """
+    if isinstance(spec, str) and ";" in spec:  # "[1]->[32]->[1]; [32]->[32]->[1]; ..." (the CLI's form)
+        spec = [part for part in spec.split(";") if part.strip()]
     if isinstance(spec, str):
         key = spec.strip().strip("()")
         if key not in MGDL_STRUCTURES:

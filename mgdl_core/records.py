@@ -122,6 +122,11 @@ class Checkpointer(Callback):
                                  "the checkpoint is saved: run the same command again to resume")
 
     def on_end(self, state: TrainState) -> None:
+        if self._signal is not None:  # arrived after the last check: honour it all the same
+            self.on_epoch(state)
+        self._restore_handlers()
+
+    def on_abort(self, state: TrainState) -> None:
         self._restore_handlers()
 
 

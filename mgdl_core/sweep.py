@@ -129,11 +129,17 @@ def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: in
             return results
         n = min(workers or available_cores(), len(configs))
         # spawn, not fork: a forked child of a process that has used OpenMP threads can hang.
-        with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=configure_cpu) as pool:
+        pool = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=configure_cpu)
+        try:
             futures = [pool.submit(_run_one, c, None if out is None else str(out), force) for c in configs]
             for f in futures:
                 f.add_done_callback(lambda _: bar.update())
-            return [f.result() for f in futures]
+            results = [f.result() for f in futures]
+        except BaseException:  # Ctrl-C: drop the queued runs (finished ones are recorded)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
     finally:
         bar.close()
 

@@ -117,11 +117,14 @@ class TrainState:
             "epoch": self.epoch,
             "grade": self.grade,
             "params": [t.detach().cpu().clone() for t in self.net.tensors()],
-            "history": {k: list(v) for k, v in self.history.items()},
+            # as tensors: numbers and per-checkpoint arrays (eigenvalues) load with weights_only
+            "history": {k: torch.as_tensor(np.asarray(v)) for k, v in self.history.items()},
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
             "callbacks": [cb.state_dict() for cb in self.callbacks],
             "rng": torch.get_rng_state(),
             "seconds": self.seconds,
+            "stop_reason": self.stop_reason,
+            "diverged_epoch": self.diverged_epoch,
         }
 
     def stop(self, reason: str) -> None:
@@ -143,6 +146,9 @@ class Callback:
 
     def on_end(self, state: TrainState) -> None: ...
 
+    def on_abort(self, state: TrainState) -> None:
+        """Training raised (an interruption, an error): release what ``on_start`` took."""
+
     def state_dict(self) -> dict:
         """What a checkpoint must keep of this callback to resume exactly."""
         return {}
@@ -160,7 +166,8 @@ class LossRecorder(Callback):
     def on_start(self, state: TrainState) -> None:
         epochs = state.history.get("epoch")
         self._last = epochs[-1] if epochs else None  # a resumed run has recorded its epoch already
-        self.on_epoch(state)
+        if state.epoch % self.every == 0:  # a resume between two periods records nothing extra
+            self.on_epoch(state)
 
     def on_epoch(self, state: TrainState) -> None:
         if self._last == state.epoch:
@@ -230,6 +237,9 @@ class ProgressBar(Callback):
         self.on_epoch(state)
         self._bar.close()
 
+    def on_abort(self, state: TrainState) -> None:
+        self._bar.close()
+
 
 @dataclass
 class TrainResult:
@@ -282,23 +292,28 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
     if resume is not None:
         _restore(state, resume)
     state.started = time.perf_counter()
-    for cb in cbs:
-        cb.on_start(state)
     periodic = [cb for cb in cbs if cb.every > 0]
     epoch = state.epoch
     next_at = min((((epoch // cb.every) + 1) * cb.every for cb in periodic), default=config.epochs + 1)
-    while epoch < config.epochs and state.stop_reason is None:
-        # The only work per epoch: callbacks wait for the next multiple of their period.
-        for epoch in range(epoch + 1, min(next_at, config.epochs) + 1):
-            step()
-        state.epoch = epoch
-        if epoch == next_at:
-            for cb in periodic:
-                if epoch % cb.every == 0:
-                    cb.on_epoch(state)
-            next_at = min(((epoch // cb.every) + 1) * cb.every for cb in periodic)
-    for cb in cbs:
-        cb.on_end(state)
+    try:
+        for cb in cbs:
+            cb.on_start(state)
+        while epoch < config.epochs and state.stop_reason is None:
+            # The only work per epoch: callbacks wait for the next multiple of their period.
+            for epoch in range(epoch + 1, min(next_at, config.epochs) + 1):
+                step()
+            state.epoch = epoch
+            if epoch == next_at:
+                for cb in periodic:
+                    if epoch % cb.every == 0:
+                        cb.on_epoch(state)
+                next_at = min(((epoch // cb.every) + 1) * cb.every for cb in periodic)
+        for cb in cbs:
+            cb.on_end(state)
+    except BaseException:
+        for cb in cbs:
+            cb.on_abort(state)
+        raise
     hist = {k: np.asarray(v) for k, v in state.history.items()}
     outcome = state.stop_reason or "completed"
     return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, state.seconds)
@@ -313,7 +328,7 @@ def _restore(state: TrainState, snap: dict) -> None:
         for t, saved in zip(tensors, snap["params"]):
             t.copy_(saved)
     state.epoch = int(snap["epoch"])
-    state.history = {k: list(v) for k, v in snap["history"].items()}
+    state.history = {k: v.tolist() if v.ndim == 1 else list(v.numpy()) for k, v in snap["history"].items()}
     if state.optimizer is not None and snap.get("optimizer"):
         o = snap["optimizer"]
         state.optimizer.m = [m.to(tensors[0].device) for m in o["m"]]
@@ -324,3 +339,5 @@ def _restore(state: TrainState, snap: dict) -> None:
     if snap.get("rng") is not None:
         torch.set_rng_state(snap["rng"])
     state.earlier_seconds = float(snap.get("seconds", 0.0))
+    state.stop_reason = snap.get("stop_reason")  # a stop found at the interrupted check stands
+    state.diverged_epoch = snap.get("diverged_epoch")

@@ -77,3 +77,17 @@ def test_cuda_without_cuda_is_a_clear_error(capsys):
 def test_console_entry_points():
     out = subprocess.run([sys.executable, "-m", "mgdl_core", "list"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "synthetic" in out.stdout and "--profile paper" in out.stdout
+
+
+@pytest.mark.parametrize("structure,method", [("garbage", "sgdl"), ("(26)", "mgdl"), ("(28)", "sgdl"),
+                                              ("[2]->[8]x4->[1]", "msdl")])
+def test_structures_that_do_not_fit_are_one_line(capsys, structure, method, tmp_path):
+    rc, _, err = _run(capsys, "run", "synthetic", "--lr", "0.1", "--method", method, "--structure", structure,
+                      "--out", str(tmp_path))
+    assert rc == 2 and err.startswith("mgdl: error:") and err.count("\n") == 1
+
+
+def test_custom_mgdl_grades_from_the_command_line(capsys, tmp_path):
+    rc, out, _ = _run(capsys, "run", "synthetic", "--lr", "0.05", "--method", "mgdl", "--epochs", "50",
+                      "--structure", "[1]->[16]->[1];[16]->[16]->[1]", "--out", str(tmp_path), "--quiet", "--json")
+    assert rc == 0 and len(json.loads(out)["grade_train_losses"]) == 2

@@ -158,3 +158,75 @@ def test_a_half_finished_sweep_only_runs_the_rest(tmp_path, monkeypatch):
     results = sweep(configs, backend="serial", out=tmp_path, progress=False)
     assert ran == [0.04]
     assert [r.config.lr for r in results] == [0.01, 0.02, 0.04]
+
+
+def test_a_tracked_run_resumes_from_a_weights_only_snapshot(tmp_path):
+    """Snapshots hold eigenvalue arrays too: they must load with weights_only and resume exactly."""
+    import io
+
+    from mgdl_core.hessian import EigenTracker
+    from mgdl_core.nets import sgdl_network
+    from mgdl_core.records import Checkpointer
+    from mgdl_core.synthetic import synthetic_dataset
+    from mgdl_core.train import TrainConfig, train
+
+    data = synthetic_dataset(1, n_train=128, n_val=64, n_test=64, dtype=torch.float64)
+    config = TrainConfig(epochs=400, lr=0.05, record_every=50)
+    snaps = []
+
+    def keep(snap):
+        buf = io.BytesIO()
+        torch.save(snap, buf)
+        buf.seek(0)
+        snaps.append(torch.load(buf, weights_only=True))
+
+    straight = train(sgdl_network("[1]->[8]x2->[1]", dtype=torch.float64), data, config,
+                     [EigenTracker(100, k=3), Checkpointer(keep, every_seconds=0.0, check_every=100)])
+    middle = next(s for s in snaps if s["epoch"] == 200)
+    resumed = train(sgdl_network("[1]->[8]x2->[1]", dtype=torch.float64, seed=99), data, config,
+                    [EigenTracker(100, k=3), Checkpointer(lambda s: None, every_seconds=1e9)], resume=middle)
+    assert resumed.epochs_run == straight.epochs_run
+    for key in straight.history:
+        np.testing.assert_array_equal(resumed.history[key], straight.history[key])
+    assert torch.equal(resumed.net.vector(), straight.net.vector())
+
+
+def test_resume_between_record_periods_adds_no_record(tmp_path):
+    """A checkpoint at epoch 100 of a run recorded every 75 epochs must not add a record at 100."""
+    from mgdl_core.hessian import EigenTracker
+    from mgdl_core.nets import sgdl_network
+    from mgdl_core.records import Checkpointer
+    from mgdl_core.synthetic import synthetic_dataset
+    from mgdl_core.train import TrainConfig, train
+
+    data = synthetic_dataset(1, n_train=64, n_val=32, n_test=32, dtype=torch.float64)
+    config = TrainConfig(epochs=300, lr=0.05, record_every=75)
+    snaps = []
+    straight = train(sgdl_network("[1]->[4]->[1]", dtype=torch.float64), data, config,
+                     [EigenTracker(75, k=2), Checkpointer(snaps.append, every_seconds=0.0, check_every=100)])
+    snap = next(s for s in snaps if s["epoch"] == 100)
+    snap = {**snap, "history": {k: torch.as_tensor(v) for k, v in snap["history"].items()}}
+    resumed = train(sgdl_network("[1]->[4]->[1]", dtype=torch.float64), data, config,
+                    [EigenTracker(75, k=2)], resume=snap)
+    for key in ("epoch", "eig_epoch", "train_loss"):
+        np.testing.assert_array_equal(resumed.history[key], straight.history[key])
+
+
+def test_an_error_inside_training_restores_the_signal_handlers(tmp_path):
+    from mgdl_core.nets import sgdl_network
+    from mgdl_core.records import Checkpointer
+    from mgdl_core.synthetic import synthetic_dataset
+    from mgdl_core.train import Callback, TrainConfig, train
+
+    class Boom(Callback):
+        every = 50
+
+        def on_epoch(self, state):
+            raise RuntimeError("boom")
+
+    before = signal.getsignal(signal.SIGINT)
+    data = synthetic_dataset(1, n_train=32, n_val=16, n_test=16)
+    with pytest.raises(RuntimeError, match="boom"):
+        train(sgdl_network("[1]->[4]->[1]"), data, TrainConfig(epochs=200, lr=0.01),
+              [Checkpointer(lambda s: None), Boom()])
+    assert signal.getsignal(signal.SIGINT) is before
