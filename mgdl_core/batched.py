@@ -21,9 +21,8 @@ import numpy as np
 import torch
 
 from .nets import Network, Params
+from .step import relu_backward
 from .train import TrainConfig, TrainResult
-
-_threshold_backward = torch.ops.aten.threshold_backward
 BatchedParams = list[tuple[torch.Tensor, torch.Tensor]]  # W [K, a, b], b [K, 1, b]
 
 
@@ -37,14 +36,21 @@ def unstack_params(bparams: BatchedParams, k: int) -> Params:
     return [(w[k].clone(), b[k, 0].clone()) for w, b in bparams]
 
 
-def _forward(bp: BatchedParams, x: torch.Tensor, keep: bool = False):
+def _forward(bp: BatchedParams, x: torch.Tensor, keep: bool = False, relu_prime_at_zero: float = 0.0):
     acts, h, last = [x], x, len(bp) - 1
+    zs: list[torch.Tensor] | None = [] if keep and relu_prime_at_zero != 0.0 else None
     for i, (w, b) in enumerate(bp):
         z = torch.baddbmm(b, h, w) if h.ndim == 3 else torch.matmul(h, w) + b
-        h = torch.relu_(z) if i < last else z
+        if i == last:
+            h = z
+        elif zs is not None:  # keep z: ReLU'(0) ≠ 0 needs to see the exact zeros
+            zs.append(z)
+            h = torch.relu(z)
+        else:
+            h = torch.relu_(z)
         if keep and i < last:
             acts.append(h)
-    return (h, acts) if keep else h
+    return (h, acts, zs) if keep else h
 
 
 def batched_features(bp: BatchedParams, x: torch.Tensor) -> torch.Tensor:
@@ -65,9 +71,10 @@ def batched_losses(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor) -> torch
     return 0.5 * r.pow(2).sum(dim=(1, 2)) / y.shape[-2]
 
 
-def batched_gd_step_(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor, lrs: torch.Tensor) -> None:
+def batched_gd_step_(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor, lrs: torch.Tensor,
+                     relu_prime_at_zero: float = 0.0) -> None:
     """One GD step of every model, in place; ``lrs`` is ``[K]`` (0 freezes a model)."""
-    out, acts = _forward(bp, x, keep=True)
+    out, acts, zs = _forward(bp, x, True, relu_prime_at_zero)
     g = (out - y) * (lrs / y.shape[-2]).view(-1, 1, 1)
     for i in range(len(bp) - 1, -1, -1):
         w, b = bp[i]
@@ -79,7 +86,7 @@ def batched_gd_step_(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor, lrs: t
             w.baddbmm_(hin.transpose(1, 2), g, alpha=-1.0)
         b.sub_(g.sum(1, keepdim=True))
         if i > 0:
-            g = _threshold_backward(gprev, hin, 0.0)
+            g = relu_backward(gprev, hin, zs[i - 1] if zs is not None else None, relu_prime_at_zero)
 
 
 def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
@@ -139,7 +146,7 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
     while epoch < config.epochs and bool(active.any()):
         stop = min(config.epochs, (epoch // config.record_every + 1) * config.record_every)
         for epoch in range(epoch + 1, stop + 1):
-            batched_gd_step_(bp, x, y, lr)
+            batched_gd_step_(bp, x, y, lr, config.relu_prime_at_zero)
         record(epoch)
     record(epoch)  # the final epoch of models that ran to the end
     seconds = time.perf_counter() - start

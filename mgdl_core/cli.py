@@ -105,9 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--epochs", type=_positive_int, default=None,
                         help="GD epochs (per grade for MGDL); default: the profile's")
         sp.add_argument("--profile", choices=("quick", "paper"), default="quick")
-        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--seed", type=int, default=None,
+                        help="PRNG seed of the initial weights (default 42, the authors' PRNGKey(42))")
+        sp.add_argument("--init", choices=("he-jax", "he", "glorot"), default=None,
+                        help="he-jax: the authors' draw by JAX's PRNG (default); he: the same law drawn by torch")
         sp.add_argument("--track-every", type=int, default=0, metavar="N",
                         help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
+        sp.add_argument("--relu-prime-at-zero", type=float, default=0.5, metavar="C",
+                        help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' runs (default); 0 PyTorch's")
         sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
         sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
         sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ in the project)")
@@ -146,10 +151,15 @@ def _config(args, lr: float):
             raise UsageError(str(exc)) from None
     if args.track_every < 0:
         raise UsageError(f"--track-every must be >= 0, got {args.track_every}")
-    overrides = dict(setting=args.setting, method=args.method, lr=lr, seed=args.seed, dtype=args.dtype,
-                     device=args.device, structure=args.structure, track_every=args.track_every)
+    overrides = dict(setting=args.setting, method=args.method, lr=lr, dtype=args.dtype,
+                     device=args.device, structure=args.structure, track_every=args.track_every,
+                     relu_prime_at_zero=args.relu_prime_at_zero)
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    if args.init is not None:
+        overrides["init"] = args.init
     try:
         return SyntheticRun.profile(check_profile(args.profile), **overrides)
     except ValueError as exc:
@@ -174,7 +184,8 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
         print(json.dumps(d, default=float))
         return
     c = summary.config
-    print(f"{c.kind} setting {c.setting} {c.method.upper()} η={c.lr:g}: {summary.outcome}"
+    task = f"setting {c.setting}" if c.kind == "synthetic" else f"{c.image} (§{c.section})"
+    print(f"{c.kind} {task} {c.method.upper()} η={c.lr:g}: {summary.outcome}"
           + (f" at epoch {summary.diverged_epoch}" if summary.diverged_epoch is not None else "")
           + f", {summary.epochs_run} epochs, {summary.seconds:.1f} s")
     print(f"  loss (0.5·MSE): train {summary.train_loss:.4e}  val {summary.val_loss:.4e}  test {summary.test_loss:.4e}")

@@ -22,12 +22,12 @@ import torch
 from pathlib import Path
 
 from .mgdl import train_mgdl
-from .nets import MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, parse_structure, sgdl_network
+from .nets import InitScheme, MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, parse_structure, sgdl_network
 from .records import (RunStore, is_complete, read_summary, record_dir, torch_load, write_record)
 from .runtime import configure_cpu, environment_summary, get_device, get_dtype
-from .step import forward
+from .step import check_relu_prime_at_zero, forward
 from .synthetic import get_setting, synthetic_dataset
-from .train import EarlyStopping, TrainConfig, TrainResult, train
+from .train import Dataset, EarlyStopping, TrainConfig, TrainResult, train
 
 METHODS = ("sgdl", "mgdl", "msdl")
 DEFAULT_STRUCTURES = {"sgdl": "(26)", "mgdl": "(30)", "msdl": MSDL_SUBNETWORK}
@@ -44,6 +44,31 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+def _check_run(config, task: str, inputs: int) -> None:
+    """Validation shared by the run configurations: clear errors before any training starts."""
+    if config.method not in METHODS:
+        raise ValueError(f"unknown method {config.method!r}: use one of {', '.join(METHODS)}")
+    if not (isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and config.lr > 0):
+        raise ValueError(f"the learning rate must be a positive number, got {config.lr!r}")
+    if not isinstance(config.epochs, int) or isinstance(config.epochs, bool) or config.epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {config.epochs!r}")
+    get_dtype(config.dtype)
+    check_relu_prime_at_zero(config.relu_prime_at_zero)
+    if not isinstance(config.seed, int) or isinstance(config.seed, bool) or config.seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {config.seed!r}")
+    InitScheme(config.init)
+    if config.track_every < 0 or config.track_k < 1:
+        raise ValueError(f"track_every must be >= 0 and track_k >= 1, got {config.track_every}, {config.track_k}")
+    # The structure must fit the task: `inputs` coordinates in, one value out.
+    spec = config.structure or config.default_structure()
+    grades = mgdl_structure(spec) if config.method == "mgdl" else [parse_structure(spec)]
+    if grades[0][0] != inputs or any(g[-1] != 1 for g in grades):
+        raise ValueError(f"structure {spec!r} does not fit the {task} task: it needs {inputs} input"
+                         f"{'s' if inputs > 1 else ''} and 1 output")
+    if config.grade_epochs is not None and (config.method != "mgdl" or len(config.grade_epochs) != len(grades)):
+        raise ValueError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {config.grade_epochs}")
+
+
 @dataclass(frozen=True)
 class SyntheticRun:
     """One §5–§7 synthetic regression run.
@@ -58,8 +83,11 @@ class SyntheticRun:
     epochs: int = 20_000
     grade_epochs: tuple[int, ...] | None = None
     structure: str | None = None
-    init: str = "he"
-    seed: int = 0
+    # The authors' initial weights: He-normal drawn by JAX's PRNG from PRNGKey(42) (mgdl_core.nets)
+    init: str = "he-jax"
+    # ReLU'(0) in training: 0.5 is JAX's, i.e. what the authors' runs used (mgdl_core.step)
+    relu_prime_at_zero: float = 0.5
+    seed: int = 42
     dtype: str = "float32"
     device: str | None = None
     record_every: int = 100
@@ -69,22 +97,7 @@ class SyntheticRun:
 
     def __post_init__(self) -> None:
         get_setting(self.setting)
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}: use one of {', '.join(METHODS)}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
-        get_dtype(self.dtype)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"seed must be an int, got {self.seed!r}")
-        if self.track_every < 0 or self.track_k < 1:
-            raise ValueError(f"track_every must be >= 0 and track_k >= 1, got {self.track_every}, {self.track_k}")
-        # The structure must fit the task: one input (x) and one output (g(x)).
-        spec = self.structure or DEFAULT_STRUCTURES[self.method]
-        grades = mgdl_structure(spec) if self.method == "mgdl" else [parse_structure(spec)]
-        if grades[0][0] != 1 or any(g[-1] != 1 for g in grades):
-            raise ValueError(f"structure {spec!r} does not fit the synthetic task: it needs 1 input and 1 output")
-        if self.grade_epochs is not None and (self.method != "mgdl" or len(self.grade_epochs) != len(grades)):
-            raise ValueError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {self.grade_epochs}")
+        _check_run(self, "synthetic", 1)
 
     @classmethod
     def profile(cls, profile: str = "quick", **overrides) -> "SyntheticRun":
@@ -94,9 +107,12 @@ class SyntheticRun:
     def replace(self, **changes) -> "SyntheticRun":
         return dataclasses.replace(self, **changes)
 
+    def default_structure(self) -> str:
+        return DEFAULT_STRUCTURES[self.method]
+
     def train_config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(epochs=self.epochs if epochs is None else epochs, lr=float(self.lr),
-                           record_every=self.record_every,
+                           record_every=self.record_every, relu_prime_at_zero=self.relu_prime_at_zero,
                            early_stopping=EarlyStopping(20, 1e-6) if self.early_stopping else None)
 
     kind = "synthetic"
@@ -109,41 +125,127 @@ class SyntheticRun:
         configure_cpu()
         device, dtype = get_device(self.device), get_dtype(self.dtype)
         data = synthetic_dataset(self.setting, dtype=dtype, device=device)
-        structure = self.structure or DEFAULT_STRUCTURES[self.method]
-        resume = store.snapshot() if store is not None else None
-        if self.track_every > 0:
-            from .hessian import EigenTracker
+        return train_and_summarize(self, data, self.structure or DEFAULT_STRUCTURES[self.method],
+                                   callbacks, store)
 
-            callbacks = [EigenTracker(self.track_every, self.track_k), *callbacks]
-        if store is not None:
-            callbacks = [*callbacks, store.checkpointer()]
-        if self.method == "mgdl":
-            grades = mgdl_structure(structure)
-            epochs = self.grade_epochs or (self.epochs,) * len(grades)
-            finished = [_grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
-            res = train_mgdl(grades, data, [self.train_config(e) for e in epochs], init=self.init,
-                             seed=self.seed, callbacks=callbacks, finished=finished, resume=resume,
-                             on_grade_end=store.save_grade if store is not None else None)
-            hist = res.history()
-            outcome, diverged = res.outcome, res.diverged_epoch
-            with torch.no_grad():
-                pred = res.model.predict(data.test.x)
-            grade_losses = res.losses["train"]
-            params = [g.vector().cpu() for g in res.model.grades]
-            seconds = sum(r.seconds for r in res.grade_results)  # across interruptions
+
+# The paper's image structures: §6 shrinks them to keep its dense Hessian affordable.
+IMAGE_STRUCTURES = {4: {"sgdl": "(28)", "mgdl": "(32)"}, 6: {"sgdl": "(27)", "mgdl": "(31)"}}
+
+
+@dataclass(frozen=True)
+class ImageRegressionRun:
+    """One image-regression run (§4, §6): pixel coordinates → intensity, trained on the ¼ grid
+    of ``image`` as the paper's section ``section`` prepares it (:func:`mgdl_core.grids.section_image`:
+    §6 uses the authors' smaller pixel subsets). The defaults are the §6 protocol of the authors'
+    code: plain GD, He-normal weights, zero biases, structures (27) and (31)."""
+
+    image: str = "resolution_chart"
+    section: int = 6
+    method: str = "sgdl"
+    lr: float = 0.02
+    epochs: int = 2_000
+    grade_epochs: tuple[int, ...] | None = None
+    structure: str | None = None
+    init: str = "he-jax"
+    relu_prime_at_zero: float = 0.5
+    seed: int = 42
+    dtype: str = "float32"
+    device: str | None = None
+    record_every: int = 100
+    early_stopping: bool = False
+    rel_error: float = 1e-6  # the authors' §6 image code: 1e-4 for SGDL, 1e-5 for MGDL
+    track_every: int = 0
+    track_k: int = 10
+    # The authors' unstated §6 image-MGDL rule: end a grade when min eig(I − ηH) < eig_stop (−0.95)
+    eig_stop: float | None = None
+
+    kind = "image_regression"
+
+    def __post_init__(self) -> None:
+        from .grids import _EIGEN_SUBSETS
+        from .images import available_images
+
+        if self.section not in IMAGE_STRUCTURES:
+            raise ValueError(f"image regression is in sections 4 and 6, not {self.section!r}")
+        names = list(_EIGEN_SUBSETS) if self.section == 6 else available_images()
+        if self.image not in names:
+            raise ValueError(f"§{self.section} image regression uses the images {', '.join(names)}, "
+                             f"not {self.image!r}")
+        if self.method == "msdl":
+            raise ValueError("MSDL is a one-input (synthetic) model; image regression takes 'sgdl' or 'mgdl'")
+        if not (isinstance(self.rel_error, (int, float)) and self.rel_error > 0):
+            raise ValueError(f"rel_error must be a positive number, got {self.rel_error!r}")
+        _check_run(self, "image-regression", 2)
+        if self.eig_stop is not None and self.track_every == 0:
+            raise ValueError("eig_stop reads the tracked spectra: set track_every > 0 as well")
+
+    def replace(self, **changes) -> "ImageRegressionRun":
+        return dataclasses.replace(self, **changes)
+
+    def default_structure(self) -> str:
+        return IMAGE_STRUCTURES[self.section][self.method]
+
+    def train_config(self, epochs: int | None = None) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs if epochs is None else epochs, lr=float(self.lr),
+                           record_every=self.record_every, relu_prime_at_zero=self.relu_prime_at_zero,
+                           early_stopping=EarlyStopping(20, self.rel_error) if self.early_stopping else None)
+
+    def dataset(self) -> Dataset:
+        from .grids import regression_dataset, section_image
+
+        return regression_dataset(section_image(self.image, self.section), dtype=get_dtype(self.dtype),
+                                  device=get_device(self.device))
+
+    def run(self, callbacks=(), store: RunStore | None = None) -> "RunSummary":
+        """Train and summarise, as :meth:`SyntheticRun.run` (test = every pixel of the image)."""
+        configure_cpu()
+        return train_and_summarize(self, self.dataset(), self.structure or self.default_structure(),
+                                   callbacks, store)
+
+
+def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
+                        store: RunStore | None = None) -> "RunSummary":
+    """Train ``config`` (a SyntheticRun or ImageRegressionRun) on ``data`` and summarise it."""
+    device, dtype = data.train.x.device, data.train.x.dtype
+    resume = store.snapshot() if store is not None else None
+    if config.track_every > 0:
+        from .hessian import EigenTracker
+
+        callbacks = [EigenTracker(config.track_every, config.track_k), *callbacks]
+        if getattr(config, "eig_stop", None) is not None:
+            from .hessian import EigenStop
+
+            callbacks.insert(1, EigenStop(config.track_every, config.eig_stop))
+    if store is not None:
+        callbacks = [*callbacks, store.checkpointer()]
+    if config.method == "mgdl":
+        grades = mgdl_structure(structure)
+        epochs = config.grade_epochs or (config.epochs,) * len(grades)
+        finished = [_grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
+        res = train_mgdl(grades, data, [config.train_config(e) for e in epochs], init=config.init,
+                         seed=config.seed, callbacks=callbacks, finished=finished, resume=resume,
+                         on_grade_end=store.save_grade if store is not None else None)
+        hist = res.history()
+        outcome, diverged = res.outcome, res.diverged_epoch
+        with torch.no_grad():
+            pred = res.model.predict(data.test.x)
+        grade_losses = res.losses["train"]
+        params = [g.vector().cpu() for g in res.model.grades]
+        seconds = sum(r.seconds for r in res.grade_results)  # across interruptions
+    else:
+        if config.method == "sgdl":
+            net = sgdl_network(structure, init=config.init, seed=config.seed, dtype=dtype, device=device)
         else:
-            if self.method == "sgdl":
-                net = sgdl_network(structure, init=self.init, seed=self.seed, dtype=dtype, device=device)
-            else:
-                net = msdl_network(structure, MSDL_SCALES, init=self.init, seed=self.seed, dtype=dtype, device=device)
-            r = train(net, data, self.train_config(), callbacks, resume=resume)
-            hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
-            with torch.no_grad():
-                pred = forward(net, data.test.x)
-            grade_losses = []
-            params = [net.vector().cpu()]
-            seconds = r.seconds
-        return summarize(self, data, hist, outcome, diverged, pred, grade_losses, params, seconds)
+            net = msdl_network(structure, MSDL_SCALES, init=config.init, seed=config.seed, dtype=dtype, device=device)
+        r = train(net, data, config.train_config(), callbacks, resume=resume)
+        hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
+        with torch.no_grad():
+            pred = forward(net, data.test.x)
+        grade_losses = []
+        params = [net.vector().cpu()]
+        seconds = r.seconds
+    return summarize(config, data, hist, outcome, diverged, pred, grade_losses, params, seconds)
 
 
 def summarize(config: SyntheticRun, data, hist: dict[str, np.ndarray], outcome: str, diverged: int | None,
@@ -158,7 +260,8 @@ def summarize(config: SyntheticRun, data, hist: dict[str, np.ndarray], outcome: 
         val_loss=float(hist["val_loss"][-1]) if ok else math.nan,
         test_loss=test_loss, epochs_run=int(hist["epoch"][-1]), seconds=seconds,
         history=hist, grade_train_losses=grade_losses,
-        test_x=data.test.x[:, 0].cpu().double().numpy(), test_pred=pred[:, 0].cpu().double().numpy(),
+        test_x=(data.test.x[:, 0] if data.test.x.shape[1] == 1 else data.test.x).cpu().double().numpy(),
+        test_pred=pred[:, 0].cpu().double().numpy(),
         params=params)
 
 
@@ -193,7 +296,7 @@ def _grade_result(saved: dict, widths) -> TrainResult:
                        saved["outcome"], int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]))
 
 
-EXPERIMENTS = {"synthetic": SyntheticRun}
+EXPERIMENTS = {"synthetic": SyntheticRun, "image_regression": ImageRegressionRun}
 
 
 def run_recorded(config: SyntheticRun, out: str | Path = "runs", *, force: bool = False,

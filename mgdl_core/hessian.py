@@ -23,12 +23,14 @@ The ReLU'(0) convention. ReLU is not differentiable at 0, and the convention cha
 a pre-activation is exactly 0. That happens in practice: the §5–§7 networks start with zero
 biases, and the synthetic training grid linspace(0, 1, N) contains x = 0, so at initialisation
 every first-layer pre-activation at x = 0 is exactly 0 (and so are the deeper ones at that
-sample). Autograd (``torch.relu``) and the training step use ReLU'(0) = 0; the authors' analytic
-Hessian uses ReLU'(0) = 1 (``x >= 0``; shared/notes/anchor-repo.md §4). Pass
-``relu_prime_at_zero=1`` to reproduce their first checkpoint. Elsewhere the two agree. (Their
-analytic SGDL/MSDL Hessian also has a typo in some residual-curvature blocks, anchor-repo.md
-§0.5; an autograd Hessian such as this one is the correct one, so SGDL spectra may differ from
-the paper's plots by ~0.01 in I − ηH.)
+sample). ``relu_prime_at_zero`` = c makes ReLU'(0) = c (:func:`mgdl_core.step.relu_with_prime_at_zero`):
+0 is autograd's, 0.5 is JAX's and so what the authors' *training* used (``jnp.maximum``), 1 is
+what the authors' analytic *Hessian* used (``x >= 0``; shared/notes/anchor-repo.md §4).
+:class:`EigenTracker` uses the run's own training convention by default, so that H is the
+Jacobian of the very gradient map GD iterates; pass 1 to reproduce the authors' first
+checkpoint. Elsewhere all conventions agree. (Their analytic SGDL/MSDL Hessian also has a typo
+in some residual-curvature blocks, anchor-repo.md §0.5; an autograd Hessian such as this one is
+the correct one, so SGDL spectra may differ from the paper's plots by ~0.01 in I − ηH.)
 
 An MGDL grade (§3) is trained as a :class:`Network` of its own parameters on its cached
 features and residuals, so the spectrum of a grade is simply the spectrum of that network on
@@ -37,6 +39,7 @@ that data: only the grade's own parameters enter H (eq. 3–4).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +47,7 @@ import numpy as np
 import torch
 
 from .nets import Network
+from .step import check_relu_prime_at_zero, relu_with_prime_at_zero
 from .train import Callback, TrainState
 
 DENSE_BELOW = 200  # below this many parameters a dense eigen-solve is cheaper than Lanczos
@@ -56,12 +60,6 @@ def edge_of_stability(eta: float) -> float:
     return 2.0 / eta
 
 
-def _check_convention(relu_prime_at_zero) -> None:
-    if relu_prime_at_zero not in (0, 1) or isinstance(relu_prime_at_zero, bool):
-        raise ValueError(f"relu_prime_at_zero must be 0 (autograd's convention) or 1 (the authors'), "
-                         f"got {relu_prime_at_zero!r}")
-
-
 def _check_data(net: Network, x: torch.Tensor, y: torch.Tensor) -> None:
     if not isinstance(net, Network):
         raise ValueError(f"net must be a mgdl_core.nets.Network, got {type(net).__name__}")
@@ -72,7 +70,7 @@ def _check_data(net: Network, x: torch.Tensor, y: torch.Tensor) -> None:
         raise ValueError(f"the network maps {d_in} → {d_out} but x has {x.shape[1]} columns and y {y.shape[1]}")
 
 
-def _loss(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: int) -> torch.Tensor:
+def _loss(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float) -> torch.Tensor:
     """Eq. (1) with a twice-differentiable graph and the chosen ReLU'(0)."""
     out = None
     for params, s in zip(net.branches, net.scales):
@@ -81,17 +79,16 @@ def _loss(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: in
         for i, (w, b) in enumerate(params):
             z = torch.addmm(b, h, w)
             if i < last:
-                # z * (z >= 0) has the same value as ReLU and the derivative 1 at z = 0.
-                z = torch.relu(z) if relu_prime_at_zero == 0 else z * (z >= 0).to(z.dtype)
+                z = relu_with_prime_at_zero(z, relu_prime_at_zero)
             h = z
         out = h if out is None else out + h
     r = out - y
     return 0.5 * r.pow(2).sum() / x.shape[0]
 
 
-def _gradient_graph(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: int):
+def _gradient_graph(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float):
     """(W as a float64 leaf, ∂L/∂W with its graph kept for a second backward)."""
-    _check_convention(relu_prime_at_zero)
+    relu_prime_at_zero = check_relu_prime_at_zero(relu_prime_at_zero)
     _check_data(net, x, y)
     w = net.vector().detach().to(torch.float64).clone().requires_grad_(True)
     x64 = x.detach().to(dtype=torch.float64, device=w.device)
@@ -103,7 +100,7 @@ def _gradient_graph(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_a
 
 
 def hvp(net: Network, x: torch.Tensor, y: torch.Tensor,
-        relu_prime_at_zero: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
+        relu_prime_at_zero: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
     """v ↦ H v for the Hessian of eq. (1) in the vector W of §2, in float64.
 
     The gradient graph is built once here; each call of the returned function is one backward
@@ -125,7 +122,7 @@ def hvp(net: Network, x: torch.Tensor, y: torch.Tensor,
     return product
 
 
-def dense_hessian(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: int = 0,
+def dense_hessian(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float = 0.0,
                   chunk: int = 8) -> torch.Tensor:
     """The full M × M Hessian (float64) from H e_i for every i, symmetrised. M products: use it
     for validation and small networks.
@@ -182,7 +179,7 @@ class Spectrum:
 
 
 def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float, k: int = 10,
-                     method: str = "lanczos", relu_prime_at_zero: int = 0, tol: float = 0.0,
+                     method: str = "lanczos", relu_prime_at_zero: float = 0.0, tol: float = 0.0,
                      dense_below: int = DENSE_BELOW) -> Spectrum:
     """The k smallest and k largest eigenvalues of I − ηH(W) for the loss (1) of ``net`` on (x, y).
 
@@ -200,7 +197,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
         raise ValueError(f"unknown method {method!r}: use 'lanczos' or 'dense'")
     if not (math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be >= 0 (0: machine precision), got {tol!r}")
-    _check_convention(relu_prime_at_zero)
+    relu_prime_at_zero = check_relu_prime_at_zero(relu_prime_at_zero)
     _check_data(net, x, y)
     m = net.num_parameters()
     k = int(k)
@@ -237,20 +234,27 @@ class EigenTracker(Callback):
     protocol, shared/notes/anchor-repo.md §4), with η = ``state.config.lr`` and the training
     split as data, it appends to ``state.history``: ``eig_epoch``, ``eig_smallest`` and
     ``eig_largest`` (k values each, ascending), ``lambda_max`` (of H) and ``hessian_norm``
-    (‖H‖). ``alpha`` keeps the largest ‖H‖ seen (Theorem 1's α, estimated along the path),
-    ``alpha_by_grade`` the same per MGDL grade, and ``spectra`` every :class:`Spectrum`.
+    (‖H‖), and what each spectrum cost (``eig_seconds``, ``eig_hvps``). ``alpha`` keeps the
+    largest ‖H‖ seen (Theorem 1's α, estimated along the path), ``alpha_by_grade`` the same per
+    MGDL grade, and ``spectra`` every :class:`Spectrum`.
     Passed to ``train_mgdl``, it tracks each grade's own network on its own features.
+
+    ``relu_prime_at_zero=None`` takes the run's own training convention (``TrainConfig``), so
+    H is the Jacobian of the gradient map GD iterates. ``tol`` is ARPACK's relative accuracy:
+    1e-8 is far below what a plot resolves and needs fewer products than 0 (machine precision),
+    most at late checkpoints where eigenvalues cluster (shared/notes/performance.md §4).
     """
 
-    def __init__(self, every: int, k: int = 10, method: str = "lanczos", relu_prime_at_zero: int = 0,
-                 tol: float = 0.0):
+    def __init__(self, every: int, k: int = 10, method: str = "lanczos",
+                 relu_prime_at_zero: float | None = None, tol: float = 1e-8):
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"every must be a positive integer number of epochs, got {every!r}")
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         if method not in ("lanczos", "dense"):
             raise ValueError(f"unknown method {method!r}: use 'lanczos' or 'dense'")
-        _check_convention(relu_prime_at_zero)
+        if relu_prime_at_zero is not None:
+            relu_prime_at_zero = check_relu_prime_at_zero(relu_prime_at_zero)
         self.every, self.k, self.method = every, k, method
         self.relu_prime_at_zero, self.tol = relu_prime_at_zero, tol
         self.alpha = 0.0
@@ -268,8 +272,12 @@ class EigenTracker(Callback):
             return
         self._last = state.epoch
         split = state.data.train
+        relu0 = state.config.relu_prime_at_zero if self.relu_prime_at_zero is None else self.relu_prime_at_zero
+        started = time.perf_counter()
         spec = hessian_spectrum(state.net, split.x, split.y, state.config.lr, self.k, self.method,
-                                self.relu_prime_at_zero, self.tol)
+                                relu0, self.tol)
+        state.append("eig_seconds", time.perf_counter() - started)
+        state.append("eig_hvps", spec.hvps)
         norm = spec.hessian_norm
         self.alpha = max(self.alpha, norm)
         self.alpha_by_grade[state.grade] = max(self.alpha_by_grade.get(state.grade, 0.0), norm)
@@ -279,3 +287,26 @@ class EigenTracker(Callback):
         state.append("eig_largest", spec.largest)
         state.append("lambda_max", spec.lambda_max)
         state.append("hessian_norm", norm)
+
+
+class EigenStop(Callback):
+    """The authors' extra rule for §6 image-regression MGDL, which the paper does not state: a
+    grade stops as soon as the smallest eigenvalue of I − ηH drops below ``threshold`` (their
+    −0.95; ``if i>0 and min_eig < -0.95: break``), except at the grade's first spectrum
+    (shared/notes/anchor-repo.md, finding 4). It reads what an :class:`EigenTracker` with the
+    same period recorded just before it, and ends the grade with outcome ``"eig_stopped"``.
+    """
+
+    def __init__(self, every: int, threshold: float = -0.95):
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"every must be a positive integer number of epochs, got {every!r}")
+        if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
+            raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+        self.every, self.threshold = every, float(threshold)
+
+    def on_epoch(self, state: TrainState) -> None:
+        epochs = state.history.get("eig_epoch")
+        if not epochs or epochs[-1] != state.epoch:
+            raise RuntimeError("EigenStop needs an EigenTracker with the same period placed before it")
+        if state.epoch > 0 and float(state.history["eig_smallest"][-1][0]) < self.threshold:
+            state.stop("eig_stopped")

@@ -84,11 +84,12 @@ def sgdl_structure(spec: str) -> Widths:
 
 def mgdl_structure(spec: str | Sequence[str]) -> list[Widths]:
     """MGDL grades: a preset ``"(30)"``–``"(33)"``, a list of per-grade structure strings, or
-    those strings joined by ``;``.
+    those strings joined by ``;`` (a single structure string is a one-grade MGDL).
 
     Grade l + 1's input width must equal grade l's last hidden width (its frozen features).
     """
-    if isinstance(spec, str) and ";" in spec:  # "[1]->[32]->[1]; [32]->[32]->[1]; ..." (the CLI's form)
+    if isinstance(spec, str) and (";" in spec or spec.strip().startswith("[")):
+        # "[1]->[32]->[1]; [32]->[32]->[1]; ..." (the CLI's form); one structure is one grade
         spec = [part for part in spec.split(";") if part.strip()]
     if isinstance(spec, str):
         key = spec.strip().strip("()")
@@ -126,18 +127,23 @@ def parameter_count(widths: Sequence[int]) -> int:
     return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
 
 
+INIT_SCHEMES = ("he", "he-jax", "glorot")
+
+
 @dataclass(frozen=True)
 class InitScheme:
     """How weights and biases start. ``"he"``: N(0, 2/fan_in) weights and zero biases (the
-    authors' §5–§7 code); ``"glorot"``: truncated-normal Glorot weights (variance 2/(fan_in +
+    authors' §5–§7 scheme, drawn by torch); ``"he-jax"``: the same scheme drawn with JAX's PRNG
+    from ``PRNGKey(seed)`` exactly as the authors' code does (:mod:`mgdl_core.jax_random`; their
+    seed is 42), so that their initial weights, and hence their runs, are reproduced; ``"glorot"``: truncated-normal Glorot weights (variance 2/(fan_in +
     fan_out), cut at ±2σ, as ``jax.nn.initializers.glorot_normal``) and N(0, 0.01²) biases (their
     §4 stax code)."""
 
     name: str = "he"
 
     def __post_init__(self) -> None:
-        if self.name not in ("he", "glorot"):
-            raise ValueError(f"unknown init scheme {self.name!r}: use 'he' or 'glorot'")
+        if self.name not in INIT_SCHEMES:
+            raise ValueError(f"unknown init scheme {self.name!r}: use one of {', '.join(INIT_SCHEMES)}")
 
 
 def init_params(widths: Sequence[int], scheme: str | InitScheme = "he", *, seed: int = 0,
@@ -145,6 +151,8 @@ def init_params(widths: Sequence[int], scheme: str | InitScheme = "he", *, seed:
     """Fresh parameters for ``widths``; the draw depends on ``seed`` alone (CPU generator), so
     the same seed gives the same network on every device and dtype."""
     scheme = scheme if isinstance(scheme, InitScheme) else InitScheme(scheme)
+    if scheme.name == "he-jax":
+        return _authors_params([tuple(widths)], seed, dtype, device)[0]
     gen = torch.Generator().manual_seed(seed)
     params: Params = []
     for fan_in, fan_out in zip(widths, widths[1:]):
@@ -160,6 +168,14 @@ def init_params(widths: Sequence[int], scheme: str | InitScheme = "he", *, seed:
             b = torch.randn(fan_out, generator=gen, dtype=torch.float64) * 0.01
         params.append((w.to(dtype=dtype, device=device), b.to(dtype=dtype, device=device)))
     return params
+
+
+def _authors_params(branches: Sequence[Sequence[int]], seed: int, dtype: torch.dtype,
+                    device: torch.device | str) -> list[Params]:
+    from .jax_random import authors_he_normal
+
+    return [[(torch.from_numpy(w).to(dtype=dtype, device=device), torch.from_numpy(b).to(dtype=dtype, device=device))
+             for w, b in layers] for layers in authors_he_normal([tuple(w) for w in branches], seed)]
 
 
 def clone_params(params: Params) -> Params:
@@ -263,8 +279,12 @@ def msdl_network(subnetwork: str = MSDL_SUBNETWORK, scales: Sequence[float] = MS
     """The multi-scale network of §7: one sub-network per scale, outputs summed.
 
     Each sub-network gets its own seed (``seed + k``) so the scales start different, as the
-    authors' sequentially split PRNG keys do.
+    authors' sequentially split PRNG keys do; with ``init="he-jax"`` one key runs on across the
+    sub-networks, exactly as their code.
     """
     widths = parse_structure(subnetwork)
+    scales = tuple(float(s) for s in scales)
+    if init == "he-jax":
+        return Network(_authors_params([widths] * len(scales), seed, dtype, device), scales)
     return Network([init_params(widths, init, seed=seed + k, dtype=dtype, device=device)
-                    for k in range(len(scales))], tuple(float(s) for s in scales))
+                    for k in range(len(scales))], scales)

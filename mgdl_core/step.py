@@ -7,7 +7,17 @@ autograd is about 2× slower and ``torch.func`` about 4× (shared/notes/performa
 hand step agrees with autograd to ~1e-15 in float64 (tests/test_step.py checks it against the
 autograd reference :func:`loss_autograd`). Its two tricks: ReLU is applied in place (h > 0 ⇔
 z > 0, so no mask is stored), and for GD the weight gradient and the update are one
-``addmm_``. ReLU'(0) is taken as 0, like autograd.
+``addmm_``.
+
+ReLU'(0). ReLU has no derivative at 0, and the choice matters here: the §5–§7 networks start with
+zero biases and the training grid contains x = 0, so at initialisation every pre-activation at
+that sample is exactly 0, and the gradient at W^0 (hence the whole GD path) depends on the value
+used there. ``relu_prime_at_zero`` picks it: 0 is PyTorch's (autograd, ``torch.relu``); 0.5 is
+JAX's for ``jnp.maximum(z, 0)``, which is what the authors' training differentiated (so the
+paper's numbers were made with it; shared/notes/anchor-repo.md); 1 is the authors' analytic
+Hessian's. With 0 the step keeps the in-place-ReLU trick; otherwise it keeps the
+pre-activations z and multiplies by ReLU'(z) built from sign(z): a few extra elementwise ops per
+hidden layer (about +10–30 % per step for (26), bench/bench_step.py).
 
 Inputs are ``[N, d]`` row-major (samples in rows), targets ``[N, s]``.
 """
@@ -21,18 +31,52 @@ from .nets import Network, Params
 
 _threshold_backward = torch.ops.aten.threshold_backward
 
+RELU_PRIME_CONVENTIONS = {0.0: "PyTorch autograd", 0.5: "JAX jnp.maximum (the authors' training)",
+                          1.0: "the authors' analytic Hessian"}
 
-def mlp_forward(params: Params, x: torch.Tensor, keep: bool = False):
-    """Output of one ReLU MLP; with ``keep`` also every layer's input (for the backward)."""
+
+def check_relu_prime_at_zero(value) -> float:
+    """The ReLU'(0) convention as a float in [0, 1] (a subgradient of ReLU at 0), or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"relu_prime_at_zero must be a number in [0, 1] (0: PyTorch's convention, "
+                         f"0.5: JAX's, the authors' training; 1: the authors' Hessian), got {value!r}")
+    return float(value)
+
+
+def mlp_forward(params: Params, x: torch.Tensor, keep: bool = False, relu_prime_at_zero: float = 0.0):
+    """Output of one ReLU MLP. With ``keep``, also every layer's input and (only when
+    ``relu_prime_at_zero`` is not 0) the hidden pre-activations, for the backward."""
     acts = [x]
+    zs: list[torch.Tensor] | None = [] if keep and relu_prime_at_zero != 0.0 else None
     h = x
     last = len(params) - 1
     for i, (w, b) in enumerate(params):
         z = torch.addmm(b, h, w)
-        h = torch.relu_(z) if i < last else z
+        if i == last:
+            h = z
+        elif zs is not None:
+            zs.append(z)
+            h = torch.relu(z)
+        else:
+            h = torch.relu_(z)
         if keep and i < last:
             acts.append(h)
-    return (h, acts) if keep else h
+    return (h, acts, zs) if keep else h
+
+
+def relu_backward(g: torch.Tensor, h: torch.Tensor, z: torch.Tensor | None,
+                  relu_prime_at_zero: float) -> torch.Tensor:
+    """g · ReLU'(z), with ReLU'(0) = ``relu_prime_at_zero``; ``h`` = ReLU(z) suffices for 0."""
+    if z is None or relu_prime_at_zero == 0.0:
+        return _threshold_backward(g, h, 0.0)
+    s = torch.sign(z)
+    if relu_prime_at_zero == 0.5:
+        # (sign(z) + 1) / 2 is exactly 0, 1/2, 1: ~2.5x the in-place-ReLU backward, while
+        # torch.heaviside costs ~17x on this CPU (bench/bench_step.py measures the whole step).
+        d = s.add_(1.0).mul_(0.5)
+    else:
+        d = torch.where(z > 0, 1.0, torch.where(s == 0, relu_prime_at_zero, 0.0)).to(g.dtype)
+    return d.mul_(g)
 
 
 def mlp_features(params: Params, x: torch.Tensor) -> torch.Tensor:
@@ -58,17 +102,18 @@ def loss_value(net: Network, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return 0.5 * r.pow(2).sum() / x.shape[0]
 
 
-def _branch_forward(net: Network, x: torch.Tensor):
+def _branch_forward(net: Network, x: torch.Tensor, relu_prime_at_zero: float):
     out, caches = None, []
     for params, s in zip(net.branches, net.scales):
-        h, acts = mlp_forward(params, x if s == 1.0 else x * s, keep=True)
-        caches.append(acts)
+        h, acts, zs = mlp_forward(params, x if s == 1.0 else x * s, True, relu_prime_at_zero)
+        caches.append((acts, zs))
         out = h if out is None else out + h
     return out, caches
 
 
-def _mlp_backward(params: Params, acts: list[torch.Tensor], g: torch.Tensor,
-                  lr: float | None, grads: list[torch.Tensor] | None) -> None:
+def _mlp_backward(params: Params, acts: list[torch.Tensor], zs: list[torch.Tensor] | None,
+                  g: torch.Tensor, lr: float | None, grads: list[torch.Tensor] | None,
+                  relu_prime_at_zero: float) -> None:
     """Back-propagate ``g`` = ∂L/∂(output) through one MLP.
 
     With ``lr`` the GD update is applied in place (weight gradient and update fused in one
@@ -85,32 +130,34 @@ def _mlp_backward(params: Params, acts: list[torch.Tensor], g: torch.Tensor,
             w.addmm_(hin.t(), g, alpha=-lr)
             b.add_(g.sum(0), alpha=-lr)
         if i > 0:
-            g = _threshold_backward(gprev, hin, 0.0)
+            g = relu_backward(gprev, hin, zs[i - 1] if zs is not None else None, relu_prime_at_zero)
     if grads is not None:
         for gw, gb in reversed(out):
             grads += [gw, gb]
 
 
-def gradients(net: Network, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def gradients(net: Network, x: torch.Tensor, y: torch.Tensor,
+              relu_prime_at_zero: float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """(L, ∂L/∂W) with the gradients listed like ``net.tensors()``."""
-    out, caches = _branch_forward(net, x)
+    out, caches = _branch_forward(net, x, relu_prime_at_zero)
     r = out - y
     loss = 0.5 * r.pow(2).sum() / x.shape[0]
     g = r * (1.0 / x.shape[0])
     grads: list[torch.Tensor] = []
-    for params, acts in zip(net.branches, caches):
-        _mlp_backward(params, acts, g, None, grads)
+    for params, (acts, zs) in zip(net.branches, caches):
+        _mlp_backward(params, acts, zs, g, None, grads, relu_prime_at_zero)
     return loss, grads
 
 
-def gd_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
+def gd_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float,
+             relu_prime_at_zero: float = 0.0) -> torch.Tensor:
     """One full-batch GD step (eq. 2), in place. Returns L at the parameters *before* the step."""
-    out, caches = _branch_forward(net, x)
+    out, caches = _branch_forward(net, x, relu_prime_at_zero)
     r = out - y
     loss = 0.5 * r.pow(2).sum() / x.shape[0]
     g = r * (1.0 / x.shape[0])
-    for params, acts in zip(net.branches, caches):
-        _mlp_backward(params, acts, g, lr, None)
+    for params, (acts, zs) in zip(net.branches, caches):
+        _mlp_backward(params, acts, zs, g, lr, None, relu_prime_at_zero)
     return loss
 
 
@@ -133,9 +180,10 @@ class AdamState:
         return {"m": self.m, "v": self.v, "t": self.t, "betas": self.betas, "eps": self.eps}
 
 
-def adam_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, state: AdamState) -> torch.Tensor:
+def adam_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, state: AdamState,
+               relu_prime_at_zero: float = 0.0) -> torch.Tensor:
     """One full-batch Adam step at a constant rate (§4, as the authors' ``optimizers.adam``)."""
-    loss, grads = gradients(net, x, y)
+    loss, grads = gradients(net, x, y, relu_prime_at_zero)
     b1, b2 = state.betas
     state.t += 1
     c1, c2 = 1.0 - b1 ** state.t, 1.0 - b2 ** state.t
@@ -150,7 +198,16 @@ def adam_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, state:
     return loss
 
 
-def loss_autograd(net: Network, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def relu_with_prime_at_zero(z: torch.Tensor, relu_prime_at_zero: float) -> torch.Tensor:
+    """ReLU for autograd with ReLU'(0) = c: z · H_c(z), the step H_c(z) held constant. Same value
+    as ReLU, first derivative H_c(z), second derivative 0 (so double backward gives the Hessian)."""
+    if relu_prime_at_zero == 0.0:
+        return torch.relu(z)
+    return z * torch.heaviside(z.detach(), z.new_full((), relu_prime_at_zero))
+
+
+def loss_autograd(net: Network, x: torch.Tensor, y: torch.Tensor,
+                  relu_prime_at_zero: float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Reference (L, ∂L/∂W) by autograd on copies of the parameters: slow, obviously right."""
     leaves = [t.detach().clone().requires_grad_(True) for t in net.tensors()]
     it = iter(leaves)
@@ -161,7 +218,7 @@ def loss_autograd(net: Network, x: torch.Tensor, y: torch.Tensor) -> tuple[torch
             w, b = next(it), next(it)
             h = h @ w + b
             if i < len(params) - 1:
-                h = torch.relu(h)
+                h = relu_with_prime_at_zero(h, relu_prime_at_zero)
         out = out + h
     loss = 0.5 * ((out - y) ** 2).sum() / x.shape[0]
     grads = torch.autograd.grad(loss, leaves)

@@ -58,7 +58,8 @@ def _run_one(config: SyntheticRun, out: str | None = None, force: bool = False) 
 def _batchable(configs: Sequence[SyntheticRun]) -> bool:
     first = configs[0]
     same = all(dataclasses.replace(c, lr=first.lr, seed=first.seed) == first for c in configs)
-    return same and first.method in ("sgdl", "mgdl") and first.track_every == 0
+    return (same and first.kind == "synthetic" and first.method in ("sgdl", "mgdl")
+            and first.track_every == 0)
 
 
 def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: int | None = None,

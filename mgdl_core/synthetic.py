@@ -7,10 +7,9 @@ authors' code uses ``linspace(1, 10, 3)``). Setting 2: κ = [1, 8.25, 15.5, 22.7
 Phases φ_j are the values the authors' code drew (``jax.random.uniform(PRNGKey(0), ...)``),
 copied here so that the targets match theirs exactly (shared/notes/anchor-repo.md §0.3).
 
-Splits: 1024 equispaced training points in [0, 1] (both ends included); 1024 validation points
-drawn uniformly (the authors draw them with JAX's PRNG, which is not reproduced here: ours come
-from NumPy's generator with ``val_seed``, same distribution, different points); 10,000
-equispaced test points.
+Splits: 1024 equispaced training points in [0, 1] (both ends included); 1024 validation points,
+the authors' exact draw ``jax.random.uniform(PRNGKey(1), (1, 1024))`` reproduced without JAX by
+:mod:`mgdl_core.jax_random` (``val_seed`` picks another key); 10,000 equispaced test points.
 """
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .jax_random import prng_key, uniform
 from .train import Dataset, Split
 
 
@@ -55,7 +55,7 @@ def synthetic_dataset(setting: int, *, n_train: int = 1024, n_val: int = 1024, n
     """Train/validation/test splits of setting 1 or 2 as ``[N, 1]`` tensors."""
     g = get_setting(setting)
     x_train = np.linspace(0.0, 1.0, n_train)
-    x_val = np.random.default_rng(val_seed).uniform(0.0, 1.0, n_val)
+    x_val = uniform(prng_key(val_seed), (1, n_val))[0].astype(np.float64)
     x_test = np.linspace(0.0, 1.0, n_test)
 
     def split(x: np.ndarray) -> Split:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .nets import Network
-from .step import AdamState, adam_step_, gd_step_, loss_value
+from .step import AdamState, adam_step_, check_relu_prime_at_zero, gd_step_, loss_value
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,11 @@ class TrainConfig:
     diverge_above: float = 1e8
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-8
+    # ReLU'(0) in the backward pass (mgdl_core.step): 0 PyTorch's, 0.5 JAX's (the authors' runs)
+    relu_prime_at_zero: float = 0.0
 
     def __post_init__(self) -> None:
+        check_relu_prime_at_zero(self.relu_prime_at_zero)
         if not isinstance(self.epochs, int) or self.epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {self.epochs!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
@@ -274,15 +277,15 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
     x, y = data.train.x, data.train.y
     adam = None
     if config.optimizer == "gd":
-        lr = float(config.lr)
+        lr, relu0 = float(config.lr), float(config.relu_prime_at_zero)
 
         def step() -> None:
-            gd_step_(net, x, y, lr)
+            gd_step_(net, x, y, lr, relu0)
     else:
         adam = AdamState.zeros_like(net, config.adam_betas, config.adam_eps)
 
         def step() -> None:
-            adam_step_(net, x, y, config.lr, adam)
+            adam_step_(net, x, y, config.lr, adam, config.relu_prime_at_zero)
 
     cbs: list[Callback] = [LossRecorder(config.record_every)]
     if config.early_stopping is not None:

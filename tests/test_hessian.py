@@ -216,7 +216,7 @@ def test_eigen_tracker_in_mgdl_tracks_each_grade(data):
 def test_bad_input_raises(sgdl, data):
     x, y = data.train.x, data.train.y
     for kwargs in ({"eta": 0.0}, {"eta": -1.0}, {"eta": float("nan")}, {"eta": 0.1, "k": 0},
-                   {"eta": 0.1, "method": "arnoldi"}, {"eta": 0.1, "relu_prime_at_zero": 0.5},
+                   {"eta": 0.1, "method": "arnoldi"}, {"eta": 0.1, "relu_prime_at_zero": 1.5},
                    {"eta": 0.1, "tol": -1.0}):
         with pytest.raises(ValueError):
             hessian_spectrum(sgdl, x, y, **kwargs)
@@ -237,3 +237,24 @@ def test_bad_input_raises(sgdl, data):
         edge_of_stability(0)
     assert edge_of_stability(0.08) == pytest.approx(25.0)
     assert isinstance(hessian_spectrum(sgdl, x, y, 0.1, k=1), Spectrum)
+
+
+def test_eigen_stop_ends_a_grade_at_the_first_spectrum_below_the_threshold(data):
+    from mgdl_core.hessian import EigenStop
+
+    cfg = TrainConfig(epochs=200, lr=0.05, record_every=20)
+    # threshold above every eigenvalue: stops at the first spectrum after epoch 0, never at 0
+    r = train(sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64), data, cfg, [EigenTracker(40, k=2), EigenStop(40, 2.0)])
+    assert r.outcome == "eig_stopped" and r.epochs_run == 40
+    # the real rule: stop exactly when the recorded smallest eigenvalue first falls below it
+    tracked = train(sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64), data, cfg, [EigenTracker(40, k=2)])
+    low = tracked.history["eig_smallest"][:, 0]
+    threshold = float(np.sort(low[1:])[len(low[1:]) // 2]) + 1e-12  # a level crossed part-way
+    first = int(tracked.history["eig_epoch"][1:][low[1:] < threshold][0])
+    r = train(sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64), data, cfg,
+              [EigenTracker(40, k=2), EigenStop(40, threshold)])
+    assert r.outcome == "eig_stopped" and r.epochs_run == first
+    never = train(sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64), data, cfg, [EigenTracker(40, k=2), EigenStop(40, -100.0)])
+    assert never.outcome == "completed"
+    with pytest.raises(RuntimeError, match="EigenTracker"):
+        train(sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64), data, cfg, [EigenStop(40)])

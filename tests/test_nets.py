@@ -46,6 +46,9 @@ def test_mgdl_grades_must_chain():
         mgdl_structure(["[1]->[32]->[1]", "[16]->[32]->[1]"])
     with pytest.raises(StructureError, match="unknown MGDL preset"):
         mgdl_structure("(26)")
+    # one structure string is a one-grade MGDL; ";" joins grades
+    assert mgdl_structure("[1]->[32]->[1]") == [(1, 32, 1)]
+    assert mgdl_structure("[1]->[32]->[1]; [32]->[32]->[1]") == [(1, 32, 1), (32, 32, 1)]
 
 
 def test_vector_w_stacks_columns_in_section_2_order():

@@ -187,7 +187,8 @@ def test_a_tracked_run_resumes_from_a_weights_only_snapshot(tmp_path):
                     [EigenTracker(100, k=3), Checkpointer(lambda s: None, every_seconds=1e9)], resume=middle)
     assert resumed.epochs_run == straight.epochs_run
     for key in straight.history:
-        np.testing.assert_array_equal(resumed.history[key], straight.history[key])
+        if key != "eig_seconds":  # wall time, the one thing that may differ
+            np.testing.assert_array_equal(resumed.history[key], straight.history[key])
     assert torch.equal(resumed.net.vector(), straight.net.vector())
 
 

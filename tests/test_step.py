@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from mgdl_core.nets import msdl_network, sgdl_network
-from mgdl_core.step import AdamState, adam_step_, gd_step_, gradients, loss_autograd
+from mgdl_core.step import (AdamState, adam_step_, check_relu_prime_at_zero, gd_step_, gradients, loss_autograd,
+                            relu_with_prime_at_zero)
+from mgdl_core.train import TrainConfig
 
 
 def _data(n=64, d=1, seed=0):
@@ -23,6 +25,49 @@ def test_hand_gradient_equals_autograd(structure, init, d):
     assert loss.item() == pytest.approx(ref_loss.item(), rel=1e-12)
     for g, r in zip(grads, ref_grads):
         assert torch.allclose(g, r, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("c", [0.0, 0.5, 1.0])
+def test_relu_with_prime_at_zero_has_derivative_c_at_zero(c):
+    z = torch.tensor([-1.0, 0.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    out = relu_with_prime_at_zero(z, c)
+    assert torch.equal(out.detach(), torch.relu(z.detach()))
+    (g,) = torch.autograd.grad(out.sum(), z)
+    assert g.tolist() == [0.0, c, c, 1.0]
+
+
+def _grid_with_zero(n=65):
+    # x = 0 exactly, as in the §5 training grid: with zero biases every pre-activation there is 0
+    x = torch.linspace(0, 1, n, dtype=torch.float64)[:, None]
+    return x, torch.sin(6 * x + 1)  # y(0) ≠ 0, as g(0) in Setting 1: the residual at x = 0 is not 0
+
+
+@pytest.mark.parametrize("c", [0.5, 1.0])
+@pytest.mark.parametrize("make", [lambda: sgdl_network("[1]->[16]x3->[1]", init="he", seed=2, dtype=torch.float64),
+                                  lambda: msdl_network(seed=1, dtype=torch.float64)])
+def test_relu_prime_at_zero_convention_equals_autograd_at_exact_zeros(make, c):
+    net = make()
+    x, y = _grid_with_zero()
+    _, grads = gradients(net, x, y, relu_prime_at_zero=c)
+    _, ref = loss_autograd(net, x, y, relu_prime_at_zero=c)
+    assert max((g - r).abs().max().item() for g, r in zip(grads, ref)) < 1e-12
+    # and the convention does change the gradient here (otherwise the test would prove nothing)
+    _, grads0 = gradients(net, x, y)
+    assert max((g - g0).abs().max().item() for g, g0 in zip(grads, grads0)) > 1e-6
+    # the fused GD step follows the same convention
+    before = [t.clone() for t in net.tensors()]
+    gd_step_(net, x, y, 0.05, relu_prime_at_zero=c)
+    for t, t0, r in zip(net.tensors(), before, ref):
+        assert torch.allclose(t, t0 - 0.05 * r, atol=1e-12, rtol=0)
+
+
+def test_relu_prime_at_zero_bad_values():
+    for bad in (-0.1, 1.5, "half", True, float("nan")):
+        with pytest.raises(ValueError, match="relu_prime_at_zero"):
+            check_relu_prime_at_zero(bad)
+        with pytest.raises(ValueError, match="relu_prime_at_zero"):
+            TrainConfig(epochs=1, lr=0.1, relu_prime_at_zero=bad)
+    assert check_relu_prime_at_zero(0) == 0.0
 
 
 def test_msdl_gradient_equals_autograd():

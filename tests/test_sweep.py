@@ -25,10 +25,11 @@ def _assert_same(a, b):
         np.testing.assert_allclose(a.test_pred, b.test_pred, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["sgdl", "mgdl"])
-def test_batched_sweep_equals_separate_runs(method):
+@pytest.mark.parametrize("method,relu0", [("sgdl", 0.5), ("mgdl", 0.5), ("sgdl", 0.0)])
+def test_batched_sweep_equals_separate_runs(method, relu0):
     # 3.0 diverges for both methods within a few hundred epochs
-    configs = _configs(method, [0.01, 0.1, 3.0], grade_epochs=(100, 100, 100, 100) if method == "mgdl" else None)
+    configs = _configs(method, [0.01, 0.1, 3.0], grade_epochs=(100, 100, 100, 100) if method == "mgdl" else None,
+                       relu_prime_at_zero=relu0)
     separate = [c.run() for c in configs]
     batched = sweep(configs, backend="batched")
     assert [r.outcome for r in separate][-1] == "diverged"
