@@ -149,7 +149,7 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
             batched_gd_step_(bp, x, y, lr, config.relu_prime_at_zero)
         record(epoch)
     record(epoch)  # the final epoch of models that ran to the end
-    seconds = time.perf_counter() - start
+    seconds = (time.perf_counter() - start) / K  # each model's share: summing runs gives the wall time
     return [TrainResult(Network([unstack_params(bp, k)]), {key: np.asarray(v) for key, v in hist[k].items()},
                         outcome[k], stopped_at[k] if outcome[k] != "completed" else epoch, diverged_at[k], seconds)
             for k in range(K)]

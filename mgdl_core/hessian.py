@@ -264,6 +264,10 @@ class EigenTracker(Callback):
     def on_start(self, state: TrainState) -> None:
         epochs = state.history.get("eig_epoch")
         self._last = epochs[-1] if epochs else None  # a resumed run has this epoch's spectrum
+        if state.history.get("hessian_norm"):  # resumed: α over the spectra recorded before
+            seen = float(np.max(state.history["hessian_norm"]))
+            self.alpha = max(self.alpha, seen)
+            self.alpha_by_grade[state.grade] = max(self.alpha_by_grade.get(state.grade, 0.0), seen)
         if state.epoch % self.every == 0:  # a resume between two periods records nothing extra
             self.on_epoch(state)
 

@@ -258,3 +258,14 @@ def test_eigen_stop_ends_a_grade_at_the_first_spectrum_below_the_threshold(data)
     assert never.outcome == "completed"
     with pytest.raises(RuntimeError, match="EigenTracker"):
         train(sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64), data, cfg, [EigenStop(40)])
+
+
+def test_eigen_tracker_alpha_covers_spectra_recorded_before_a_resume(data):
+    from mgdl_core.train import TrainState
+
+    net = sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64)
+    state = TrainState(net, data, TrainConfig(epochs=100, lr=0.05), epoch=50, grade=2,
+                       history={"eig_epoch": [0], "hessian_norm": [9.0]})
+    tracker = EigenTracker(every=100)
+    tracker.on_start(state)  # epoch 50: no new spectrum, but α must include the recorded 9.0
+    assert tracker.alpha == 9.0 and tracker.alpha_by_grade == {2: 9.0}

@@ -180,11 +180,13 @@ def test_a_tracked_run_resumes_from_a_weights_only_snapshot(tmp_path):
         buf.seek(0)
         snaps.append(torch.load(buf, weights_only=True))
 
+    t_straight, t_resumed = EigenTracker(100, k=3), EigenTracker(100, k=3)
     straight = train(sgdl_network("[1]->[8]x2->[1]", dtype=torch.float64), data, config,
-                     [EigenTracker(100, k=3), Checkpointer(keep, every_seconds=0.0, check_every=100)])
+                     [t_straight, Checkpointer(keep, every_seconds=0.0, check_every=100)])
     middle = next(s for s in snaps if s["epoch"] == 200)
     resumed = train(sgdl_network("[1]->[8]x2->[1]", dtype=torch.float64, seed=99), data, config,
-                    [EigenTracker(100, k=3), Checkpointer(lambda s: None, every_seconds=1e9)], resume=middle)
+                    [t_resumed, Checkpointer(lambda s: None, every_seconds=1e9)], resume=middle)
+    assert t_resumed.alpha == t_straight.alpha
     assert resumed.epochs_run == straight.epochs_run
     for key in straight.history:
         if key != "eig_seconds":  # wall time, the one thing that may differ
