@@ -66,8 +66,8 @@ glue("profile", profile, display=False)
 # ## The sweep
 #
 # Each of the {glue:text}`n-rates` rates, log-spaced over $[0.001, 0.5]$, is one independent
-# run per method and setting, started from the same seed (He-normal weights, zero biases, as
-# the authors' code). This page was built with the **{glue:text}`profile`** profile: SGDL
+# run per method and setting, started from the authors' initial weights (He-normal, drawn by
+# JAX's PRNG from `PRNGKey(42)` exactly as their code does, zero biases). This page was built with the **{glue:text}`profile`** profile: SGDL
 # trains for {glue:text}`sgdl-epochs` epochs, MGDL for {glue:text}`mgdl-epochs` epochs per
 # grade (the same total). The paper trains for $10^6$ epochs (per grade for MGDL) with the
 # authors' early stopping. For that, on a GPU machine, either build the book with
