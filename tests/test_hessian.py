@@ -123,7 +123,7 @@ def test_linear_network_is_a_known_quadratic():
     net = Network([init_params((d, 1), seed=2, dtype=F64)])
     a = torch.cat([x, torch.ones(n, 1, dtype=F64)], 1)
     lam = torch.linalg.eigvalsh(a.t() @ a / n).numpy()
-    spec = hessian_spectrum(net, x, y[:, :1], eta, k=4, dense_below=0)
+    spec = hessian_spectrum(net, x, y[:, :1], eta, k=4, dense_below=0, max_products=10**6)
     assert spec.method == "lanczos"
     np.testing.assert_allclose(spec.smallest, np.sort(1 - eta * lam[-4:]), atol=1e-10)
     np.testing.assert_allclose(spec.largest, np.sort(1 - eta * lam[:4]), atol=1e-10)
@@ -269,3 +269,17 @@ def test_eigen_tracker_alpha_covers_spectra_recorded_before_a_resume(data):
     tracker = EigenTracker(every=100)
     tracker.on_start(state)  # epoch 50: no new spectrum, but α must include the recorded 9.0
     assert tracker.alpha == 9.0 and tracker.alpha_by_grade == {2: 9.0}
+
+
+def test_stalled_lanczos_falls_back_to_dense(sgdl, data):
+    x, y = data.train.x, data.train.y
+    m = sgdl.num_parameters()
+    assert m > 200  # the Lanczos path
+    dense = hessian_spectrum(sgdl, x, y, 0.1, k=3, method="dense")
+    stalled = hessian_spectrum(sgdl, x, y, 0.1, k=3, max_products=5)  # far too few to converge
+    assert stalled.method == "dense" and stalled.hvps == 5 + m
+    np.testing.assert_array_equal(stalled.smallest, dense.smallest)
+    lanczos = hessian_spectrum(sgdl, x, y, 0.1, k=3)  # the default budget (M) is enough here
+    assert lanczos.method == "lanczos" and lanczos.hvps < m
+    with pytest.raises(ValueError, match="max_products"):
+        hessian_spectrum(sgdl, x, y, 0.1, max_products=0)
