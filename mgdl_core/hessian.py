@@ -190,8 +190,8 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
                      dense_below: int = DENSE_BELOW, max_products: int | None = None) -> Spectrum:
     """The k smallest and k largest eigenvalues of I − ηH(W) for the loss (1) of ``net`` on (x, y).
 
-    ``method="lanczos"``: ``eigsh(LinearOperator, k=2k, which="BE", tol=tol)`` on Hessian-vector
-    products (a fixed start vector, so results are reproducible). It switches to the dense
+    ``method="lanczos"``: ``eigsh(LinearOperator, k=2k, which="BE", tol=tol, ncv=8k)`` on
+    Hessian-vector products (a fixed start vector, so results are reproducible). It switches to the dense
     method when M <= max(2k + 1, ``dense_below``), where ARPACK cannot run or is not worth it,
     and when Lanczos stalls: after ``max_products`` products (default M, what the dense method
     costs, for M <= ``DENSE_FALLBACK_UP_TO``; unbounded above) it gives up and goes dense.
@@ -232,8 +232,12 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
 
         op = LinearOperator((m, m), matvec=matvec, dtype=np.float64)
         v0 = np.random.default_rng(0).standard_normal(m)
+        # A Krylov basis of 8k vectors (ARPACK's default: 4k + 1) converges on the cluster of
+        # near-zero Hessian eigenvalues late in training in 6x fewer products (446 vs 2,838
+        # for (26) at epoch 770,000 of the §6 paper run); memory 8k·M doubles.
+        ncv = min(m - 1, max(8 * k, 4 * k + 1))
         try:
-            lam = np.sort(eigsh(op, k=2 * k, which="BE", tol=tol, v0=v0, return_eigenvectors=False))
+            lam = np.sort(eigsh(op, k=2 * k, which="BE", tol=tol, v0=v0, ncv=ncv, return_eigenvectors=False))
             low, high, hvps = lam[:k], lam[k:], count[0]
         except _ProductBudgetSpent:
             spent, method = count[0], "dense"
