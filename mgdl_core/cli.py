@@ -4,24 +4,34 @@
     mgdl sweep synthetic --setting 2 --method sgdl --lrs 0.001:0.5:30
     mgdl list
     mgdl show RUN
+    mgdl doctor [--out DIR]
 
 A thin layer over :mod:`mgdl_core.experiments`: a run asked for here and the same run asked for
-by a notebook share one record under ``--out`` (default ``runs/``). Ctrl-C writes a checkpoint;
-the same command resumes. Every bad argument is one line on stderr and exit status 2.
+by a notebook share one record under ``--out`` (default ``runs/``). Ctrl-C or SIGTERM writes a
+checkpoint (of every run in flight, for a sweep) and exits 130 or 143; the same command resumes.
+
+Exit status: 0 done; 1 ``doctor`` found problems; 2 a refusal — a bad argument, a configuration
+the library refuses, an unusable ``--out``, a corrupt record — always one line on stderr
+(``mgdl: error: ...``), before any training; 128 + N stopped by signal N (130 SIGINT, 143 SIGTERM).
+``--json`` prints strict JSON: a diverged run's NaN losses (and any infinity) are ``null``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from .errors import ConfigError, CorruptRecord
+
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_PROBLEMS = 1
+MAX_RATES = 10_000  # learning rates in one sweep
 
 # The command set: experiment name → (config class path, what it is). Later experiments (image
 # regression, denoising, deblurring) add a row here.
@@ -39,28 +49,82 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_float(text: str) -> float:
+def _max_lr() -> float:
+    from .train import MAX_LR  # the library's bound, so the two never disagree
+
+    return MAX_LR
+
+
+def _positive_float(text: str, high: float = math.inf) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"must be at most {high:g}, got {text!r}")
     return value
 
 
-def _positive_int(text: str) -> int:
+def _rate(text: str) -> float:
+    return _positive_float(text, _max_lr())
+
+
+def _seconds(text: str) -> float:
     try:
-        value = int(float(text)) if "e" in text.lower() else int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
     return value
+
+
+def _int_in(low: int, high: Callable[[], int]) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high()], written ``20000``, ``2e4`` or ``20_000``
+    (``high`` is looked up when parsing: the library's limits import torch)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            if math.isnan(number) or (math.isfinite(number) and not number.is_integer()):
+                raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+            value = int(number) if math.isfinite(number) else None  # 1e400: out of any range
+        top = high()
+        if value is None or not low <= value <= top:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {top:_}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _max_epochs() -> int:
+    from .train import MAX_EPOCHS
+
+    return MAX_EPOCHS
+
+
+def _max_seed() -> int:
+    from .experiments import MAX_SEED
+
+    return MAX_SEED
+
+
+def _max_workers() -> int:
+    from .sweep import MAX_WORKERS
+
+    return MAX_WORKERS
 
 
 def parse_rates(text: str) -> list[float]:
-    """``LOW:HIGH:COUNT`` (log-spaced, both ends included) or a comma-separated list."""
+    """``LOW:HIGH:COUNT`` (log-spaced, both ends included) or a comma-separated list; at most
+    :data:`MAX_RATES` rates, each in (0, MAX_LR]."""
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
@@ -72,18 +136,26 @@ def parse_rates(text: str) -> list[float]:
             raise UsageError(f"--lrs {text!r}: COUNT must be an integer") from None
         if count < 1 or low > high:
             raise UsageError(f"--lrs {text!r}: the range is empty (need LOW <= HIGH and COUNT >= 1)")
+        _check_count(count, text)
         return [float(r) for r in np.geomspace(low, high, count)]
-    rates = [_as_rate(p, text) for p in text.split(",") if p.strip()]
+    parts = [p for p in text.split(",") if p.strip()]
+    _check_count(len(parts), text)
+    rates = [_as_rate(p, text) for p in parts]
     if not rates:
         raise UsageError("--lrs is empty")
     return rates
 
 
+def _check_count(count: int, whole: str) -> None:
+    if count > MAX_RATES:
+        raise UsageError(f"--lrs {whole[:40]!r}: {count:_} learning rates; a sweep takes at most {MAX_RATES:_}")
+
+
 def _as_rate(part: str, whole: str) -> float:
     try:
-        return _positive_float(part.strip())
+        return _rate(part.strip())
     except argparse.ArgumentTypeError as exc:
-        raise UsageError(f"--lrs {whole!r}: learning rate {exc}") from None
+        raise UsageError(f"--lrs {whole[:40]!r}: learning rate {exc}") from None
 
 
 def _out(args) -> Path:
@@ -95,6 +167,7 @@ def _out(args) -> Path:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mgdl", description="Experiments of 'Computational Advantages of Multi-Grade Deep Learning'.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    epochs, seed = _int_in(1, _max_epochs), _int_in(0, _max_seed)
 
     def experiment_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
@@ -102,14 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default="mgdl")
         sp.add_argument("--structure", default=None,
                         help="e.g. '(26)' or '[1]->[32]x4->[1]'; MGDL: '(30)' or grades joined by ';'")
-        sp.add_argument("--epochs", type=_positive_int, default=None,
-                        help="GD epochs (per grade for MGDL); default: the profile's")
+        sp.add_argument("--epochs", type=epochs, default=None,
+                        help="GD epochs (per grade for MGDL), at most 10^9; default: the profile's")
         sp.add_argument("--profile", choices=("quick", "paper"), default="quick")
-        sp.add_argument("--seed", type=int, default=None,
-                        help="PRNG seed of the initial weights (default 42, the authors' PRNGKey(42))")
+        sp.add_argument("--seed", type=seed, default=None,
+                        help="PRNG seed of the initial weights, in [0, 2^32) (default 42, the authors' PRNGKey(42))")
         sp.add_argument("--init", choices=("he-jax", "he", "glorot"), default=None,
                         help="he-jax: the authors' draw by JAX's PRNG (default); he: the same law drawn by torch")
-        sp.add_argument("--track-every", type=int, default=0, metavar="N",
+        sp.add_argument("--track-every", type=_int_in(0, _max_epochs), default=0, metavar="N",
                         help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
         sp.add_argument("--relu-prime-at-zero", type=float, default=0.5, metavar="C",
                         help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' runs (default); 0 PyTorch's")
@@ -117,23 +190,29 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
         sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ in the project)")
         sp.add_argument("--force", action="store_true", help="re-run even when a record exists")
-        sp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+        sp.add_argument("--checkpoint-every", type=_seconds, default=None, metavar="SECONDS",
+                        help="seconds between checkpoints (default 60; the first comes 10 s into training)")
+        sp.add_argument("--json", action="store_true", help="print the summary as JSON (NaN and infinities as null)")
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
     run = sub.add_parser("run", help="train one configuration (resumes an interrupted run)")
     experiment_args(run)
-    run.add_argument("--lr", type=_positive_float, required=True, help="learning rate η")
+    run.add_argument("--lr", type=_rate, required=True, help="learning rate η, in (0, 1000]")
     sw = sub.add_parser("sweep", help="train one configuration for many learning rates")
     experiment_args(sw)
-    sw.add_argument("--lrs", required=True, help="LOW:HIGH:COUNT (log-spaced) or a list 0.01,0.1")
+    sw.add_argument("--lrs", required=True,
+                    help=f"LOW:HIGH:COUNT (log-spaced) or a list 0.01,0.1; at most {MAX_RATES:_} rates")
     sw.add_argument("--backend", choices=("auto", "serial", "processes", "batched", "ray"), default="auto")
-    sw.add_argument("--workers", type=_positive_int, default=None)
+    sw.add_argument("--workers", type=_int_in(1, _max_workers), default=None,
+                    help="worker processes (processes backend) or local Ray CPUs (default: one per core)")
     sw.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     sub.add_parser("list", help="the experiments and their profiles")
     show = sub.add_parser("show", help="a record's summary")
     show.add_argument("run", help="a record folder, or a hash (prefix) under --out")
     show.add_argument("--out", default=None)
     show.add_argument("--json", action="store_true")
+    doctor = sub.add_parser("doctor", help="verify every record and checkpoint under --out; remove stale temporary folders")
+    doctor.add_argument("--out", default=None)
     return p
 
 
@@ -149,8 +228,6 @@ def _config(args, lr: float):
             get_device(args.device)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    if args.track_every < 0:
-        raise UsageError(f"--track-every must be >= 0, got {args.track_every}")
     overrides = dict(setting=args.setting, method=args.method, lr=lr, dtype=args.dtype,
                      device=args.device, structure=args.structure, track_every=args.track_every,
                      relu_prime_at_zero=args.relu_prime_at_zero)
@@ -162,8 +239,19 @@ def _config(args, lr: float):
         overrides["init"] = args.init
     try:
         return SyntheticRun.profile(check_profile(args.profile), **overrides)
-    except ValueError as exc:
+    except ValueError as exc:  # ConfigError, or a check of another module (structure, dtype)
         raise UsageError(str(exc)) from None
+
+
+def _writable_out(args) -> Path:
+    """``--out``, created and probed before any training (a bad one costs nothing)."""
+    from .records import ensure_writable
+
+    return ensure_writable(_out(args))
+
+
+def _every(args) -> dict:
+    return {} if args.checkpoint_every is None else {"every_seconds": args.checkpoint_every}
 
 
 def summary_dict(summary) -> dict:
@@ -176,12 +264,18 @@ def summary_dict(summary) -> dict:
             "seconds": round(summary.seconds, 3)}
 
 
+def _print_json(obj) -> None:
+    from .records import to_json  # strict JSON: a diverged run's NaN losses are null
+
+    print(to_json(obj))
+
+
 def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
     d = summary_dict(summary)
     if folder is not None:
         d["record"] = str(folder)
     if as_json:
-        print(json.dumps(d, default=float))
+        _print_json(d)
         return
     c = summary.config
     task = f"setting {c.setting}" if c.kind == "synthetic" else f"{c.image} (§{c.section})"
@@ -201,22 +295,27 @@ def _cmd_run(args) -> int:
     from .train import ProgressBar
 
     config = _config(args, args.lr)
+    out = _writable_out(args)
     bars = [] if args.quiet else [ProgressBar(every=1000, desc=f"{config.method} η={config.lr:g}")]
-    summary = run_recorded(config, _out(args), force=args.force, callbacks=bars)
-    _print_summary(summary, args.json, record_dir(_out(args), config.kind, config))
+    summary = run_recorded(config, out, force=args.force, callbacks=bars, **_every(args))
+    _print_summary(summary, args.json, record_dir(out, config.kind, config))
     return 0
 
 
 def _cmd_sweep(args) -> int:
     from .sweep import sweep
 
+    if args.address is not None and args.backend != "ray":
+        raise UsageError("--address is the Ray cluster's: use it with --backend ray")
     configs = [_config(args, lr) for lr in parse_rates(args.lrs)]
     if args.backend == "batched" and (args.method == "msdl" or args.track_every):
         raise UsageError("--backend batched runs SGDL and MGDL without --track-every; use processes or serial")
+    # sweep() checks --out (and that Ray is there, for --backend ray) before any run
     results = sweep(configs, backend=args.backend, workers=args.workers, out=_out(args), force=args.force,
-                    progress=not args.quiet and sys.stderr.isatty(), address=args.address)
+                    progress=not args.quiet and sys.stderr.isatty(), address=args.address,
+                    checkpoint_every=args.checkpoint_every)
     if args.json:
-        print(json.dumps([summary_dict(r) for r in results], default=float))
+        _print_json([summary_dict(r) for r in results])
     else:
         print(f"{'η':>10} {'outcome':>14} {'train loss':>12} {'test loss':>12}")
         for r in results:
@@ -245,24 +344,61 @@ def _cmd_show(args) -> int:
             raise UsageError(f"no record {args.run!r} under {_out(args)}/" if not matches else
                              f"{args.run!r} matches {len(matches)} records; give more of the hash")
         folder = matches[0]
-    _print_summary(load_record(folder), args.json, folder)
+    _print_summary(load_record(folder), args.json, folder)  # a corrupt record: CorruptRecord, exit 2
     return 0
 
 
+def _cmd_doctor(args) -> int:
+    """Every record and checkpoint under --out read back and verified; exit 1 if any fails."""
+    from .records import check_runs_dir
+
+    out = _out(args)
+    problems = check_runs_dir(out)  # also removes what killed writers left behind
+    for _, problem in problems:
+        print(problem)
+    n = len(problems)
+    print(f"{out}: {n} corrupt record{'s' * (n != 1)} or checkpoint{'s' * (n != 1)}" if n else
+          f"{out}: every record and checkpoint verifies")
+    return EXIT_PROBLEMS if n else 0
+
+
+HANDLERS = {"run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show, "doctor": _cmd_doctor}
+
+
 def main(argv: list[str] | None = None) -> int:
+    got: dict[str, int] = {}  # the signal that stopped a run or sweep, when it came outside training
+    args = None
     try:
         args = build_parser().parse_args(argv)
-        handler = {"run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show}[args.command]
-        return handler(args)
-    except UsageError as exc:
+        if args.command not in ("run", "sweep"):
+            return HANDLERS[args.command](args)
+        from .sweep import stopping_signals  # SIGTERM stops like Ctrl-C
+
+        with stopping_signals() as got:
+            return HANDLERS[args.command](args)
+    except (UsageError, ConfigError, CorruptRecord) as exc:
         print(f"mgdl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `mgdl list | head`
         sys.stdout = open(os.devnull, "w")
         return 0
     except KeyboardInterrupt as exc:
-        print(f"\nmgdl: {exc or 'interrupted'}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(exc, got, args)
+
+
+def _interrupted(exc: KeyboardInterrupt, got: dict, args) -> int:
+    """One line on stderr and the exit status 128 + the signal (130 SIGINT, 143 SIGTERM)."""
+    signum = getattr(exc, "signum", None) or got.get("signum") or signal.SIGINT
+    text = str(exc)  # a run's or a sweep's interruption says what it saved and how to resume
+    if not text:  # a bare KeyboardInterrupt, outside any run's training
+        text = f"interrupted by {signal.Signals(signum).name}"
+        if args is not None and args.command in ("run", "sweep"):
+            text += "; run the same command again to resume"
+    if getattr(args, "force", False):
+        text += " (without --force, which would start over)"
+    newline = "\n" if sys.stderr.isatty() else ""  # past a progress bar's line
+    print(f"{newline}mgdl: {text}", file=sys.stderr)
+    return 128 + signum
 
 
 if __name__ == "__main__":

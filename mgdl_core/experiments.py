@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from pathlib import Path
-
+from .errors import ConfigError, CorruptRecord, as_config_error, check_int, check_number, plain
 from .mgdl import train_mgdl
-from .nets import InitScheme, MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network, parse_structure, sgdl_network
-from .records import (RunStore, is_complete, read_summary, record_dir, torch_load, write_record)
+from .nets import (InitScheme, MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network,
+                   parameter_count, parse_structure, sgdl_network)
+from .records import RunStore, ensure_writable, is_complete, read_record, record_dir, record_lock, write_record
 from .runtime import configure_cpu, environment_summary, get_device, get_dtype
 from .step import check_relu_prime_at_zero, forward
 from .synthetic import get_setting, synthetic_dataset
-from .train import Dataset, EarlyStopping, TrainConfig, TrainResult, train
+from .train import MAX_EPOCHS, Dataset, EarlyStopping, TrainConfig, TrainResult, check_learning_rate, train
 
 METHODS = ("sgdl", "mgdl", "msdl")
 DEFAULT_STRUCTURES = {"sgdl": "(26)", "mgdl": "(30)", "msdl": MSDL_SUBNETWORK}
@@ -36,37 +38,147 @@ PROFILES: dict[str, dict[str, object]] = {
     "quick": {"epochs": 20_000, "record_every": 100, "early_stopping": False},
     "paper": {"epochs": 1_000_000, "record_every": 100, "early_stopping": True},
 }
+MAX_SEED = 2**32 - 1  # the authors' init seeds JAX's PRNGKey, a uint32 (mgdl_core.jax_random)
 
 
 def check_profile(profile: str) -> str:
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
+        raise ConfigError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     return profile
 
 
+def _check_choice(name: str, value, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}: use one of {', '.join(choices)}")
+    return value
+
+
 def _check_run(config, task: str, inputs: int) -> None:
-    """Validation shared by the run configurations: clear errors before any training starts."""
-    if config.method not in METHODS:
-        raise ValueError(f"unknown method {config.method!r}: use one of {', '.join(METHODS)}")
-    if not (isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and config.lr > 0):
-        raise ValueError(f"the learning rate must be a positive number, got {config.lr!r}")
-    if not isinstance(config.epochs, int) or isinstance(config.epochs, bool) or config.epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {config.epochs!r}")
-    get_dtype(config.dtype)
-    check_relu_prime_at_zero(config.relu_prime_at_zero)
-    if not isinstance(config.seed, int) or isinstance(config.seed, bool) or config.seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {config.seed!r}")
-    InitScheme(config.init)
-    if config.track_every < 0 or config.track_k < 1:
-        raise ValueError(f"track_every must be >= 0 and track_k >= 1, got {config.track_every}, {config.track_k}")
-    # The structure must fit the task: `inputs` coordinates in, one value out.
-    spec = config.structure or config.default_structure()
-    grades = mgdl_structure(spec) if config.method == "mgdl" else [parse_structure(spec)]
+    """Validation shared by the run configurations, before any training starts: NumPy scalars
+    (and lists) become Python numbers (and tuples), so the configuration hashes like the same
+    values typed in; every field is checked for type and range; the structure must fit the task.
+    Raises :class:`~mgdl_core.errors.ConfigError`."""
+    def put(name: str, value) -> None:
+        object.__setattr__(config, name, value)
+
+    for f in dataclasses.fields(config):
+        put(f.name, plain(getattr(config, f.name)))
+    _check_choice("method", config.method, METHODS)
+    put("lr", check_learning_rate(config.lr))
+    put("epochs", check_int("epochs", config.epochs, 0, MAX_EPOCHS))
+    put("seed", check_int("seed", config.seed, 0, MAX_SEED))
+    put("record_every", check_int("record_every", config.record_every, 1, MAX_EPOCHS))
+    put("track_every", check_int("track_every", config.track_every, 0, MAX_EPOCHS))
+    put("track_k", check_int("track_k", config.track_k, 1, 1000))
+    if not isinstance(config.early_stopping, bool):
+        raise ConfigError(f"early_stopping must be True or False, got {config.early_stopping!r}")
+    for name in ("structure", "device"):
+        value = getattr(config, name)
+        if value is not None and not isinstance(value, str) and not (name == "structure" and isinstance(value, tuple)):
+            raise ConfigError(f"{name} must be a string or None, got {value!r}")
+    with as_config_error():
+        get_dtype(config.dtype)
+        put("relu_prime_at_zero", check_relu_prime_at_zero(config.relu_prime_at_zero))
+        InitScheme(config.init)
+        # The structure must fit the task: `inputs` coordinates in, one value out.
+        spec = config.structure or config.default_structure()
+        grades = mgdl_structure(spec) if config.method == "mgdl" else [parse_structure(spec)]
     if grades[0][0] != inputs or any(g[-1] != 1 for g in grades):
-        raise ValueError(f"structure {spec!r} does not fit the {task} task: it needs {inputs} input"
-                         f"{'s' if inputs > 1 else ''} and 1 output")
-    if config.grade_epochs is not None and (config.method != "mgdl" or len(config.grade_epochs) != len(grades)):
-        raise ValueError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {config.grade_epochs}")
+        raise ConfigError(f"structure {spec!r} does not fit the {task} task: it needs {inputs} input"
+                          f"{'s' if inputs > 1 else ''} and 1 output")
+    if config.grade_epochs is not None:
+        if config.method != "mgdl" or not isinstance(config.grade_epochs, tuple) or len(config.grade_epochs) != len(grades):
+            raise ConfigError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {config.grade_epochs}")
+        put("grade_epochs", tuple(check_int("grade_epochs", e, 0, MAX_EPOCHS) for e in config.grade_epochs))
+
+
+def _trained_networks(config) -> list[tuple[tuple[int, ...], int]]:
+    """(widths, branches) of each network a run trains: one, or one per MGDL grade."""
+    spec = config.structure or config.default_structure()
+    if config.method == "mgdl":
+        return [(w, 1) for w in mgdl_structure(spec)]
+    return [(parse_structure(spec), len(MSDL_SCALES) if config.method == "msdl" else 1)]
+
+
+def estimate_memory_bytes(config, data: Dataset | None = None) -> int:
+    """What training ``config`` needs in memory, estimated from its structure and data sizes
+    before anything is allocated (``data``: its dataset, built when not given).
+
+    Counted, in the run's dtype: parameters three times (the weights, their gradient step, a
+    checkpoint copy); what one full-batch step keeps for the backward pass, for every training
+    point (each layer's activations, the pre-activations when ReLU'(0) != 0, the gradients of
+    two consecutive layers) or what a forward pass on the largest split holds (two consecutive
+    layers), whichever is more; MGDL's cached features and residuals; the data. With eigenvalue
+    tracking, Lanczos' Krylov basis, the dense Hessian where it may be used, and the
+    double-backward graph. Against the growth of resident memory in CPU runs it was within 40 %
+    (SGDL, MGDL, MSDL structures of 0.3–7.5 GiB; ``[1]->[200000]->[1]``: 7.5 GiB both). It
+    exists to refuse a structure that cannot fit at once, not to fail minutes into allocation."""
+    from .hessian import DENSE_FALLBACK_UP_TO
+
+    data = config.dataset() if data is None else data
+    item = get_dtype(config.dtype).itemsize
+    sizes = [s.x.shape[0] for s in (data.train, data.val, data.test) if s is not None]
+    n_train, columns = data.train.x.shape
+    nets = _trained_networks(config)
+    keep_z = config.relu_prime_at_zero != 0.0
+
+    def pair(w: tuple[int, ...]) -> int:  # two consecutive layers: what a forward pass holds at once
+        return max(a + b for a, b in zip(w, w[1:]))
+
+    def kept_per_point(w: tuple[int, ...]) -> int:
+        return sum(w) + (sum(w[1:-1]) if keep_z else 0) + pair(w)
+
+    params = sum(parameter_count(w) * b for w, b in nets)
+    step = n_train * max(b * kept_per_point(w) for w, b in nets)
+    evaluate = max(sizes) * max(b * pair(w) for w, b in nets)
+    features = sum(sizes) * (max(w[-2] for w, _ in nets) + 2) if config.method == "mgdl" else 0
+    total = item * (3 * params + max(step, evaluate) + features + sum(sizes) * (columns + 1))
+    if config.track_every > 0:
+        m = max(parameter_count(w) * b for w, b in nets)
+        dense = 8 * m * m if m <= DENSE_FALLBACK_UP_TO else 0
+        total += 8 * m * (8 * config.track_k + 4) + dense + 3 * item * step
+    return int(total)
+
+
+def memory_limit_bytes(device: torch.device) -> float:
+    """The memory a run may use on ``device``: ``$MGDL_MEMORY_LIMIT_GB`` (GiB) when set, else what
+    is free now: the GPU's free memory on CUDA; on the CPU ``MemAvailable`` (Linux), lowered to
+    what the cgroup still allows in a container; unknown (no limit) elsewhere."""
+    env = os.environ.get("MGDL_MEMORY_LIMIT_GB")
+    if env:
+        try:
+            return float(env) * 2**30
+        except ValueError:
+            raise ConfigError(f"MGDL_MEMORY_LIMIT_GB must be a number of GiB, got {env!r}") from None
+    if device.type == "cuda":
+        return float(torch.cuda.mem_get_info(device)[0])
+    limits = []
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        limits += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        cap = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if cap != "max":
+            limits.append(int(cap) - int(Path("/sys/fs/cgroup/memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return float(min(limits)) if limits else math.inf
+
+
+def check_memory(config, data: Dataset) -> None:
+    """Refuse (:class:`~mgdl_core.errors.ConfigError`) a run whose :func:`estimate_memory_bytes`
+    exceeds :func:`memory_limit_bytes` of its device, before the network is allocated."""
+    device = data.train.x.device
+    need, limit = estimate_memory_bytes(config, data), memory_limit_bytes(device)
+    if need > limit:
+        params = sum(parameter_count(w) * b for w, b in _trained_networks(config))
+        raise ConfigError(
+            f"structure {config.structure or config.default_structure()!r} needs an estimated "
+            f"{need / 2**30:,.1f} GiB ({params:,} parameters, activations for {data.train.x.shape[0]:,} "
+            f"training points), more than the {limit / 2**30:,.1f} GiB available on {device}; "
+            "set MGDL_MEMORY_LIMIT_GB to override")
 
 
 @dataclass(frozen=True)
@@ -96,7 +208,9 @@ class SyntheticRun:
     track_k: int = 10
 
     def __post_init__(self) -> None:
-        get_setting(self.setting)
+        object.__setattr__(self, "setting", check_int("setting", self.setting, 0, 2**31))
+        with as_config_error():
+            get_setting(self.setting)
         _check_run(self, "synthetic", 1)
 
     @classmethod
@@ -117,15 +231,16 @@ class SyntheticRun:
 
     kind = "synthetic"
 
+    def dataset(self) -> Dataset:
+        return synthetic_dataset(self.setting, dtype=get_dtype(self.dtype), device=_device(self))
+
     def run(self, callbacks=(), store: RunStore | None = None) -> "RunSummary":
         """Train this configuration and summarise it (no training state is shared between runs).
 
         With a :class:`~mgdl_core.records.RunStore` the run checkpoints into it and resumes from
         whatever it already holds."""
         configure_cpu()
-        device, dtype = get_device(self.device), get_dtype(self.dtype)
-        data = synthetic_dataset(self.setting, dtype=dtype, device=device)
-        return train_and_summarize(self, data, self.structure or DEFAULT_STRUCTURES[self.method],
+        return train_and_summarize(self, self.dataset(), self.structure or DEFAULT_STRUCTURES[self.method],
                                    callbacks, store)
 
 
@@ -166,19 +281,21 @@ class ImageRegressionRun:
         from .grids import _EIGEN_SUBSETS
         from .images import available_images
 
-        if self.section not in IMAGE_STRUCTURES:
-            raise ValueError(f"image regression is in sections 4 and 6, not {self.section!r}")
-        names = list(_EIGEN_SUBSETS) if self.section == 6 else available_images()
-        if self.image not in names:
-            raise ValueError(f"§{self.section} image regression uses the images {', '.join(names)}, "
-                             f"not {self.image!r}")
+        section = plain(self.section)
+        if isinstance(section, bool) or not isinstance(section, int) or section not in IMAGE_STRUCTURES:
+            raise ConfigError(f"image regression is in sections 4 and 6, not {self.section!r}")
+        names = list(_EIGEN_SUBSETS) if section == 6 else available_images()
+        if plain(self.image) not in names:
+            raise ConfigError(f"§{section} image regression uses the images {', '.join(names)}, "
+                              f"not {self.image!r}")
         if self.method == "msdl":
-            raise ValueError("MSDL is a one-input (synthetic) model; image regression takes 'sgdl' or 'mgdl'")
-        if not (isinstance(self.rel_error, (int, float)) and self.rel_error > 0):
-            raise ValueError(f"rel_error must be a positive number, got {self.rel_error!r}")
+            raise ConfigError("MSDL is a one-input (synthetic) model; image regression takes 'sgdl' or 'mgdl'")
         _check_run(self, "image-regression", 2)
-        if self.eig_stop is not None and self.track_every == 0:
-            raise ValueError("eig_stop reads the tracked spectra: set track_every > 0 as well")
+        object.__setattr__(self, "rel_error", check_number("rel_error", self.rel_error, 0.0, 1.0, low_open=True))
+        if self.eig_stop is not None:
+            object.__setattr__(self, "eig_stop", check_number("eig_stop", self.eig_stop, -1e6, 1e6))
+            if self.track_every == 0:
+                raise ConfigError("eig_stop reads the tracked spectra: set track_every > 0 as well")
 
     def replace(self, **changes) -> "ImageRegressionRun":
         return dataclasses.replace(self, **changes)
@@ -195,7 +312,7 @@ class ImageRegressionRun:
         from .grids import regression_dataset, section_image
 
         return regression_dataset(section_image(self.image, self.section), dtype=get_dtype(self.dtype),
-                                  device=get_device(self.device))
+                                  device=_device(self))
 
     def run(self, callbacks=(), store: RunStore | None = None) -> "RunSummary":
         """Train and summarise, as :meth:`SyntheticRun.run` (test = every pixel of the image)."""
@@ -206,7 +323,9 @@ class ImageRegressionRun:
 
 def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
                         store: RunStore | None = None) -> "RunSummary":
-    """Train ``config`` (a SyntheticRun or ImageRegressionRun) on ``data`` and summarise it."""
+    """Train ``config`` (a SyntheticRun or ImageRegressionRun) on ``data`` and summarise it;
+    a structure that cannot fit in memory is refused first (:func:`check_memory`)."""
+    check_memory(config, data)
     device, dtype = data.train.x.device, data.train.x.dtype
     resume = store.snapshot() if store is not None else None
     if config.track_every > 0:
@@ -299,37 +418,65 @@ def _grade_result(saved: dict, widths) -> TrainResult:
 EXPERIMENTS = {"synthetic": SyntheticRun, "image_regression": ImageRegressionRun}
 
 
+def _device(config) -> torch.device:
+    """The configuration's device; one that does not exist here is a ConfigError."""
+    with as_config_error():
+        return get_device(config.device)
+
+
 def run_recorded(config: SyntheticRun, out: str | Path = "runs", *, force: bool = False,
-                 every_seconds: float = 120.0, callbacks=()) -> RunSummary:
+                 every_seconds: float = 60.0, first_checkpoint_s: float = 10.0, callbacks=()) -> RunSummary:
     """The run of ``config`` through its record: returned from ``<out>/<kind>/<hash>/`` when it
-    exists (no training), else trained — resuming from ``<hash>.partial/`` when an earlier
-    attempt was interrupted — and recorded. ``force`` re-runs from scratch."""
+    exists (no training, the record verified), else trained — resuming from ``<hash>.partial/``
+    when an earlier attempt was interrupted — and recorded. ``force`` re-runs from scratch,
+    replacing a record or checkpoint that failed verification.
+
+    Checkpoints are written ``first_checkpoint_s`` after training starts, then every
+    ``every_seconds`` (and on SIGINT/SIGTERM). Before any training, ``out`` is created and probed
+    (:func:`~mgdl_core.records.ensure_writable`), the device, the memory (:func:`check_memory`)
+    and any checkpoint are checked: a refusal is a :class:`~mgdl_core.errors.ConfigError`, a
+    damaged record or checkpoint (without ``force``) a :class:`~mgdl_core.errors.CorruptRecord`.
+
+    The record's lock is held from the look-up to the written record, so the same run asked for
+    twice at once trains once: the second call waits, then returns the first one's record."""
     folder = record_dir(out, config.kind, config)
-    if is_complete(folder) and not force:
+    store = RunStore(folder.with_name(folder.name + ".partial"), every_seconds, first_checkpoint_s)
+    if not force and is_complete(folder):  # the common case, without waiting for the lock
         return load_record(folder)
-    store = RunStore(folder.with_name(folder.name + ".partial"), every_seconds)
-    if force:
+    ensure_writable(out)
+    _device(config)
+    with record_lock(folder):
+        if not force and is_complete(folder):  # recorded by whoever held the lock before us
+            return load_record(folder)
+        if force:
+            store.discard()
+        else:
+            store.verify()
+        summary = config.run(callbacks=callbacks, store=store)
+        write_record(folder, config.kind, summary, environment_summary(get_device(config.device)))
         store.discard()
-    summary = config.run(callbacks=callbacks, store=store)
-    write_record(folder, config.kind, summary, environment_summary(get_device(config.device)))
-    store.discard()
     return summary
 
 
 def load_record(folder: str | Path) -> RunSummary:
-    """A :class:`RunSummary` from a record folder (tensors and JSON only, no pickles)."""
-    folder = Path(folder)
-    meta = read_summary(folder)
-    config = EXPERIMENTS[meta["kind"]](**{k: tuple(v) if isinstance(v, list) else v
-                                          for k, v in meta["config"].items()})
-    with np.load(folder / "history.npz", allow_pickle=False) as h:
-        history = {k: h[k] for k in h.files}
-    with np.load(folder / "predictions.npz", allow_pickle=False) as p:
-        test_x, test_pred = p["test_x"], p["test_pred"]
+    """A :class:`RunSummary` from a record folder, verified first (tensors and JSON only, no
+    pickles): a record that fails raises :class:`~mgdl_core.errors.CorruptRecord`."""
+    rec = read_record(folder)
+    meta, folder = rec.meta, rec.folder
+    if rec.kind not in EXPERIMENTS:
+        raise CorruptRecord(folder, "config.json", f"unknown kind {rec.kind!r}")
+    try:
+        config = EXPERIMENTS[rec.kind](**rec.config)
+    except (TypeError, ValueError) as exc:
+        raise CorruptRecord(folder, "config.json", f"not a valid configuration: {exc}") from None
     nan = lambda v: math.nan if v is None else float(v)
-    return RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
-                      train_loss=nan(meta["train_loss"]), val_loss=nan(meta["val_loss"]),
-                      test_loss=nan(meta["test_loss"]), epochs_run=int(meta["epochs_run"]),
-                      seconds=float(meta["seconds"]), history=history,
-                      grade_train_losses=list(meta["grade_train_losses"]), test_x=test_x, test_pred=test_pred,
-                      params=torch_load(folder / "params.pt"))
+    try:
+        return RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
+                          train_loss=nan(meta["train_loss"]), val_loss=nan(meta["val_loss"]),
+                          test_loss=nan(meta["test_loss"]), epochs_run=int(meta["epochs_run"]),
+                          seconds=float(meta["seconds"]), history=rec.history,
+                          grade_train_losses=[nan(v) for v in meta["grade_train_losses"]],
+                          test_x=rec.predictions["test_x"], test_pred=rec.predictions["test_pred"],
+                          params=rec.params)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptRecord(folder, "summary.json", f"a field is missing or wrong ({type(exc).__name__}: {exc})") from None

@@ -1,58 +1,140 @@
-"""Durable runs: one record folder per configuration, atomic writes, checkpoints and resume.
+"""Durable runs: one verified record folder per configuration, locks, checkpoints and resume.
 
 A run of configuration ``c`` lives in ``<out>/<kind>/<hash>/`` where ``hash`` is the content
 hash of ``c`` (:func:`config_hash`). The folder holds
 
 - ``config.json``   the configuration (and its kind),
 - ``summary.json``  outcome, final losses, epochs, wall time, seed, library/torch/numpy versions,
-                    git SHA, device,
+                    git SHA, device, and the checksums that make the record verifiable,
 - ``history.npz``   loss (and later eigenvalue) histories,
 - ``predictions.npz`` the test inputs and predictions,
 - ``params.pt``     the final parameters: a list of tensors (``torch.load(weights_only=True)``).
 
-No pickles of Python objects anywhere. A record folder appears only complete: it is written
-under a temporary name and renamed into place (a rename within one file system is atomic), so
-a killed process never leaves a half record that looks complete.
+No pickles of Python objects anywhere.
 
-While a run is going, ``<hash>.partial/`` keeps its checkpoint: ``snapshot.pt`` (the
-:meth:`~mgdl_core.train.TrainState.snapshot` of the grade in progress, replaced atomically
-every ``every_seconds`` and on SIGINT/SIGTERM) and ``grade_<l>.pt`` for each finished MGDL
-grade. Asking for the run again resumes from there and ends with the same result as an
-uninterrupted run; asking for a finished run returns its record without training.
+**Verified on every read.** ``summary.json`` carries the SHA-256 of every other file
+(``files``), of the configuration's hash payload (``config_sha256``, whose first 16 hex digits
+are the folder's name) and of itself (``sha256``, over its other fields). :func:`read_record`
+checks all of them and that every file parses; a record that fails raises
+:class:`~mgdl_core.errors.CorruptRecord` ("corrupt: <file> (why) — delete <folder> or run with
+--force") and is never served. Records of version 1 (written before checksums) cannot be
+verified and are reported the same way, as outdated; since the version is part of the hash they
+are never looked up by a current run (they are caches: the run is simply trained again).
+
+**JSON.** ``summary.json`` and ``config.json`` are strict JSON: NaN and ±infinity (a diverged
+run's losses) are written as ``null`` (:func:`json_safe`), and read back as ``math.nan``.
+
+**Atomic, locked writes.** A record folder appears only complete: it is written under a
+temporary name (``.<hash>.tmp-<pid>-…``) and renamed into place. Writers of one record take its
+lock (``<kind>/.<hash>.lock``, :func:`record_lock`), and :func:`~mgdl_core.experiments.run_recorded`
+holds it from the cache look-up to the written record, so an identical run started twice trains
+once: the second waits, then reads. Readers take no lock: they read every file through one
+handle on the folder, so a record replaced meanwhile (``--force``) is seen whole, old or new.
+
+**Checkpoints.** While a run is going, ``<hash>.partial/`` keeps its checkpoint: ``snapshot.pt``
+(the :meth:`~mgdl_core.train.TrainState.snapshot` of the grade in progress, replaced atomically
+first ``first_seconds`` after the start, then every ``every_seconds``, and on SIGINT/SIGTERM) and
+``grade_<l>.pt`` for each finished MGDL grade. Each file starts with a line holding the SHA-256
+of the torch payload that follows (:func:`save_checkpoint`), so a damaged checkpoint is refused
+instead of resuming from garbage. Asking for the run again resumes from there and ends with
+the same result as an uninterrupted run; asking for a finished run returns its record.
+
+:func:`check_runs_dir` verifies a whole runs folder and removes the temporary leftovers of
+killed writers.
 """
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
+import io
 import json
+import logging
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import __version__
+from .errors import ConfigError, CorruptRecord, check_number
 from .train import Callback, TrainResult, TrainState
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: checksums; part of the configuration hash, so v1 records are not looked up
 ROOT = Path(__file__).resolve().parent.parent
+# The files whose SHA-256 summary.json lists (summary.json itself is written last).
+RECORD_FILES = ("config.json", "history.npz", "predictions.npz", "params.pt")
+CHECKPOINT_HEADER = b"mgdl-checkpoint sha256="
+# Temporary names: ".<name>.tmp-<pid>-..." (a file or record being written), ".<hash>.old-<pid>-..."
+# (a replaced record being deleted). The pid tells check_runs_dir whether the writer still lives.
+_TEMPORARY = re.compile(r"^\..+\.(?:tmp|old)-(\d+)(?:-.*)?$")
+_HASH = re.compile(r"^[0-9a-f]{16}$")
+_log = logging.getLogger(__name__)
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Raised after a checkpoint was written because SIGINT/SIGTERM arrived."""
+    """Raised after a checkpoint was written because SIGINT/SIGTERM arrived; ``signum`` says which."""
+
+    def __init__(self, message: str, signum: int | None = None):
+        super().__init__(message)
+        self.signum = signum
+
+    def __reduce__(self):  # keep signum across processes (a sweep's workers)
+        return type(self), (str(self), self.signum)
+
+
+# ---------------------------------------------------------------------------------------- JSON
+
+def json_safe(obj):
+    """``obj`` as strict JSON can hold it: NaN and ±inf as ``None`` (``null``), NumPy scalars,
+    arrays and tensors as Python numbers and lists, tuples as lists, paths as strings."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (np.ndarray, torch.Tensor)):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def to_json(obj, **kwargs) -> str:
+    """``json.dumps`` of :func:`json_safe` (``obj``); never writes the non-JSON ``NaN``."""
+    return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _digest(meta: dict) -> str:
+    """The checksum of a JSON-safe dict, independent of key order and layout."""
+    return _sha256(json.dumps(meta, sort_keys=True, allow_nan=False, separators=(",", ":")).encode())
+
+
+def _config_digest(kind: str, config: dict, version: int = RECORD_VERSION) -> str:
+    payload = json.dumps({"kind": kind, "config": config, "v": version}, sort_keys=True, default=str)
+    return _sha256(payload.encode())
 
 
 def config_hash(kind: str, config) -> str:
-    """A stable content hash of a configuration (16 hex digits)."""
-    payload = json.dumps({"kind": kind, "config": dataclasses.asdict(config), "v": RECORD_VERSION},
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    """A stable content hash of a configuration (16 hex digits): the name of its record folder."""
+    return _config_digest(kind, dataclasses.asdict(config))[:16]
 
 
 def git_sha() -> str:
@@ -67,38 +149,155 @@ def git_sha() -> str:
         return "unknown"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "wb") as f:
+# ---------------------------------------------------------------------------- files and folders
+
+def _tag() -> str:
+    """A name suffix no other writer uses: pid first (for check_runs_dir), then thread and time."""
+    return f"{os.getpid()}-{threading.get_ident()}-{time.time_ns()}"
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
-def atomic_torch_save(obj, path: Path) -> None:
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where directories cannot be fsynced)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    torch.save(obj, tmp)
+    _write_synced(tmp, data)
     os.replace(tmp, path)
 
 
-def torch_load(path: Path):
-    """Load tensors, lists and dicts only (never arbitrary pickled objects)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+def _torch_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _npz_bytes(arrays: dict) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as a few words for a one-line message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
+
+
+def ensure_writable(out: str | Path) -> Path:
+    """``out`` created (with its parents) and probed by writing and deleting a small file, so a
+    folder that cannot take a record is refused before any training, not after it.
+
+    Raises :class:`~mgdl_core.errors.ConfigError` ("--out <path>: <why>") for a path that is a
+    file, lies under a file (``/dev/null/x``), cannot be created (``/proc/x``) or written
+    (read-only)."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"--out {path}: exists and is not a folder") from None
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot create the folder ({exc.strerror or exc})") from None
+    probe = path / f".mgdl-probe.tmp-{_tag()}"
+    try:
+        _write_synced(probe, b"probe")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+# ---------------------------------------------------------------------------------------- locks
+
+_held = threading.local()  # the lock files this thread holds (a lock is re-entrant per thread)
+
+
+@contextmanager
+def record_lock(folder: str | Path) -> Iterator[None]:
+    """Hold the exclusive lock of the record ``folder`` (and its ``.partial``): an ``flock`` on
+    ``<kind>/.<hash>.lock``. Blocks while another process or thread holds it; re-entrant within
+    a thread. The lock file is never deleted (deleting lock files races with their users); the
+    lock itself ends with the process that held it, even under SIGKILL."""
+    folder = Path(folder)
+    path = folder.with_name(f".{folder.name}.lock")
+    held: set[str] = _held.__dict__.setdefault("paths", set())
+    key = os.path.abspath(path)
+    if key in held:
+        yield
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:  # "a": created when missing, never truncated
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _log.warning("mgdl_core: waiting for another process running the same configuration (%s)", folder)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# -------------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(obj, path: Path) -> None:
+    """``torch.save(obj)`` behind a line with its SHA-256, written atomically."""
+    data = _torch_bytes(obj)
+    atomic_write_bytes(path, CHECKPOINT_HEADER + _sha256(data).encode() + b"\n" + data)
+
+
+def load_checkpoint(path: Path):
+    """A checkpoint written by :func:`save_checkpoint`, verified, loaded with ``weights_only``.
+    A damaged one raises :class:`~mgdl_core.errors.CorruptRecord` naming its ``.partial`` folder."""
+    path = Path(path)
+    head, newline, data = path.read_bytes().partition(b"\n")
+    if not head.startswith(CHECKPOINT_HEADER) or not newline:
+        raise CorruptRecord(path.parent, path.name, "no checksum line: not an mgdl checkpoint, or cut short")
+    if head[len(CHECKPOINT_HEADER):] != _sha256(data).encode():
+        raise CorruptRecord(path.parent, path.name, "checksum mismatch: damaged or cut short")
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to load is a corrupt checkpoint
+        raise CorruptRecord(path.parent, path.name, f"unreadable: {_short(exc)}") from None
 
 
 class Checkpointer(Callback):
-    """Saves :meth:`TrainState.snapshot` every ``every_seconds`` and when SIGINT/SIGTERM
-    arrives; after a signal it saves and raises :class:`RunInterrupted`. Signals are acted on
-    at the next check (every ``check_every`` epochs), never in the middle of a step."""
+    """Saves :meth:`TrainState.snapshot` ``first_seconds`` after training starts (at most, and by
+    default, ``every_seconds``), then every ``every_seconds``, and when SIGINT/SIGTERM arrives; after a
+    signal it saves and raises :class:`RunInterrupted`. Time and signals are looked at every
+    ``check_every`` epochs, never in the middle of a step. One instance serves every grade of
+    an MGDL run, so its clock runs on across grades."""
 
-    def __init__(self, save: Callable[[dict], None], every_seconds: float = 120.0, check_every: int = 100):
+    def __init__(self, save: Callable[[dict], None], every_seconds: float = 60.0, check_every: int = 100,
+                 first_seconds: float | None = None):
         self.save, self.every_seconds, self.every = save, every_seconds, check_every
+        self.first_seconds = every_seconds if first_seconds is None else min(first_seconds, every_seconds)
+        self._due: float | None = None
         self._signal: int | None = None
         self._old: dict[int, object] = {}
 
     def on_start(self, state: TrainState) -> None:
-        self._last = time.monotonic()
+        if self._due is None:
+            self._due = time.monotonic() + self.first_seconds
         self._signal = None
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -113,13 +312,14 @@ class Checkpointer(Callback):
         self._old = {}
 
     def on_epoch(self, state: TrainState) -> None:
-        if self._signal is not None or time.monotonic() - self._last >= self.every_seconds:
+        if self._signal is not None or time.monotonic() >= self._due:
             self.save(state.snapshot())
-            self._last = time.monotonic()
+            self._due = time.monotonic() + self.every_seconds
         if self._signal is not None:
             self._restore_handlers()
-            raise RunInterrupted(f"interrupted by signal {self._signal} at epoch {state.epoch}; "
-                                 "the checkpoint is saved: run the same command again to resume")
+            name = signal.Signals(self._signal).name
+            raise RunInterrupted(f"interrupted by {name} at epoch {state.epoch}; the checkpoint is saved: "
+                                 "run the same command again to resume", self._signal)
 
     def on_end(self, state: TrainState) -> None:
         if self._signal is not None:  # arrived after the last check: honour it all the same
@@ -130,44 +330,58 @@ class Checkpointer(Callback):
         self._restore_handlers()
 
 
+def check_interval(name: str, seconds: float) -> float:
+    """A checkpoint interval: a finite number of seconds >= 0 (0: at every check)."""
+    return check_number(name, seconds, 0.0, math.inf)
+
+
 class RunStore:
     """The ``.partial`` folder of one run: in-grade snapshot and finished MGDL grades."""
 
-    def __init__(self, folder: Path, every_seconds: float = 120.0):
-        self.folder, self.every_seconds = folder, every_seconds
+    def __init__(self, folder: Path, every_seconds: float = 60.0, first_seconds: float = 10.0):
+        self.folder = Path(folder)
+        self.every_seconds = check_interval("every_seconds", every_seconds)
+        self.first_seconds = check_interval("first_checkpoint_s", first_seconds)
 
     def snapshot(self) -> dict | None:
         p = self.folder / "snapshot.pt"
-        return torch_load(p) if p.exists() else None
+        return load_checkpoint(p) if p.exists() else None
 
     def save_snapshot(self, snap: dict) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_torch_save(snap, self.folder / "snapshot.pt")
+        save_checkpoint(snap, self.folder / "snapshot.pt")
 
     def finished_grades(self) -> list[dict]:
         out, l = [], 1
         while (p := self.folder / f"grade_{l}.pt").exists():
-            out.append(torch_load(p))
+            out.append(load_checkpoint(p))
             l += 1
         return out
 
+    def verify(self) -> None:
+        """Load every checkpoint file: :class:`~mgdl_core.errors.CorruptRecord` for a damaged one."""
+        self.snapshot()
+        self.finished_grades()
+
     def save_grade(self, grade: int, result: TrainResult) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_torch_save({"params": [t.detach().cpu() for t in result.net.tensors()],
-                           "history": {k: torch.as_tensor(v) for k, v in result.history.items()},
-                           "outcome": result.outcome, "epochs_run": result.epochs_run,
-                           "diverged_epoch": result.diverged_epoch, "seconds": result.seconds},
-                          self.folder / f"grade_{grade}.pt")
+        save_checkpoint({"params": [t.detach().cpu() for t in result.net.tensors()],
+                         "history": {k: torch.as_tensor(v) for k, v in result.history.items()},
+                         "outcome": result.outcome, "epochs_run": result.epochs_run,
+                         "diverged_epoch": result.diverged_epoch, "seconds": result.seconds},
+                        self.folder / f"grade_{grade}.pt")
         snap = self.folder / "snapshot.pt"
         if snap.exists():
             snap.unlink()  # it belonged to the grade just finished
 
     def checkpointer(self) -> Checkpointer:
-        return Checkpointer(self.save_snapshot, self.every_seconds)
+        return Checkpointer(self.save_snapshot, self.every_seconds, first_seconds=self.first_seconds)
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
+
+# ------------------------------------------------------------------------------------ records
 
 def default_runs_dir() -> Path:
     """Where records go unless told otherwise: ``$MGDL_RUNS_DIR``, else ``runs/`` in the
@@ -179,49 +393,251 @@ def record_dir(out: str | Path, kind: str, config) -> Path:
     return Path(out) / kind / config_hash(kind, config)
 
 
+def _json_bytes(obj) -> bytes:
+    return to_json(obj, indent=2).encode()
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary folders of this record's earlier writers: dead, since every writer holds the lock."""
+    for p in folder.parent.glob(f".{folder.name}.*-*"):
+        if _TEMPORARY.match(p.name):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def write_record(folder: Path, kind: str, summary, environment: dict[str, str]) -> None:
-    """Write a finished run's record atomically (temporary folder, then rename)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    cfg = summary.config
-    meta = {
+    """Write a finished run's record: files and checksums into a temporary folder, then renamed
+    into place (replacing an older record, as ``--force`` does), under the record's lock."""
+    folder = Path(folder)
+    cfg = dataclasses.asdict(summary.config)
+    digest = _config_digest(kind, cfg)
+    if folder.name != digest[:16]:
+        raise ValueError(f"a record of this configuration belongs in {digest[:16]}/, not {folder.name}/")
+    blobs = {
+        "config.json": _json_bytes({"kind": kind, "config": cfg}),
+        "history.npz": _npz_bytes(summary.history),
+        "predictions.npz": _npz_bytes({"test_x": summary.test_x, "test_pred": summary.test_pred}),
+        "params.pt": _torch_bytes([p.detach().cpu() for p in summary.params]),
+    }
+    meta = json_safe({
         "kind": kind, "hash": folder.name, "record_version": RECORD_VERSION,
         "outcome": summary.outcome, "diverged_epoch": summary.diverged_epoch,
         "train_loss": summary.train_loss, "val_loss": summary.val_loss, "test_loss": summary.test_loss,
         "grade_train_losses": summary.grade_train_losses, "epochs_run": summary.epochs_run,
-        "seconds": summary.seconds, "seed": cfg.seed, "git_sha": git_sha(), "library_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **{f"env_{k}": v for k, v in environment.items()},
-    }
-    (tmp / "config.json").write_text(json.dumps({"kind": kind, "config": dataclasses.asdict(cfg)}, indent=2))
-    np.savez(tmp / "history.npz", **summary.history)
-    np.savez(tmp / "predictions.npz", test_x=summary.test_x, test_pred=summary.test_pred)
-    torch.save([p.detach().cpu() for p in summary.params], tmp / "params.pt")
-    # summary.json last: inside the temporary folder it marks the record as complete.
-    (tmp / "summary.json").write_text(json.dumps(meta, indent=2, default=_json_default))
-    if folder.exists():  # --force: replace the old record
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        os.rename(folder, old)
-        os.rename(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, folder)
+        "seconds": summary.seconds, "seed": summary.config.seed, "git_sha": git_sha(),
+        "library_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **{f"env_{k}": v for k, v in environment.items()},
+        "config_sha256": digest, "files": {name: _sha256(data) for name, data in blobs.items()},
+    })
+    meta["sha256"] = _digest(meta)
+    blobs["summary.json"] = _json_bytes(meta)  # last: inside the temporary folder it marks completion
+    with record_lock(folder):
+        _remove_leftovers(folder)
+        tmp = folder.with_name(f".{folder.name}.tmp-{_tag()}")
+        tmp.mkdir()
+        try:
+            for name, data in blobs.items():
+                _write_synced(tmp / name, data)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if folder.exists():  # --force: replace the old record; readers see the old or the new one
+            old = folder.with_name(f".{folder.name}.old-{_tag()}")
+            os.rename(folder, old)
+            os.rename(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, folder)
+        _fsync_dir(folder.parent)
 
 
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+_READ_ATTEMPTS = 100  # x 20 ms: how long a reader waits out a replacement under way
 
 
-def read_summary(folder: Path) -> dict:
-    """The ``summary.json`` of a record (plus its configuration)."""
+def _read_at(dir_fd: int, name: str) -> bytes | None:
+    try:
+        with open(name, "rb", opener=lambda p, flags: os.open(p, flags, dir_fd=dir_fd)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _read_files(folder: Path) -> dict[str, bytes | None]:
+    """Every file of a record (``None`` for a missing one), read through one handle on the folder,
+    so that a record being replaced is read whole, old or new, never a mix. A reader that meets
+    the replacement half done (the folder gone, or its files deleted under it) tries again."""
+    for attempt in range(_READ_ATTEMPTS):
+        last = attempt == _READ_ATTEMPTS - 1
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            if not last and any(folder.parent.glob(f".{folder.name}.old-*")):
+                time.sleep(0.02)
+                continue
+            raise FileNotFoundError(f"no record at {folder}") from None
+        try:
+            inode = os.fstat(fd).st_ino
+            blobs = {name: _read_at(fd, name) for name in ("summary.json", *RECORD_FILES)}
+        finally:
+            os.close(fd)
+        if last or all(b is not None for b in blobs.values()) or not _moved(folder, inode):
+            return blobs
+        time.sleep(0.02)
+    raise AssertionError("unreachable")
+
+
+def _moved(folder: Path, inode: int) -> bool:
+    try:
+        return os.stat(folder).st_ino != inode
+    except FileNotFoundError:
+        return True
+
+
+@dataclass
+class Record:
+    """A verified record: its summary (``meta``), configuration and arrays."""
+
+    folder: Path
+    meta: dict
+    kind: str
+    config: dict
+    history: dict[str, np.ndarray]
+    predictions: dict[str, np.ndarray]
+    params: list[torch.Tensor]
+
+
+def _parse_json(folder: Path, name: str, data: bytes) -> dict:
+    try:
+        doc = json.loads(data.decode())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptRecord(folder, name, f"not valid JSON: {_short(exc)}") from None
+    if not isinstance(doc, dict):
+        raise CorruptRecord(folder, name, "not a JSON object")
+    return doc
+
+
+def _parse_npz(folder: Path, name: str, data: bytes) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is a corrupt file
+        raise CorruptRecord(folder, name, f"unreadable: {_short(exc)}") from None
+
+
+def read_record(folder: str | Path) -> Record:
+    """The record in ``folder``, verified: every checksum, the configuration against the hash
+    the folder is named by, and every file parsed. Raises
+    :class:`~mgdl_core.errors.CorruptRecord` naming the first file that fails, and
+    ``FileNotFoundError`` when there is no record folder at all."""
     folder = Path(folder)
-    meta = json.loads((folder / "summary.json").read_text())
-    meta["config"] = json.loads((folder / "config.json").read_text())["config"]
-    return meta
+    blobs = _read_files(folder)
+    if blobs["summary.json"] is None:
+        raise CorruptRecord(folder, "summary.json", "missing: the record is incomplete")
+    meta = _parse_json(folder, "summary.json", blobs["summary.json"])
+    version = meta.get("record_version")
+    if version != RECORD_VERSION:
+        why = (f"record version {version}, newer than this library's {RECORD_VERSION}"
+               if isinstance(version, int) and version > RECORD_VERSION else
+               f"outdated record version {version}, written without checksums: it cannot be verified")
+        raise CorruptRecord(folder, "summary.json", why)
+    sealed = meta.pop("sha256", None)
+    if sealed != _digest(meta):
+        raise CorruptRecord(folder, "summary.json", "checksum mismatch: the file was changed or damaged")
+    files = meta.get("files") or {}
+    for name in RECORD_FILES:
+        if blobs[name] is None:
+            raise CorruptRecord(folder, name, "missing")
+        if _sha256(blobs[name]) != files.get(name):
+            raise CorruptRecord(folder, name, "checksum mismatch: the file was changed or damaged")
+    doc = _parse_json(folder, "config.json", blobs["config.json"])
+    kind, config = doc.get("kind"), doc.get("config")
+    if not isinstance(kind, str) or not isinstance(config, dict) or kind != meta.get("kind"):
+        raise CorruptRecord(folder, "config.json", "no configuration of this record's kind")
+    digest = _config_digest(kind, config)
+    if digest != meta.get("config_sha256") or digest[:16] != folder.name:
+        raise CorruptRecord(folder, "config.json", f"the configuration hashes to {digest[:16]}, "
+                                                   f"but the record is filed under {folder.name}")
+    history = _parse_npz(folder, "history.npz", blobs["history.npz"])
+    predictions = _parse_npz(folder, "predictions.npz", blobs["predictions.npz"])
+    try:
+        params = torch.load(io.BytesIO(blobs["params.pt"]), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise CorruptRecord(folder, "params.pt", f"unreadable: {_short(exc)}") from None
+    if not (isinstance(params, list) and all(isinstance(t, torch.Tensor) for t in params)):
+        raise CorruptRecord(folder, "params.pt", "not a list of tensors")
+    if not {"test_x", "test_pred"} <= predictions.keys():
+        raise CorruptRecord(folder, "predictions.npz", "test_x or test_pred missing")
+    return Record(folder, meta, kind, config, history, predictions, params)
+
+
+def read_summary(folder: str | Path) -> dict:
+    """The ``summary.json`` of a verified record (plus its configuration under ``config``)."""
+    record = read_record(folder)
+    return {**record.meta, "config": record.config}
 
 
 def is_complete(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished record (not whether it verifies: :func:`read_record`)."""
     return (Path(folder) / "summary.json").exists()
+
+
+# ---------------------------------------------------------------------------------- runs folder
+
+def _writer_alive(name: str) -> bool:
+    pid = int(_TEMPORARY.match(name).group(1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _remove_if_stale(path: Path, stale_after_s: float) -> None:
+    try:
+        age = time.time() - path.lstat().st_mtime
+    except FileNotFoundError:
+        return
+    if age > stale_after_s and not _writer_alive(path.name):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def check_runs_dir(out: str | Path, *, remove_stale: bool = True,
+                   stale_after_s: float = 3600) -> list[tuple[Path, str]]:
+    """Verify every record (``<out>/<kind>/<hash>/``, read as a run would read it) and every
+    ``.partial`` checkpoint under ``out``; return ``(folder, problem)`` for each one that fails
+    (the problem is the :class:`~mgdl_core.errors.CorruptRecord` message). With
+    ``remove_stale``, temporary leftovers of killed writers (``.<name>.tmp-<pid>-…``,
+    ``.<hash>.old-<pid>-…``) older than ``stale_after_s`` whose process is gone are deleted."""
+    from .experiments import load_record  # reading a record also rebuilds its configuration
+
+    out = Path(out)
+    if not out.is_dir():
+        raise ConfigError(f"--out {out}: no such folder")
+    problems: list[tuple[Path, str]] = []
+
+    def sweep_temporary(folder: Path) -> None:
+        if remove_stale:
+            for p in folder.iterdir():
+                if _TEMPORARY.match(p.name):
+                    _remove_if_stale(p, stale_after_s)
+
+    sweep_temporary(out)
+    for kind in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        sweep_temporary(kind)
+        for entry in sorted(kind.iterdir()):
+            name = entry.name
+            try:
+                if _HASH.match(name) and entry.is_dir():
+                    load_record(entry)
+                elif name.endswith(".partial") and _HASH.match(name[:-len(".partial")]) and entry.is_dir():
+                    sweep_temporary(entry)
+                    RunStore(entry).verify()
+            except CorruptRecord as exc:
+                problems.append((entry, str(exc)))
+            except FileNotFoundError:  # finished or replaced while we looked: nothing to check
+                pass
+    return problems

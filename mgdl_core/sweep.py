@@ -8,24 +8,37 @@ Backends:
 - ``"batched"``: the K runs as one stacked computation (:mod:`mgdl_core.batched`). The CUDA
   default, for SGDL and MGDL with GD, when the runs differ only in learning rate and seed.
 - ``"serial"``: a plain loop in this process (also what one worker does).
+- ``"ray"``: one Ray task per run (the optional extra ``pip install -e '.[ray]'``).
 
 Every backend returns the same :class:`RunSummary` list, in the order of ``configs``, and a
 diverged run is a result (``outcome == "diverged"``), never an exception that stops the others.
+
+Stopping: SIGINT (Ctrl-C) or SIGTERM stops a sweep like a single run. The runs in flight save a
+checkpoint (their :class:`~mgdl_core.records.Checkpointer`), queued runs never start, and
+:class:`SweepInterrupted` says how many finished; the same sweep again resumes. Workers watch
+their parent and stop (checkpointing first) when it dies, even by SIGKILL.
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
+import pickle
+import signal
+import threading
 import time
+import traceback
 from collections.abc import Sequence
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
 
 from .batched import batched_features, batched_forward, stack_params, train_batched
+from .errors import ConfigError, CorruptRecord, check_int
 from .mgdl import MGDLModel, MGDLResult
 from .experiments import DEFAULT_STRUCTURES, RunSummary, SyntheticRun, load_record, run_recorded, summarize
 from .records import is_complete, record_dir, write_record
@@ -35,6 +48,33 @@ from .step import forward
 from .synthetic import synthetic_dataset
 
 BACKENDS = ("auto", "serial", "processes", "batched", "ray")
+MAX_WORKERS = 256  # more processes than this is a typo, not a machine
+STOP_GRACE_S = 60.0  # how long a stopped worker may take to save its checkpoint before it is killed
+_PARENT_POLL_S = 0.5
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by SIGINT/SIGTERM after its runs in flight were checkpointed.
+
+    ``results`` holds the finished runs in input order (``None`` for the others); ``signum`` the
+    signal; ``finished``, ``checkpointed`` and ``not_started`` count the runs by what is on disk.
+    """
+
+    def __init__(self, signum: int, results: list, checkpointed: int, resume_hint: str):
+        self.signum, self.results = signum, results
+        self.finished = sum(r is not None for r in results)
+        self.checkpointed = checkpointed
+        self.not_started = len(results) - self.finished - checkpointed
+        super().__init__(f"sweep interrupted by {signal.Signals(signum).name}: {self.finished} of {len(results)} "
+                         f"runs finished, {checkpointed} interrupted with a checkpoint, {self.not_started} "
+                         f"not started; {resume_hint}")
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a sweep worker (its ``__cause__``)."""
+
+    def __str__(self) -> str:
+        return "\n" + self.args[0]
 
 
 def log_rates(low: float, high: float, count: int) -> np.ndarray:
@@ -51,8 +91,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _run_one(config: SyntheticRun, out: str | None = None, force: bool = False) -> RunSummary:
-    return config.run() if out is None else run_recorded(config, out, force=force)
+def _run_one(config: SyntheticRun, out: str | None = None, force: bool = False,
+             checkpoint_every: float | None = None) -> RunSummary:
+    if out is None:
+        return config.run()
+    every = {} if checkpoint_every is None else {"every_seconds": checkpoint_every}
+    return run_recorded(config, out, force=force, **every)
 
 
 def _batchable(configs: Sequence[SyntheticRun]) -> bool:
@@ -62,101 +106,384 @@ def _batchable(configs: Sequence[SyntheticRun]) -> bool:
             and first.track_every == 0)
 
 
+@contextlib.contextmanager
+def stopping_signals():
+    """While inside, SIGTERM stops this process as Ctrl-C does (a ``KeyboardInterrupt``), and the
+    yielded dict's ``"signum"`` says which signal came. Main thread only (elsewhere: no change);
+    a signal the caller ignores (``nohup``, a background job) stays ignored. A run's
+    Checkpointer takes the signals over while it trains and hands them back after."""
+    got: dict[str, int] = {}
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def on_signal(signum, frame):
+        got["signum"] = signum
+        raise KeyboardInterrupt  # no message, as Python's own: the catcher words it
+
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in old.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, on_signal)
+    try:
+        yield got
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: int | None = None,
           progress: bool | None = None, out: str | Path | None = None, force: bool = False,
-          address: str | None = None) -> list[RunSummary]:
+          address: str | None = None, checkpoint_every: float | None = None) -> list[RunSummary]:
     """Run every configuration; results in input order.
 
     ``auto`` picks ``batched`` on CUDA (when the runs can be batched) and ``processes`` on the
     CPU when there is more than one run and more than one core. With ``out`` every run goes
-    through its durable record (:func:`~mgdl_core.experiments.run_recorded`): runs already
-    recorded are returned without training, so a sweep killed half way keeps its finished runs
-    and only runs the rest.
+    through its durable record (:func:`~mgdl_core.experiments.run_recorded`, checkpointing every
+    ``checkpoint_every`` seconds): runs already recorded are returned without training, so a
+    sweep killed half way keeps its finished runs and only runs the rest.
+
+    SIGINT or SIGTERM raises :class:`SweepInterrupted` (a ``KeyboardInterrupt``) once the runs
+    in flight have saved their checkpoints; queued runs are not started. Bad arguments (and a
+    missing Ray for ``backend="ray"``) raise :class:`~mgdl_core.errors.ConfigError` before any run.
     """
     configs = list(configs)
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if not configs:
-        raise ValueError("a sweep needs at least one configuration")
-    explicit_batched = backend == "batched"
-    if out is not None and not force:
-        done = {i: load_record(record_dir(out, c.kind, c)) for i, c in enumerate(configs)
-                if is_complete(record_dir(out, c.kind, c))}
-        if done:
-            rest = [c for i, c in enumerate(configs) if i not in done]
-            fresh = iter(sweep(rest, backend=backend, workers=workers, progress=progress, out=out, address=address)
-                         if rest else [])
-            return [done[i] if i in done else next(fresh) for i in range(len(configs))]
-    if backend == "auto":
-        on_cuda = get_device(configs[0].device).type == "cuda"
-        if on_cuda:
-            backend = "batched"
-        elif len(configs) > 1 and available_cores() > 1:
-            backend = "processes"
-        else:
-            backend = "serial"
+        raise ConfigError("a sweep needs at least one configuration")
+    if workers is not None:
+        workers = check_int("workers", workers, 1, MAX_WORKERS)
     if backend == "ray":
-        return _sweep_ray(configs, out, force, address)
-    if backend == "batched":
-        # Runs that differ only in lr/seed form one batch; others (MSDL, Adam) run one by one.
-        groups: dict[SyntheticRun, list[int]] = {}
+        _import_ray()
+    if out is not None:
+        from .records import ensure_writable
+
+        out = ensure_writable(out)
+    results: list[RunSummary | None] = [None] * len(configs)
+    if out is not None and not force:
         for i, c in enumerate(configs):
-            groups.setdefault(dataclasses.replace(c, lr=1.0, seed=0), []).append(i)
-        ordered: list[RunSummary | None] = [None] * len(configs)
-        for key, idx in groups.items():
-            members = [configs[i] for i in idx]
-            if not _batchable(members):
-                if explicit_batched:
-                    raise ValueError("a batched sweep needs SGDL or MGDL runs that differ only in lr and seed")
-                results = [_run_one(c, out, force) for c in members]
-            else:
-                results = run_synthetic_batched(members)
-                if out is not None:
-                    env = environment_summary(get_device(members[0].device))
-                    for c, r in zip(members, results):
-                        write_record(record_dir(out, c.kind, c), c.kind, r, env)
-            for i, r in zip(idx, results):
-                ordered[i] = r
-        return ordered
+            if is_complete(record_dir(out, c.kind, c)):
+                results[i] = load_record(record_dir(out, c.kind, c))
+    todo = [i for i, r in enumerate(results) if r is None]
+    if not todo:
+        return results
+    chosen = _pick_backend(backend, [configs[i] for i in todo])
+    with stopping_signals() as got:
+        try:
+            _run_backend(chosen, configs, todo, results, workers=workers, progress=progress, out=out, force=force,
+                         address=address, checkpoint_every=checkpoint_every, explicit_batched=backend == "batched")
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", None) or got.get("signum", signal.SIGINT)
+            raise _interrupted(signum, configs, results, out) from None
+    return results
+
+
+def _pick_backend(backend: str, configs: list[SyntheticRun]) -> str:
+    if backend != "auto":
+        return backend
+    if get_device(configs[0].device).type == "cuda":
+        return "batched"
+    return "processes" if len(configs) > 1 and available_cores() > 1 else "serial"
+
+
+def _interrupted(signum: int, configs, results, out) -> SweepInterrupted:
+    """What a stopped sweep leaves: finished records, checkpoints of the runs in flight."""
+    if out is None:
+        return SweepInterrupted(signum, results, 0, "without a record folder (out=...) nothing was kept")
+    checkpointed = 0
+    for c, r in zip(configs, results):
+        folder = record_dir(out, c.kind, c)
+        checkpointed += r is None and folder.with_name(folder.name + ".partial").is_dir()
+    return SweepInterrupted(signum, results, checkpointed, "run the same command again to resume")
+
+
+def _run_backend(backend: str, configs, todo: list[int], results: list, *, workers, progress, out, force,
+                 address, checkpoint_every, explicit_batched: bool) -> None:
+    """Fill ``results[i]`` for each ``i`` in ``todo``, as the runs finish."""
+    out = None if out is None else str(out)
+    if backend == "ray":
+        return _sweep_ray(configs, todo, results, out, force, address, workers, checkpoint_every)
+    if backend == "batched":
+        return _sweep_batched(configs, todo, results, out, force, checkpoint_every, strict=explicit_batched)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(configs), desc="sweep", unit="run", disable=progress is False, leave=False)
+    bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=progress is False, leave=False)
     try:
         if backend == "serial":
-            results = []
-            for c in configs:
-                results.append(_run_one(c, out, force))
+            for i in todo:
+                results[i] = _run_one(configs[i], out, force, checkpoint_every)
                 bar.update()
-            return results
-        n = min(workers or available_cores(), len(configs))
-        # spawn, not fork: a forked child of a process that has used OpenMP threads can hang.
-        pool = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=configure_cpu)
-        try:
-            futures = [pool.submit(_run_one, c, None if out is None else str(out), force) for c in configs]
-            for f in futures:
-                f.add_done_callback(lambda _: bar.update())
-            results = [f.result() for f in futures]
-        except BaseException:  # Ctrl-C: drop the queued runs (finished ones are recorded)
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown()
-        return results
+        else:
+            _sweep_processes(configs, todo, results, min(workers or available_cores(), len(todo)),
+                             (out, force, checkpoint_every), bar.update)
     finally:
         bar.close()
 
 
-def _sweep_ray(configs: Sequence[SyntheticRun], out, force: bool, address: str | None) -> list[RunSummary]:
-    """One Ray task per run (one CPU each): a local Ray by default, a cluster with ``address``.
-    With ``out``, every worker must see the same folder (a shared file system)."""
+def _sweep_batched(configs, todo, results, out, force, checkpoint_every, strict: bool) -> None:
+    """Runs that differ only in lr/seed form one batch; others (MSDL, Adam) run one by one,
+    unless the batched backend was asked for by name (``strict``)."""
+    groups: dict[SyntheticRun, list[int]] = {}
+    for i in todo:
+        groups.setdefault(dataclasses.replace(configs[i], lr=1.0, seed=0), []).append(i)
+    for idx in groups.values():
+        members = [configs[i] for i in idx]
+        if not _batchable(members):
+            if strict:
+                raise ConfigError("a batched sweep needs SGDL or MGDL runs that differ only in lr and seed "
+                                  "(and no track_every)")
+            for i in idx:
+                results[i] = _run_one(configs[i], out, force, checkpoint_every)
+            continue
+        done = run_synthetic_batched(members)
+        if out is not None:
+            env = environment_summary(get_device(members[0].device))
+            for c, r in zip(members, done):
+                write_record(record_dir(out, c.kind, c), c.kind, r, env)
+        for i, r in zip(idx, done):
+            results[i] = r
+
+
+# --- the process pool ------------------------------------------------------------------------
+# Not concurrent.futures: its call queue hands a worker its next run before the current one
+# ends (so Ctrl-C still started queued runs), a worker killed by a signal breaks the whole pool
+# (which then terminates the others before they can checkpoint), and its workers outlive a
+# killed parent. Here the parent hands out one run at a time to an idle worker over a pipe.
+
+@dataclasses.dataclass(eq=False)
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: Connection  # the parent's end of the pipe
+    ready: bool = False  # its signal handlers are in place: it may be given runs
+    task: int | None = None  # the index of the run it is training
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Workers start with SIGINT ignored (a disposition survives exec): a Ctrl-C while one still
+    imports torch must not print its traceback. :func:`_worker` installs its own handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _sweep_processes(configs, todo: list[int], results: list, n: int, run_args: tuple, on_done) -> None:
+    """``todo`` on ``n`` worker processes (spawned: a forked child of a process that has used
+    OpenMP threads can hang). A KeyboardInterrupt (SIGINT, or SIGTERM under
+    :func:`stopping_signals`) stops the workers' runs with a checkpoint before it propagates."""
+    ctx = mp.get_context("spawn")
+    pool: list[_Worker] = []
+    try:
+        with _sigint_ignored():
+            for _ in range(n):
+                here, there = ctx.Pipe()
+                p = ctx.Process(target=_worker, args=(there, os.getpid(), *run_args), daemon=True,
+                                name="mgdl-sweep-worker")
+                p.start()
+                there.close()
+                pool.append(_Worker(p, here))
+        queue = collections.deque(todo)
+        failure: tuple[BaseException, str] | None = None
+        while True:
+            for w in pool:
+                if w.ready and w.task is None and queue and failure is None:
+                    w.task = queue.popleft()
+                    with contextlib.suppress(OSError):  # it just died: the wait below finds out
+                        _send(w.conn, (w.task, configs[w.task]))
+            busy = [w for w in pool if w.task is not None]
+            starting = [w for w in pool if not w.ready and w.process.exitcode is None] \
+                if queue and failure is None else []
+            if not busy and not starting:
+                break
+            for w in _ready(busy + starting):
+                if not w.ready:  # its "ready", or its death (then it stays out of `starting`)
+                    w.ready = _hello(w)
+                    continue
+                reply = _receive(w, configs)
+                if reply[0] == "done":
+                    results[reply[1]] = reply[2]
+                    on_done()
+                elif reply[0] == "interrupted":  # someone signalled the worker alone: stop all the same
+                    raise KeyboardInterrupt(reply[2])
+                elif failure is None:  # a run failed: finish the runs in flight, then report it
+                    failure = reply[2], reply[3]
+        if failure is not None:
+            raise failure[0] from (RemoteTraceback(failure[1]) if failure[1] else None)
+        if queue:  # every worker died while idle (killed from outside)
+            raise RuntimeError(f"the sweep's worker processes exited with {len(queue)} runs left: exit codes "
+                               + ", ".join(str(w.process.exitcode) for w in pool))
+    except KeyboardInterrupt:
+        _stop_workers(pool, results, configs)
+        raise
+    finally:
+        _close(pool)
+
+
+def _send(conn, obj) -> None:
+    # Plain pickles, not multiprocessing's: those pass tensors through shared memory whose file
+    # descriptor is fetched from the sender, which a stopping worker may no longer be.
+    conn.send_bytes(pickle.dumps(obj))
+
+
+def _hello(w: _Worker) -> bool:
+    """Whether the starting worker ``w`` says it is ready (else it died: it is let go)."""
+    try:
+        return pickle.loads(w.conn.recv_bytes()) == "ready"
+    except (EOFError, OSError):
+        w.process.join(1.0)
+        return False
+
+
+def _ready(busy: list[_Worker], timeout: float | None = None) -> list[_Worker]:
+    """The workers among ``busy`` with a message, or dead."""
+    by_handle = {}
+    for w in busy:
+        by_handle[w.conn] = by_handle[w.process.sentinel] = w
+    return list(dict.fromkeys(by_handle[h] for h in wait(list(by_handle), timeout)))
+
+
+def _receive(w: _Worker, configs) -> tuple:
+    """A worker's reply, and the worker is free again; one that died without replying is a
+    failed run."""
+    i, w.task = w.task, None
+    try:
+        if w.conn.poll():
+            return pickle.loads(w.conn.recv_bytes())
+    except (EOFError, OSError):
+        pass
+    w.process.join(1.0)
+    w.process.kill()
+    c = configs[i]
+    return "error", i, RuntimeError(f"a sweep worker (pid {w.process.pid}) died, exit code "
+                                    f"{w.process.exitcode}, while it trained {c.method} lr={c.lr:g}"), ""
+
+
+def _stop_workers(pool: list[_Worker], results: list, configs) -> None:
+    """Ask the workers still training to checkpoint and stop (SIGINT: their Checkpointer saves and
+    raises); wait up to :data:`STOP_GRACE_S` for them, and kill any left (a second Ctrl-C: now)."""
+    busy = [w for w in pool if w.task is not None]  # a dead one may still have left its reply
+    for w in busy:
+        if w.process.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w.process.pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_S
+    try:
+        while busy and time.monotonic() < deadline:
+            for w in _ready(busy, deadline - time.monotonic()):
+                reply = _receive(w, configs)
+                if reply[0] == "done":  # it finished before it saw the signal: keep it
+                    results[reply[1]] = reply[2]
+                busy.remove(w)
+    except KeyboardInterrupt:
+        pass
+    for w in busy:
+        w.process.kill()
+
+
+def _close(pool: list[_Worker]) -> None:
+    """Idle workers are told to exit, those still starting are killed; none outlives this call."""
+    for w in pool:
+        if not w.ready:  # nothing to lose, and its imports could take a while
+            w.process.kill()
+        with contextlib.suppress(OSError):
+            _send(w.conn, None)
+    for w in pool:
+        w.process.join(5.0)
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join()
+        w.conn.close()
+
+
+def _worker(conn, parent: int, out: str | None, force: bool, checkpoint_every: float | None) -> None:
+    """A sweep worker: says it is ready, then trains the runs it is sent, one at a time, until
+    told to stop (``None``).
+
+    SIGINT/SIGTERM outside training raise KeyboardInterrupt (inside, the run's Checkpointer saves
+    first); either way the worker reports the run as interrupted and exits quietly. It started
+    with SIGINT ignored and is given runs only once its handlers are in place (its "ready"), so
+    a stop sent to a worker with a run is never lost."""
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.default_int_handler)
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+        configure_cpu()
+        _send(conn, "ready")
+        while (task := pickle.loads(conn.recv_bytes())) is not None:
+            i, config = task
+            try:
+                reply = ("done", i, _run_one(config, out, force, checkpoint_every))
+            except KeyboardInterrupt as exc:
+                _send(conn, ("interrupted", i, str(exc)))
+                return
+            except Exception as exc:  # reported to the parent, which raises it
+                reply = ("error", i, _picklable(exc), traceback.format_exc())
+            _send(conn, reply)
+    except (KeyboardInterrupt, EOFError, OSError):  # stopped while idle, or the parent is gone
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    """When the parent dies (even by SIGKILL) the worker is re-parented: stop like on SIGTERM, so
+    the run in flight saves its checkpoint; exit hard if that has not happened within a minute."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_S)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(STOP_GRACE_S)
+    os._exit(1)
+
+
+def _picklable(exc: Exception) -> Exception:
+    """``exc`` if it survives the pipe, else a RuntimeError with its message."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+# --- Ray -------------------------------------------------------------------------------------
+
+def _import_ray():
     try:
         import ray
     except ImportError:
-        raise ValueError("the ray backend needs Ray: pip install -e '.[ray]'") from None
+        raise ConfigError("the ray backend needs Ray, an optional extra: pip install -e '.[ray]'") from None
+    return ray
+
+
+def _sweep_ray(configs, todo, results, out, force, address, workers, checkpoint_every) -> None:
+    """One Ray task per run (one CPU each): a local Ray by default (``workers`` CPUs, else all),
+    a cluster with ``address``. With ``out``, every worker must see the same folder (a shared
+    file system). Ctrl-C cancels the queued tasks and interrupts the running ones (Ray raises
+    KeyboardInterrupt in them; their Checkpointer saves)."""
+    ray = _import_ray()
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        on_sigterm = signal.getsignal(signal.SIGTERM)
+        ray.init(address=address, num_cpus=workers if address is None else None,
+                 include_dashboard=False, log_to_driver=False)
+        # Ray's driver takes SIGTERM over (a C handler that aborts, saving nothing): take it back.
+        if on_sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_sigterm)
     task = ray.remote(num_cpus=1)(_run_one)
     out = None if out is None else str(Path(out).resolve())
-    return ray.get([task.remote(c, out, force) for c in configs])
+    pending = {task.remote(configs[i], out, force, checkpoint_every): i for i in todo}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            results[pending.pop(ready[0])] = ray.get(ready[0])
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)
+        with contextlib.suppress(Exception):  # cancelled tasks end in TaskCancelledError
+            ray.wait(list(pending), num_returns=len(pending), timeout=STOP_GRACE_S)
+        raise
 
 
 def run_synthetic_batched(configs: Sequence[SyntheticRun]) -> list[RunSummary]:

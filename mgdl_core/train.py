@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .errors import ConfigError, as_config_error, check_int, check_number, plain
 from .nets import Network
 from .step import AdamState, adam_step_, check_relu_prime_at_zero, gd_step_, loss_value
+
+# Sane limits, checked before training: 10^9 epochs is 1000x the paper's protocol (§5), and a
+# GD rate above 1000 diverges at the first step on any of the paper's tasks.
+MAX_EPOCHS = 10**9
+MAX_LR = 1e3
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,11 @@ class EarlyStopping:
     smooth: int = 20
     rel_error: float = 1e-6
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "smooth", check_int("EarlyStopping.smooth", self.smooth, 1, 10**6))
+        object.__setattr__(self, "rel_error", check_number("EarlyStopping.rel_error", self.rel_error, 0.0, 1.0,
+                                                           low_open=True))
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -80,15 +91,47 @@ class TrainConfig:
     relu_prime_at_zero: float = 0.0
 
     def __post_init__(self) -> None:
-        check_relu_prime_at_zero(self.relu_prime_at_zero)
-        if not isinstance(self.epochs, int) or self.epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {self.epochs!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
+        """Every field checked (and NumPy scalars coerced) here, so a bad value fails before
+        the first epoch with a :class:`~mgdl_core.errors.ConfigError`."""
+        values = dict(
+            epochs=check_int("epochs", self.epochs, 0, MAX_EPOCHS),
+            lr=check_learning_rate(self.lr),
+            record_every=check_int("record_every", self.record_every, 1, MAX_EPOCHS),
+            diverge_above=_check_threshold(self.diverge_above),
+            adam_betas=_check_betas(self.adam_betas),
+            adam_eps=check_number("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True),
+        )
+        with as_config_error():
+            values["relu_prime_at_zero"] = check_relu_prime_at_zero(plain(self.relu_prime_at_zero))
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
         if self.optimizer not in ("gd", "adam"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}: use 'gd' or 'adam'")
-        if self.record_every < 1:
-            raise ValueError(f"record_every must be >= 1, got {self.record_every}")
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}: use 'gd' or 'adam'")
+        if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
+            raise ConfigError(f"early_stopping must be an EarlyStopping or None, got {self.early_stopping!r}")
+
+
+def check_learning_rate(lr) -> float:
+    """A GD/Adam rate: a finite number in (0, :data:`MAX_LR`]."""
+    return check_number("lr", lr, 0.0, MAX_LR, low_open=True, what="the learning rate (lr)")
+
+
+def _check_threshold(value) -> float:
+    """``diverge_above``: a positive number; ``inf`` turns divergence detection off (NaN still counts)."""
+    value = plain(value)
+    if value == math.inf:
+        return math.inf
+    return check_number("diverge_above", value, 0.0, math.inf, low_open=True)
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    betas = plain(betas)
+    if not isinstance(betas, tuple) or len(betas) != 2:
+        raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {betas!r}")
+    out = tuple(check_number("adam_betas", b, 0.0, 1.0) for b in betas)
+    if 1.0 in out:
+        raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {betas!r}")
+    return out
 
 
 @dataclass

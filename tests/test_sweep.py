@@ -74,3 +74,34 @@ def test_ray_backend_equals_serial(tmp_path):
     remote = sweep(configs, backend="ray", out=tmp_path)
     for a, b in zip(serial, remote):
         _assert_same(a, b)
+
+
+def test_sweep_refuses_bad_arguments_before_any_run(tmp_path, monkeypatch):
+    from mgdl_core.errors import ConfigError
+
+    configs = _configs("sgdl", [0.1])
+    for workers in (0, 10**6, 2.5):
+        with pytest.raises(ConfigError, match="workers"):
+            sweep(configs, backend="processes", workers=workers)
+    with pytest.raises(ConfigError, match="--out"):
+        sweep(configs, backend="serial", out="/dev/null/x")
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # Ray not installed
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
+        sweep(configs, backend="ray", out=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failing_run_in_a_worker_reaches_the_caller_with_its_traceback(tmp_path):
+    from mgdl_core.errors import CorruptRecord
+    from mgdl_core.records import record_dir
+    from mgdl_core.sweep import RemoteTraceback
+
+    configs = _configs("sgdl", [0.1, 0.2, 0.3], epochs=100)
+    folder = record_dir(tmp_path, "synthetic", configs[1])
+    partial = folder.with_name(folder.name + ".partial")
+    partial.mkdir(parents=True)
+    (partial / "snapshot.pt").write_bytes(b"not a checkpoint")  # found by the worker that resumes it
+    with pytest.raises(CorruptRecord, match="--force") as info:
+        sweep(configs, backend="processes", workers=2, progress=False, out=tmp_path)
+    assert info.value.folder == partial  # the exception itself, across the process boundary
+    assert isinstance(info.value.__cause__, RemoteTraceback) and "Traceback" in str(info.value.__cause__)
