@@ -1,15 +1,19 @@
 # The README's two commands:
 #   make book   set up .venv, execute every notebook (quick profile), build the book
 #   make test   set up .venv, run the unit tests and the notebook regression tests
-# Options: PROFILE=paper (the paper's sizes; meant for a GPU box), PYTHON=python3.11
+# Options: PROFILE=paper (the paper's sizes; meant for a GPU box), PYTHON=python3.11,
+#          EXTRAS=all,ray (also install Ray, for `mgdl sweep --backend ray` and its test)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON  ?= python3
 PROFILE ?= quick
+# The project's extras to install: all = book + test; CI adds ray (EXTRAS=all,ray).
+EXTRAS  ?= all
 VENV    := .venv
 PY      := $(VENV)/bin/python
-INSTALLED := $(VENV)/.mgdl-installed.stamp
+comma   := ,
+INSTALLED := $(VENV)/.mgdl-installed-$(subst $(comma),-,$(EXTRAS)).stamp
 VENDORED  := book/_static/vendor/.stamp
 
 # Every recipe: one OpenMP thread (faster on small shared CPUs), no GUI backend.
@@ -34,7 +38,7 @@ $(PY):
 
 # Re-installs only when pyproject.toml changes (or the venv is new).
 $(INSTALLED): pyproject.toml | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -e ".[all]"
+	$(PY) -m pip install --disable-pip-version-check -e ".[$(EXTRAS)]"
 	$(PY) -m ipykernel install --sys-prefix --name mgdl --display-name "Python (mgdl)"
 	@touch $@
 

@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,6 +243,62 @@ def execute_one(
     return out
 
 
+# ------------------------------------------------------------------------- offline check
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host (not data:)
+_CSS_URL = re.compile(r"""@import\s+(?:url\()?\s*['"]?([^'")\s;]+)|url\(\s*['"]?([^'")\s]+)""", re.I)
+
+
+class _ResourceLinks(HTMLParser):
+    """Collects what a browser would fetch to render a page: ``<script src>``, ``<link href>``
+    for styles, fonts, icons and preloads, and ``url(...)`` / ``@import`` in inline CSS."""
+
+    FETCHED_RELS = {"stylesheet", "preload", "modulepreload", "icon", "shortcut", "apple-touch-icon",
+                    "manifest", "prefetch"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "script" and a.get("src"):
+            self.urls.append(a["src"])
+        elif tag == "link" and self.FETCHED_RELS & set(a.get("rel", "").lower().split()):
+            self.urls.append(a.get("href", ""))
+        elif tag == "style":
+            self._in_style = True
+        if a.get("style"):
+            self.urls += css_urls(a["style"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.urls += css_urls(data)
+
+
+def css_urls(css: str) -> list[str]:
+    """The URLs a stylesheet fetches (``@import`` and ``url(...)``, fonts included)."""
+    return [a or b for a, b in _CSS_URL.findall(css)]
+
+
+def external_references(html_dir: Path) -> list[tuple[Path, str]]:
+    """Every remote URL (http, https, protocol-relative) that a page or stylesheet of the built
+    book would fetch for scripts, styles or fonts. An offline book has none."""
+    found = []
+    for page in sorted(Path(html_dir).rglob("*.html")):
+        parser = _ResourceLinks()
+        parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+        found += [(page, u) for u in parser.urls if _REMOTE.match(u.strip())]
+    for sheet in sorted(Path(html_dir).rglob("*.css")):
+        found += [(sheet, u) for u in css_urls(sheet.read_text(encoding="utf-8", errors="replace"))
+                  if _REMOTE.match(u.strip())]
+    return found
+
+
 def build_book() -> int:
     """``jupyter-book build -W -n --keep-going --all .``; print where the book is."""
     static = ROOT / "book" / "_static" / "vendor" / ".stamp"
@@ -259,6 +316,11 @@ def build_book() -> int:
         print(f"error: the book build failed (exit {rc}; warnings are errors, see above).",
               file=sys.stderr)
         return rc
+    remote = external_references(ROOT / "_build" / "html")
+    if remote:
+        print(f"error: the book is not offline: {len(remote)} reference(s) to remote scripts, styles or "
+              "fonts:\n" + "\n".join(f"  {_rel(f)}: {url}" for f, url in remote[:20]), file=sys.stderr)
+        return 1
     print(f"book built in {time.perf_counter() - t0:.1f} s")
     print(f"open: {ROOT / '_build' / 'html' / 'index.html'}")
     return 0

@@ -157,8 +157,10 @@ def _download(img: TestImage, cache: Path) -> tuple[Path | None, str]:
     return Path(got), ""
 
 
-def image_path(name: str) -> Path:
-    """Path to a local copy of the named image, downloading it into the cache if needed."""
+def local_image_path(name: str) -> tuple[Path | None, list[str]]:
+    """The named image's local copy, found as :func:`image_path` finds it but without any
+    download: ``MGDL_DATA_DIR`` (hash checked: a wrong file raises), then the cache. Returns
+    ``(path, [])``, or ``(None, where it looked)``. The tests find their data through it."""
     img = _lookup(name)
     tried: list[str] = []
     data_dir = os.environ.get("MGDL_DATA_DIR")
@@ -171,15 +173,24 @@ def image_path(name: str) -> Path:
                     f"{path} is not the paper's {img.paper_name!r} image: expected SHA-256 "
                     f"{img.sha256}, got {actual}. Replace it with the original file (e.g. from "
                     f"{img.url}) or unset MGDL_DATA_DIR to use the cache/download instead.")
-            return path
+            return path, []
         tried.append(f"MGDL_DATA_DIR: {path} does not exist")
     else:
         tried.append("MGDL_DATA_DIR: not set")
-    cache = _cache_dir()
-    cached = cache / img.filename
+    cached = _cache_dir() / img.filename
     if cached.is_file() and _sha256(cached) == img.sha256:
-        return cached
+        return cached, []
     tried.append(f"cache: {cached} " + ("has the wrong SHA-256" if cached.is_file() else "does not exist"))
+    return None, tried
+
+
+def image_path(name: str) -> Path:
+    """Path to a local copy of the named image, downloading it into the cache if needed."""
+    img = _lookup(name)
+    found, tried = local_image_path(name)
+    if found is not None:
+        return found
+    cache = _cache_dir()
     got, why = _download(img, cache)
     if got is not None:
         return got
@@ -235,6 +246,9 @@ def load_image(name: str | os.PathLike[str]) -> np.ndarray:
     8-bit pixels are divided by 255 and 16-bit pixels by 65535; nothing else is done. A colour
     image is converted to greyscale (ITU-R 601 luma, PIL's ``"L"``) with a ``UserWarning``.
     """
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"load_image takes an image name or a file path, got {name!r}; "
+                        f"names: {', '.join(IMAGES)}")
     if isinstance(name, os.PathLike) or (isinstance(name, str) and Path(name).is_file()
                                          and _norm(name) not in IMAGES):
         path = Path(name)

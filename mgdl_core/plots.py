@@ -4,6 +4,7 @@ Only matplotlib; every function draws into axes it is given, so a notebook compo
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +13,7 @@ from .experiments import RunSummary
 
 COLORS = {"sgdl": "tab:red", "mgdl": "tab:blue", "msdl": "tab:green"}
 LABELS = {"sgdl": "SGDL", "mgdl": "MGDL", "msdl": "MSDL"}
+_FONT_AWESOME_LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*"\s*/?>', re.S)
 
 
 def plot_loss_vs_rate(ax, runs: Sequence[RunSummary], method: str, key: str = "train_loss") -> None:
@@ -25,6 +27,30 @@ def plot_loss_vs_rate(ax, runs: Sequence[RunSummary], method: str, key: str = "t
         ax.plot(lrs[bad], np.full(bad.sum(), 1.0), "x", color=COLORS[method], ms=8, mew=2,
                 transform=ax.get_xaxis_transform(), clip_on=False,
                 label=f"{LABELS[method]} NaN (diverged)")
+    ax.set_xlabel("learning rate η")
+    ax.set_ylabel("final training loss")
+
+
+def plot_seed_spread(ax, runs: Sequence[RunSummary], method: str) -> None:
+    """Final training loss against learning rate for runs that differ only in their seed: one
+    dot per seed (jittered sideways so that they don't hide each other), the median as a line,
+    diverged seeds as ✕ on the top edge. Shows how much of a final loss is the run, not the method."""
+    by_rate: dict[float, list[float]] = {}
+    for r in runs:
+        by_rate.setdefault(r.config.lr, []).append(r.train_loss)
+    lrs = np.array(sorted(by_rate))
+    color = COLORS[method]
+    medians = []
+    for lr in lrs:
+        loss = np.array(by_rate[lr])
+        ok = np.isfinite(loss)
+        jitter = lr * 1.06 ** np.linspace(-1, 1, loss.size)  # a few percent on the log axis
+        ax.plot(jitter[ok], loss[ok], "o", color=color, ms=4, alpha=0.7)
+        if (~ok).any():
+            ax.plot(jitter[~ok], np.ones((~ok).sum()), "x", color=color, ms=7, mew=2,
+                    transform=ax.get_xaxis_transform(), clip_on=False)
+        medians.append(np.median(loss[ok]) if ok.any() else np.nan)
+    ax.loglog(lrs, medians, "-", color=color, lw=1.5, label=f"{LABELS[method]}: {len(runs) // len(lrs)} seeds, median")
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("final training loss")
 
@@ -84,8 +110,6 @@ def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60,
     The random element id matplotlib generates is replaced by ``name`` so that re-executing
     the notebook gives identical output.
     """
-    import re
-
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
@@ -128,6 +152,9 @@ def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60,
     anim = FuncAnimation(fig, draw, frames=frames, blit=False)
     html = anim.to_jshtml(fps=2, default_mode="once")
     plt.close(fig)
+    # matplotlib links Font Awesome from a CDN for the player's buttons; the book's theme already
+    # ships those icons, and an offline book must make no network request at all.
+    html = _FONT_AWESOME_LINK.sub("", html)
     for uid in set(re.findall(r"_anim_img([0-9a-f]{32})", html)):
         html = html.replace(uid, name)
     return html

@@ -110,3 +110,49 @@ def test_execute_twice_is_byte_identical_and_failure_is_reported(tmp_path):
     msg = str(err.value)
     assert "02_bad.py" in msg and "ValueError: boom at x=1" in msg and "raise ValueError" in msg
     assert not (out_dir / "02_bad.ipynb").exists()  # the reference is not overwritten
+
+
+def test_external_references_finds_every_remote_fetch(tmp_path):
+    """The offline check of the built book: scripts, styles, fonts and icons from elsewhere."""
+    page = tmp_path / "a" / "page.html"
+    page.parent.mkdir()
+    page.write_text(
+        '<html><head><script src="_static/local.js"></script>'
+        '<script src="https://cdn.example.org/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example.org/f.css">'
+        '<link rel="canonical" href="https://example.org/page">'  # a link, not a fetch
+        '<link rel="icon" href="http://example.org/favicon.ico">'
+        "<style>@import url('https://example.org/i.css'); .a { background: url(data:image/png;base64,AA) }</style>"
+        '</head><body><a href="https://example.org">a link is not a fetch</a>'
+        '<div style="background-image: url(https://example.org/bg.png)"></div>'
+        '<script>var THEBE_JS_URL = "https://unpkg.com/thebe"</script></body></html>')
+    (tmp_path / "s.css").write_text("@font-face { src: url('https://example.org/font.woff2') } .b { src: url(f.woff) }")
+    found = sorted(url for _, url in execute.external_references(tmp_path))
+    assert found == sorted(["https://cdn.example.org/x.js", "//fonts.example.org/f.css", "http://example.org/favicon.ico",
+                            "https://example.org/i.css", "https://example.org/bg.png",
+                            "https://example.org/font.woff2"])
+
+
+def test_executed_notebooks_fetch_nothing_remote(tmp_path):
+    """No output of a committed notebook (the players' HTML above all) loads a remote resource."""
+    for nb_path in sorted((execute.ROOT / "book" / "executed").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        html = [
+            "".join(out["data"]["text/html"]) if isinstance(out["data"]["text/html"], list) else out["data"]["text/html"]
+            for cell in nb["cells"] for out in cell.get("outputs", []) if "text/html" in out.get("data", {})]
+        (tmp_path / f"{nb_path.stem}.html").write_text("\n".join(html))
+    assert execute.external_references(tmp_path) == []
+
+
+def test_spectrum_player_is_offline(tmp_path):
+    """matplotlib's player links Font Awesome from a CDN; the library's player must not."""
+    import numpy as np
+
+    from mgdl_core.experiments import RunSummary, SyntheticRun
+    from mgdl_core.plots import spectrum_player
+
+    h = {"eig_epoch": np.array([0, 10]), "eig_smallest": -np.ones((2, 3)), "eig_largest": np.ones((2, 3)),
+         "epoch": np.array([0, 10]), "train_loss": np.array([1.0, 0.5])}
+    run = RunSummary(SyntheticRun(method="sgdl", epochs=10), "completed", None, 0.5, 0.5, 0.5, 10, 0.1, h)
+    (tmp_path / "player.html").write_text(spectrum_player([run], name="t", frames=2))
+    assert execute.external_references(tmp_path) == []

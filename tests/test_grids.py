@@ -11,8 +11,6 @@ import torch
 from mgdl_core.experiments import ImageRegressionRun
 from mgdl_core.grids import eigen_subset, pixel_grid, psnr, psnr_from_loss, regression_dataset, section_image
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/images"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"paper images not found at {DATA}")
 
 
 def test_pixel_grid_follows_the_authors_convention():
@@ -66,9 +64,8 @@ def test_psnr_equals_eq_34_on_the_8_bit_scale():
         psnr_from_loss(-1.0)
 
 
-@needs_data
-def test_section_6_images_are_the_authors_pixel_subsets(monkeypatch):
-    monkeypatch.setenv("MGDL_DATA_DIR", str(DATA))
+def test_section_6_images_are_the_authors_pixel_subsets(monkeypatch, paper_images):
+    monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
     chart = section_image("resolution_chart", 6)
     assert chart.shape == (128, 128)
     from mgdl_core.images import load_image
@@ -95,9 +92,8 @@ def test_image_run_validates_before_training():
     assert ImageRegressionRun(section=4, image="pirate").default_structure() == "(28)"
 
 
-@needs_data
-def test_image_run_trains_and_records_psnr_consistent_losses(monkeypatch, tmp_path):
-    monkeypatch.setenv("MGDL_DATA_DIR", str(DATA))
+def test_image_run_trains_and_records_psnr_consistent_losses(monkeypatch, tmp_path, paper_images):
+    monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
     from mgdl_core.experiments import load_record, run_recorded
 
     cfg = ImageRegressionRun(image="cameraman", method="mgdl", lr=0.2, epochs=40, record_every=20,

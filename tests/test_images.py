@@ -24,8 +24,6 @@ from PIL import Image
 from mgdl_core import images
 from mgdl_core.images import ImageHashError, ImageNotFoundError, available_images, image_path, load_image
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/images"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"paper images not found at {DATA}")
 
 SHAPES = {"resolution_chart": (256, 256), "cameraman": (256, 256), "barbara": (512, 512),
           "butterfly": (512, 512), "pirate": (1024, 1024), "chest": (1024, 1024)}
@@ -74,26 +72,35 @@ def serve() -> Iterator:
         srv.server_close()
 
 
-@needs_data
 @pytest.mark.parametrize("name", list(SHAPES))
-def test_every_image_loads(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MGDL_DATA_DIR", str(DATA))
+def test_every_image_loads(name: str, monkeypatch: pytest.MonkeyPatch, paper_images: Path) -> None:
+    monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
     a = load_image(name)
     assert a.shape == SHAPES[name] == images.IMAGES[name].shape
     assert a.dtype == np.float64 and a.ndim == 2
     assert 0.0 <= a.min() < a.max() <= 1.0
     # exactly the authors' reading: uint8 / 255
     assert np.array_equal(a * 255, np.round(a * 255))
-    assert image_path(name) == DATA / images.IMAGES[name].filename
+    assert image_path(name) == paper_images / images.IMAGES[name].filename
 
 
-def test_names_and_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_names() -> None:
     assert available_images() == list(SHAPES)
     assert images.IMAGES["pirate"].filename == "male.tiff"
     assert all(t.url.startswith("https://raw.githubusercontent.com/Ronglong-Fang/") for t in images.IMAGES.values())
-    if DATA.is_dir():
-        monkeypatch.setenv("MGDL_DATA_DIR", str(DATA))
-        assert np.array_equal(load_image("male"), load_image("Pirate"))
+
+
+def test_aliases(monkeypatch: pytest.MonkeyPatch, paper_images: Path) -> None:
+    monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
+    assert np.array_equal(load_image("male"), load_image("Pirate"))
+
+
+def test_local_lookup_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the tests use to find their data: MGDL_DATA_DIR, then the cache, nothing remote."""
+    monkeypatch.setenv("MGDL_DATA_URL", _closed_port_url())
+    path, tried = images.local_image_path("cameraman")
+    assert path is None and tried == ["MGDL_DATA_DIR: not set", f"cache: {tmp_path / 'cache' / 'cameraman.tif'} does not exist"]
+    assert not (tmp_path / "cache").exists()
 
 
 def test_unknown_name_suggests() -> None:
@@ -107,11 +114,10 @@ def test_walnut_is_missing() -> None:
         load_image("walnut")
 
 
-@needs_data
-def test_wrong_hash_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_hash_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paper_images: Path) -> None:
     d = tmp_path / "data"
     d.mkdir()
-    raw = bytearray((DATA / "cameraman.tif").read_bytes())
+    raw = bytearray((paper_images / "cameraman.tif").read_bytes())
     raw[-1] ^= 0xFF
     (d / "cameraman.tif").write_bytes(bytes(raw))
     monkeypatch.setenv("MGDL_DATA_DIR", str(d))
@@ -122,10 +128,9 @@ def test_wrong_hash_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "Replace it" in msg
 
 
-@needs_data
-def test_truncated_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_truncated_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paper_images: Path) -> None:
     f = tmp_path / "chest.png"
-    f.write_bytes((DATA / "chest.png").read_bytes()[:20_000])
+    f.write_bytes((paper_images / "chest.png").read_bytes()[:20_000])
     with pytest.raises(ValueError, match=r"cannot read .*chest\.png.*truncated"):
         load_image(f)
     monkeypatch.setenv("MGDL_DATA_DIR", str(tmp_path))  # as a named image: the hash catches it
@@ -198,23 +203,21 @@ def test_nothing_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with
     assert not any((tmp_path / "cache").glob("*"))
 
 
-@needs_data
-def test_download_then_cache(tmp_path: Path, serve, monkeypatch: pytest.MonkeyPatch) -> None:
-    url, hits = serve(DATA)
+def test_download_then_cache(tmp_path: Path, serve, monkeypatch: pytest.MonkeyPatch, paper_images: Path) -> None:
+    url, hits = serve(paper_images)
     monkeypatch.setenv("MGDL_DATA_URL", url + "/")
     first = load_image("cameraman")
     assert hits == ["/cameraman.tif"]
-    assert (tmp_path / "cache" / "cameraman.tif").read_bytes() == (DATA / "cameraman.tif").read_bytes()
+    assert (tmp_path / "cache" / "cameraman.tif").read_bytes() == (paper_images / "cameraman.tif").read_bytes()
     second = load_image("cameraman")
     assert hits == ["/cameraman.tif"]  # served from the cache, no second request
     assert np.array_equal(first, second) and first.shape == (256, 256)
 
 
-@needs_data
-def test_download_wrong_hash_keeps_nothing(tmp_path: Path, serve, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_wrong_hash_keeps_nothing(tmp_path: Path, serve, monkeypatch: pytest.MonkeyPatch, paper_images: Path) -> None:
     bad = tmp_path / "served"
     bad.mkdir()
-    shutil.copy(DATA / "cameraman.tif", bad / "cameraman.tif")
+    shutil.copy(paper_images / "cameraman.tif", bad / "cameraman.tif")
     with open(bad / "cameraman.tif", "r+b") as f:
         f.seek(1000)
         f.write(b"\x00\x01\x02")

@@ -1,0 +1,69 @@
+"""Shared test setup: the paper's images, found the way the library finds them, and strict skips.
+
+Data: the image tests use the folder in which :func:`mgdl_core.images.local_image_path` finds
+the paper's files (``MGDL_DATA_DIR``, then the library's cache; no download). When
+``MGDL_DATA_DIR`` is set the user says the data is there, so a missing or wrong file fails
+the data tests instead of skipping them.
+
+Strict skips (``MGDL_STRICT_SKIPS=1``, set by ``.ci/run``): the session fails if any test was
+skipped for a reason other than the machine having no GPU. CI has the images and installs Ray,
+so a skipped image or Ray test there means a broken setup, not a missing optional extra.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mgdl_core.images import available_images, local_image_path
+
+# Skip reasons that stay legitimate under MGDL_STRICT_SKIPS: what only a GPU machine can run.
+ALLOWED_SKIPS = ("CUDA", "GPU")
+
+
+def find_paper_images() -> tuple[Path | None, str]:
+    """The folder holding every paper image (as the library finds them), or (None, why not)."""
+    folders, missing = set(), []
+    for name in available_images():
+        path, tried = local_image_path(name)
+        if path is None:
+            missing.append(f"{name}: " + "; ".join(tried))
+        else:
+            folders.add(path.parent)
+    if missing:
+        return None, "paper images not found (" + " | ".join(missing[:2]) + "); set MGDL_DATA_DIR"
+    if len(folders) != 1:
+        return None, f"paper images are split over {sorted(map(str, folders))}; set MGDL_DATA_DIR"
+    return folders.pop(), ""
+
+
+@pytest.fixture(scope="session")
+def paper_images() -> Path:
+    """The folder of the paper's images; skips (or, with ``MGDL_DATA_DIR`` set, fails) without it.
+    Session-scoped, so it reads the user's environment before any test's monkeypatching."""
+    folder, why = find_paper_images()
+    if folder is None:
+        if os.environ.get("MGDL_DATA_DIR"):
+            pytest.fail(f"MGDL_DATA_DIR={os.environ['MGDL_DATA_DIR']} is set but {why}")
+        pytest.skip(why)
+    return folder
+
+
+_skipped: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append((report.nodeid, reason))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("MGDL_STRICT_SKIPS") != "1":
+        return
+    bad = [(node, why) for node, why in _skipped if not any(word in why for word in ALLOWED_SKIPS)]
+    if bad:
+        lines = "\n".join(f"  {node}: {why}" for node, why in bad)
+        print(f"\nMGDL_STRICT_SKIPS: {len(bad)} test(s) skipped that must run here:\n{lines}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
