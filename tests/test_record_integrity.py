@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core import records
+from mgdl_core import checkpoints, records
 from mgdl_core.errors import ConfigError, CorruptRecord
 from mgdl_core.experiments import SyntheticRun, load_record, run_recorded
-from mgdl_core.records import (RECORD_FILES, Checkpointer, check_runs_dir, ensure_writable, is_complete,
-                               json_safe, read_summary, record_dir, to_json, write_record)
+from mgdl_core.checkpoints import Checkpointer
+from mgdl_core.records import (RECORD_FILES, check_runs_dir, ensure_writable, is_complete, json_safe, read_summary,
+                               record_dir, to_json, write_record)
 from mgdl_core.train import Callback
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -322,7 +323,7 @@ def test_an_interrupted_run_has_its_early_checkpoint_and_resumes_exactly(tmp_pat
     cfg = _tiny(epochs=600, record_every=50)
     with pytest.raises(RuntimeError, match="injected"):
         run_recorded(cfg, tmp_path, every_seconds=1e9, first_checkpoint_s=0.0, callbacks=[Stop(300)])
-    snap = records.load_checkpoint(_partial(record_dir(tmp_path, "synthetic", cfg)) / "snapshot.pt")
+    snap = checkpoints.load_checkpoint(_partial(record_dir(tmp_path, "synthetic", cfg)) / "snapshot.pt")
     assert snap["epoch"] == 100  # the first check; the interval (1e9 s) never came
     resumed, straight = run_recorded(cfg, tmp_path), cfg.run()
     assert all(torch.equal(a, b) for a, b in zip(resumed.params, straight.params))
@@ -351,7 +352,7 @@ def test_a_kill_soon_after_the_start_leaves_a_checkpoint(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
-    assert records.load_checkpoint(snap)["epoch"] > 0
+    assert checkpoints.load_checkpoint(snap)["epoch"] > 0
 
 
 def test_check_runs_dir_reports_damage_and_removes_stale_leftovers(record):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core import records
+from mgdl_core import checkpoints, records
 from mgdl_core.experiments import SyntheticRun, load_record, run_recorded
 from mgdl_core.records import config_hash, is_complete, record_dir
 from mgdl_core.sweep import sweep
@@ -108,7 +108,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, method, kw):
             snap = partial / "snapshot.pt"
             if snap.exists():
                 try:
-                    s = records.load_checkpoint(snap)
+                    s = checkpoints.load_checkpoint(snap)
                 except FileNotFoundError:  # removed at the end of its grade
                     s = None
                 if s and s["epoch"] >= 2000 if method == "sgdl" else (s and (s["grade"] or 0) >= 2 and s["epoch"] >= 500):
@@ -140,7 +140,7 @@ def test_sigint_checkpoints_and_the_rerun_resumes(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "resume" in err
     partial = record_dir(out, "synthetic", cfg).with_name(record_dir(out, "synthetic", cfg).name + ".partial")
-    snap = records.load_checkpoint(partial / "snapshot.pt")
+    snap = checkpoints.load_checkpoint(partial / "snapshot.pt")
     assert 0 < snap["epoch"] < 200_000
 
 
@@ -166,7 +166,7 @@ def test_a_tracked_run_resumes_from_a_weights_only_snapshot(tmp_path):
 
     from mgdl_core.hessian import EigenTracker
     from mgdl_core.nets import sgdl_network
-    from mgdl_core.records import Checkpointer
+    from mgdl_core.checkpoints import Checkpointer
     from mgdl_core.synthetic import synthetic_dataset
     from mgdl_core.train import TrainConfig, train
 
@@ -198,7 +198,7 @@ def test_resume_between_record_periods_adds_no_record(tmp_path):
     """A checkpoint at epoch 100 of a run recorded every 75 epochs must not add a record at 100."""
     from mgdl_core.hessian import EigenTracker
     from mgdl_core.nets import sgdl_network
-    from mgdl_core.records import Checkpointer
+    from mgdl_core.checkpoints import Checkpointer
     from mgdl_core.synthetic import synthetic_dataset
     from mgdl_core.train import TrainConfig, train
 
@@ -217,7 +217,7 @@ def test_resume_between_record_periods_adds_no_record(tmp_path):
 
 def test_an_error_inside_training_restores_the_signal_handlers(tmp_path):
     from mgdl_core.nets import sgdl_network
-    from mgdl_core.records import Checkpointer
+    from mgdl_core.checkpoints import Checkpointer
     from mgdl_core.synthetic import synthetic_dataset
     from mgdl_core.train import Callback, TrainConfig, train
 

@@ -94,7 +94,7 @@ def test_sweep_refuses_bad_arguments_before_any_run(tmp_path, monkeypatch):
 def test_a_failing_run_in_a_worker_reaches_the_caller_with_its_traceback(tmp_path):
     from mgdl_core.errors import CorruptRecord
     from mgdl_core.records import record_dir
-    from mgdl_core.sweep import RemoteTraceback
+    from mgdl_core.pool import RemoteTraceback
 
     configs = _configs("sgdl", [0.1, 0.2, 0.3], epochs=100)
     folder = record_dir(tmp_path, "synthetic", configs[1])

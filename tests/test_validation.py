@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from mgdl_core.errors import ConfigError, check_int, check_number, plain
-from mgdl_core.experiments import (ImageRegressionRun, SyntheticRun, check_profile, estimate_memory_bytes,
-                                   memory_limit_bytes, run_recorded)
+from mgdl_core.experiments import ImageRegressionRun, SyntheticRun, check_profile, run_recorded
+from mgdl_core.memory import estimate_memory_bytes, memory_limit_bytes
 from mgdl_core.images import load_image
-from mgdl_core.records import RunStore, config_hash
+from mgdl_core.checkpoints import RunStore
+from mgdl_core.records import config_hash
 from mgdl_core.train import EarlyStopping, TrainConfig
 
 
