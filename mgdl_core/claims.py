@@ -106,12 +106,13 @@ def spectrum_claims(run: RunSummary) -> list[str]:
     3. if not: does the smallest eigenvalue stay above −1 after the initialisations, by more
        than ``LATER_ROOM``? "too close to call" here means the run rides −1.
     """
-    lines = [f"below -1 at initialisation: {decide(lowest(run, at_start=True), '<', -1, START_ROOM)}"]
+    # The answer first: on a phone a long line is cut at about 40 characters.
+    lines = [f"{decide(lowest(run, at_start=True), '<', -1, START_ROOM)}: below -1 at initialisation"]
     most = decide(share_below(run), ">", 0.5, SHARE_ROOM)
-    lines.append(f"below -1 at most checkpoints after it: {most}")
+    lines.append(f"{most}: below -1 at most checkpoints after it")
     if most != "yes":
-        lines.append(f"stays above -1 after it (room {LATER_ROOM}): "
-                     f"{decide(lowest(run, at_start=False), '>', -1, LATER_ROOM)}")
+        lines.append(f"{decide(lowest(run, at_start=False), '>', -1, LATER_ROOM)}: "
+                     f"stays above -1 after it (room {LATER_ROOM})")
     return lines
 
 

@@ -94,7 +94,8 @@ for (s, m), r in runs.items():
     print(f"Setting {s} {m.upper()} η={r.config.lr:g}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 for (s, m), rs in sweeps.items():
-    print(f"Setting {s} {m.upper()} sweep, diverged at {diverged_rates(rs)}")
+    print(f"Setting {s} {m.upper()} sweep diverged at")
+    print(f"  {diverged_rates(rs)}")
 
 # %% tags=["hide-input"]
 for (s, m), r in runs.items():

@@ -59,9 +59,9 @@ def test_diverged_rates_and_spread():
 
 def test_spectrum_claims_say_what_survives_rounding():
     sgdl = _run([-0.8, -1.3, -1.5, -0.95, -1.2], [0, 10, 20, 30, 40], method="sgdl")
-    assert spectrum_claims(sgdl) == ["below -1 at initialisation: no", "below -1 at most checkpoints after it: yes"]
+    assert spectrum_claims(sgdl) == ["no: below -1 at initialisation", "yes: below -1 at most checkpoints after it"]
     rides = _run([-1.66, -1.07, -0.96, -0.9], [0, 10, 20, 30], grades=[1, 1, 1, 1])
-    assert spectrum_claims(rides) == ["below -1 at initialisation: yes", "below -1 at most checkpoints after it: no",
-                                      "stays above -1 after it (room 0.3): too close to call"]
+    assert spectrum_claims(rides) == ["yes: below -1 at initialisation", "no: below -1 at most checkpoints after it",
+                                      "too close to call: stays above -1 after it (room 0.3)"]
     inside = _run([0.01, -0.2, 0.5], [0, 10, 20], grades=[1, 1, 1])
-    assert spectrum_claims(inside)[2] == "stays above -1 after it (room 0.3): yes"
+    assert spectrum_claims(inside)[2] == "yes: stays above -1 after it (room 0.3)"
