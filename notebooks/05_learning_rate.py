@@ -42,19 +42,16 @@ import matplotlib.pyplot as plt
 from myst_nb import glue
 
 from mgdl_core.claims import decide, diverged_rates, spread
-from mgdl_core.experiments import SyntheticRun, check_profile
+from mgdl_core.experiments import SyntheticRun
+from mgdl_core.plans import page_plan
 from mgdl_core.records import default_runs_dir
 from mgdl_core.plots import plot_loss_curve, plot_loss_vs_rate, plot_prediction, plot_seed_spread
 from mgdl_core.runtime import environment_summary
 from mgdl_core.sweep import log_rates, rates_below, sweep
 from mgdl_core.synthetic import SETTINGS
 
-# quick: the same task with few epochs and rates, so the page builds in minutes on a CPU.
-# paper: 10^6 GD epochs (per grade for MGDL) with the authors' early stopping, 30 rates.
-PLAN = {
-    "quick": dict(rates=8, sgdl_epochs=6_000, mgdl_epochs=1_500, early_stopping=False),
-    "paper": dict(rates=30, sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, early_stopping=True),
-}[check_profile(profile)]
+# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
+PLAN = page_plan("learning_rate", profile)
 RATES = log_rates(0.001, 0.5, PLAN["rates"])
 THRESHOLD = {1: 1e-3, 2: 1e-2}  # the paper's "good loss" level per setting
 PAPER_INTERVALS = {(1, "sgdl"): "[0.03, 0.08]", (1, "mgdl"): "[0.01, 0.3]",

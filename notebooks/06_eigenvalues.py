@@ -42,7 +42,8 @@ from IPython.display import HTML, display
 from myst_nb import glue
 
 from mgdl_core.claims import decide, lowest, spectrum_claims
-from mgdl_core.experiments import ImageRegressionRun, SyntheticRun, check_profile
+from mgdl_core.experiments import ImageRegressionRun, SyntheticRun
+from mgdl_core.plans import page_plan
 from mgdl_core.grids import psnr_from_loss
 from mgdl_core.plots import count_below, plot_eigen_trajectories, plot_loss_curve, spectrum_player
 from mgdl_core.records import default_runs_dir
@@ -50,20 +51,8 @@ from mgdl_core.sweep import sweep
 
 # The paper's rates (Figures 2 and 16), chosen there by validation loss.
 RATES = {(1, "sgdl"): 0.08, (1, "mgdl"): 0.06, (2, "sgdl"): 0.005, (2, "mgdl"): 0.2}
-# quick: few epochs, about a dozen spectra per run (per grade for MGDL); paper: 10^6 epochs (per grade for
-# MGDL) with a spectrum every 10^4 epochs, as the authors' code.
-# Images (Figure 3): the authors' §6 code trains 5·10^5 epochs (per grade), a spectrum every 10^4.
-# Full size: structure (28), beyond the paper; quick on the §6 Cameraman (4,096 training pixels),
-# paper on Cameraman's whole ¼ grid (16,384 pixels, as in §4).
-PLAN = {
-    "quick": dict(sgdl_epochs=6_000, mgdl_epochs=1_500, sgdl_every=500, mgdl_every=250, early_stopping=False,
-                  img_sgdl_epochs=4_000, img_mgdl_epochs=1_000, img_sgdl_every=500, img_mgdl_every=250,
-                  full_epochs=300, full_every=300, full_section=6),
-    "paper": dict(sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, sgdl_every=10_000, mgdl_every=10_000,
-                  early_stopping=True, img_sgdl_epochs=500_000, img_mgdl_epochs=500_000,
-                  img_sgdl_every=10_000, img_mgdl_every=10_000, full_epochs=10_000, full_every=1_000,
-                  full_section=4),
-}[check_profile(profile)]
+# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
+PLAN = page_plan("eigenvalues", profile)
 for key, value in PLAN.items():
     glue(key, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value, display=False)
 glue("profile", profile, display=False)

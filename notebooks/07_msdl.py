@@ -33,7 +33,8 @@ from IPython.display import HTML, display
 from myst_nb import glue
 
 from mgdl_core.claims import diverged_rates, lowest, spectrum_claims
-from mgdl_core.experiments import SyntheticRun, check_profile
+from mgdl_core.experiments import SyntheticRun
+from mgdl_core.plans import page_plan
 from mgdl_core.plots import (count_below, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate,
                              plot_prediction, spectrum_player)
 from mgdl_core.records import default_runs_dir
@@ -42,14 +43,8 @@ from mgdl_core.sweep import log_rates, sweep
 
 # The paper's rates (Figures 25 and 26).
 RATES = {(1, "msdl"): 0.004, (1, "mgdl"): 0.06, (2, "msdl"): 0.006, (2, "mgdl"): 0.2}
-# The MGDL runs are the ones of the §6 page and the rate sweep reuses the §5 page's MGDL runs:
-# the same configurations, so their records are read, not trained again.
-PLAN = {
-    "quick": dict(msdl_epochs=6_000, mgdl_epochs=1_500, msdl_every=500, mgdl_every=250, early_stopping=False,
-                  rates=8, sweep_msdl_epochs=3_000),
-    "paper": dict(msdl_epochs=1_000_000, mgdl_epochs=1_000_000, msdl_every=10_000, mgdl_every=10_000,
-                  early_stopping=True, rates=30, sweep_msdl_epochs=1_000_000),
-}[check_profile(profile)]
+# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
+PLAN = page_plan("msdl", profile)
 glue("profile", profile, display=False)
 glue("msdl-epochs", f"{PLAN['msdl_epochs']:,}", display=False)
 glue("sweep-epochs", f"{PLAN['sweep_msdl_epochs']:,}", display=False)

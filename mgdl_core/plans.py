@@ -1,0 +1,58 @@
+"""The sizes of each book page's experiments under the ``quick`` and ``paper`` profiles.
+
+A page asks ``page_plan("learning_rate", profile)`` and gets its epochs, tracking intervals and
+sweep sizes. ``paper`` is the paper's protocol; ``quick`` the same tasks with few epochs and
+rates, so that the whole book builds in minutes on a 2-core CPU (CI's profile). They live here,
+not in the notebooks, so that a page, the ``mgdl`` command and a test mean the same run by the
+same words. The per-run defaults (a single run's epochs and stopping rule) are
+:data:`mgdl_core.experiments.PROFILES`.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from .errors import ConfigError
+from .experiments import check_profile
+
+_PLANS: dict[str, dict[str, dict[str, object]]] = {
+    # §5: 8 or 30 log-spaced rates in [0.001, 0.5]; SGDL's epochs = MGDL's 4 grades together.
+    # paper: 10^6 GD epochs (per grade for MGDL) with the authors' early stopping.
+    "learning_rate": {
+        "quick": dict(rates=8, sgdl_epochs=6_000, mgdl_epochs=1_500, early_stopping=False),
+        "paper": dict(rates=30, sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, early_stopping=True),
+    },
+    # §6: about a dozen spectra per run (per grade for MGDL) in quick; the paper: 10^6 epochs (per
+    # grade) with a spectrum every 10^4, as the authors' code. Images (Figure 3): their §6 code
+    # trains 5·10^5 epochs (per grade), a spectrum every 10^4. Full size: structure (28), beyond
+    # the paper; quick on the §6 Cameraman (4,096 training pixels), paper on Cameraman's whole
+    # ¼ grid (16,384 pixels, as in §4).
+    "eigenvalues": {
+        "quick": dict(sgdl_epochs=6_000, mgdl_epochs=1_500, sgdl_every=500, mgdl_every=250, early_stopping=False,
+                      img_sgdl_epochs=4_000, img_mgdl_epochs=1_000, img_sgdl_every=500, img_mgdl_every=250,
+                      full_epochs=300, full_every=300, full_section=6),
+        "paper": dict(sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, sgdl_every=10_000, mgdl_every=10_000,
+                      early_stopping=True, img_sgdl_epochs=500_000, img_mgdl_epochs=500_000,
+                      img_sgdl_every=10_000, img_mgdl_every=10_000, full_epochs=10_000, full_every=1_000,
+                      full_section=4),
+    },
+    # §7: the MGDL runs are those of the §6 page and the rate sweep reuses the §5 page's MGDL runs
+    # (the same configurations, so their records are read, not trained again).
+    "msdl": {
+        "quick": dict(msdl_epochs=6_000, mgdl_epochs=1_500, msdl_every=500, mgdl_every=250, early_stopping=False,
+                      rates=8, sweep_msdl_epochs=3_000),
+        "paper": dict(msdl_epochs=1_000_000, mgdl_epochs=1_000_000, msdl_every=10_000, mgdl_every=10_000,
+                      early_stopping=True, rates=30, sweep_msdl_epochs=1_000_000),
+    },
+}
+
+
+def page_plan(page: str, profile: str) -> MappingProxyType:
+    """The read-only sizes of ``page``'s experiments under ``profile`` (``quick`` or ``paper``)."""
+    if page not in _PLANS:
+        raise ConfigError(f"unknown page {page!r}: the pages with a plan are {', '.join(_PLANS)}")
+    return MappingProxyType(_PLANS[page][check_profile(profile)])
+
+
+def pages() -> list[str]:
+    """The pages that have a plan."""
+    return list(_PLANS)
