@@ -18,6 +18,7 @@ the library refuses, an unusable ``--out``, a corrupt record — always one line
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import signal
@@ -49,10 +50,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _max_lr() -> float:
-    from .train import MAX_LR  # the library's bound, so the two never disagree
+def _limit(module: str, name: str) -> Callable[[], float]:
+    """The library's bound ``mgdl_core.<module>.<name>``, so the CLI and the library never
+    disagree; looked up when parsing, because importing the library imports torch."""
+    return lambda: getattr(importlib.import_module(f"mgdl_core.{module}"), name)
 
-    return MAX_LR
+
+_max_lr, _max_epochs = _limit("train", "MAX_LR"), _limit("train", "MAX_EPOCHS")
+_max_seed, _max_workers = _limit("experiments", "MAX_SEED"), _limit("sweep", "MAX_WORKERS")
 
 
 def _positive_float(text: str, high: float = math.inf) -> float:
@@ -102,24 +107,6 @@ def _int_in(low: int, high: Callable[[], int]) -> Callable[[str], int]:
         return value
 
     return parse
-
-
-def _max_epochs() -> int:
-    from .train import MAX_EPOCHS
-
-    return MAX_EPOCHS
-
-
-def _max_seed() -> int:
-    from .experiments import MAX_SEED
-
-    return MAX_SEED
-
-
-def _max_workers() -> int:
-    from .sweep import MAX_WORKERS
-
-    return MAX_WORKERS
 
 
 def parse_rates(text: str) -> list[float]:

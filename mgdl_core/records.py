@@ -158,7 +158,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    tmp = path.with_name(f".{path.name}.tmp-{_tag()}")
     _write_synced(tmp, data)
     os.replace(tmp, path)
 

@@ -41,7 +41,7 @@ import numpy as np
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from mgdl_core.claims import decide, lowest, spectrum_claims
+from mgdl_core.claims import decide, grade_starts, lowest, spectrum_claims
 from mgdl_core.experiments import ImageRegressionRun, SyntheticRun
 from mgdl_core.plans import page_plan
 from mgdl_core.grids import psnr_from_loss
@@ -233,9 +233,8 @@ for name, r in img_runs.items():
     i = int(np.argmin(r.history["eig_smallest"][:, 0]))
     where = f"epoch {int(r.history['eig_epoch'][i]):,}"
     if "eig_grade" in r.history:
-        g = int(r.history["eig_grade"][i])
-        first = i == 0 or r.history["eig_grade"][i - 1] != g
-        where += f", grade {g}" + (" at its initialisation, before any step" if first else "")
+        where += f", grade {int(r.history['eig_grade'][i])}"
+        where += " at its initialisation, before any step" if grade_starts(r)[i] else ""
     glue(f"{tag}-min-where", where, display=False)
     glue(f"{tag}-psnr", f"{psnr_from_loss(r.test_loss):.2f} dB", display=False)
     glue(f"{tag}-epochs", f"{int(r.epochs_run):,}", display=False)
