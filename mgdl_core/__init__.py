@@ -5,19 +5,24 @@ Layers, lowest first (nothing imports a layer above it):
 
 - ``errors``        the exception types and the argument checks that raise them
 - ``runtime``       device, dtype, seeds, CPU tuning
-- ``images``, ``synthetic``   data: the paper's test images by name; the §5 functions
+- ``images``, ``synthetic``, ``grids``, ``baselines``   data: the paper's test images by name;
+                    the §5 functions; pixel grids, splits, PSNR; interpolation, Fourier features
 - ``nets``          structures of Appendix D, initialisers, the parameter vector W of §2
-- ``step``          hand-written forward/backward, GD and Adam (the hot loop)
-- ``train``         the generic training loop and its callbacks
-- ``mgdl``          multi-grade training on residuals with frozen, cached features (§3)
+- ``objectives``    what is minimised, seen from the network output (eq. 1; next, Appendix C)
+- ``step``          hand-written forward/backward; the step objects GD and Adam (the hot loop)
+- ``train``         the one training loop (an objective and a step plug in) and its callbacks
+- ``mgdl``          the one grade loop: frozen, cached features, residual or offset (§3)
 - ``batched``, ``sweep``   many learning rates at once (processes on CPU, batched on GPU)
 - ``hessian``       spectra of I − ηH and the eigenvalue tracker (§6)
 - ``records``, ``checkpoints``   verified run records, locks; checkpoints and resume
-- ``memory``, ``experiments``   what a run needs in memory; named experiments and their runs
+- ``memory``, ``experiments``   what a run needs in memory; the run configuration base, the
+                    synthetic runs, training, summaries and records of any run
+- ``image_regression``   image-regression runs under §4, §5 and §6's protocols
 - ``pool``          worker processes that stop like a single run (the CPU sweep backend)
 - ``claims``        statements about runs at the precision they survive (checked outputs)
+- ``analysis``, ``image_report``, ``plans``   what the pages compute from runs; their sizes
 - ``cli``           the ``mgdl`` command
-- ``plots``, ``execute``   figures and the papermill runner of the book
+- ``plots``, ``figures``, ``image_plots``, ``execute``   figures and the book's runner
 """
 
 __version__ = "0.1.0"

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from .nets import Network, Params
-from .step import relu_backward
-from .train import TrainConfig, TrainResult
+from .objectives import HALF_MSE, Objective
+from .step import mlp_features, mlp_forward, relu_backward
+from .train import TrainConfig, TrainResult, is_diverged
 BatchedParams = list[tuple[torch.Tensor, torch.Tensor]]  # W [K, a, b], b [K, 1, b]
 
 
@@ -36,46 +37,26 @@ def unstack_params(bparams: BatchedParams, k: int) -> Params:
     return [(w[k].clone(), b[k, 0].clone()) for w, b in bparams]
 
 
-def _forward(bp: BatchedParams, x: torch.Tensor, keep: bool = False, relu_prime_at_zero: float = 0.0):
-    acts, h, last = [x], x, len(bp) - 1
-    zs: list[torch.Tensor] | None = [] if keep and relu_prime_at_zero != 0.0 else None
-    for i, (w, b) in enumerate(bp):
-        z = torch.baddbmm(b, h, w) if h.ndim == 3 else torch.matmul(h, w) + b
-        if i == last:
-            h = z
-        elif zs is not None:  # keep z: ReLU'(0) ≠ 0 needs to see the exact zeros
-            zs.append(z)
-            h = torch.relu(z)
-        else:
-            h = torch.relu_(z)
-        if keep and i < last:
-            acts.append(h)
-    return (h, acts, zs) if keep else h
-
-
 def batched_features(bp: BatchedParams, x: torch.Tensor) -> torch.Tensor:
     """Last hidden layer of each of the K models: ``[K, N, width]``."""
-    h = x
-    for w, b in bp[:-1]:
-        h = torch.relu_(torch.baddbmm(b, h, w) if h.ndim == 3 else torch.matmul(h, w) + b)
-    return h
+    return mlp_features(bp, x)
 
 
 def batched_forward(bp: BatchedParams, x: torch.Tensor) -> torch.Tensor:
-    return _forward(bp, x)
+    return mlp_forward(bp, x)
 
 
-def batched_losses(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """L_k = 1/(2N) Σ ‖y − N_k(x)‖² for each model: ``[K]``."""
-    r = _forward(bp, x) - y
-    return 0.5 * r.pow(2).sum(dim=(1, 2)) / y.shape[-2]
+def batched_losses(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor,
+                   objective: Objective = HALF_MSE) -> torch.Tensor:
+    """The objective of each model (eq. 1 by default): ``[K]``."""
+    return objective.value(mlp_forward(bp, x), y)
 
 
 def batched_gd_step_(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor, lrs: torch.Tensor,
-                     relu_prime_at_zero: float = 0.0) -> None:
+                     relu_prime_at_zero: float = 0.0, objective: Objective = HALF_MSE) -> None:
     """One GD step of every model, in place; ``lrs`` is ``[K]`` (0 freezes a model)."""
-    out, acts, zs = _forward(bp, x, True, relu_prime_at_zero)
-    g = (out - y) * (lrs / y.shape[-2]).view(-1, 1, 1)
+    out, acts, zs = mlp_forward(bp, x, True, relu_prime_at_zero)
+    g = objective.output_gradient(out, y, lrs.view(-1, 1, 1))
     for i in range(len(bp) - 1, -1, -1):
         w, b = bp[i]
         hin = acts[i]
@@ -91,7 +72,8 @@ def batched_gd_step_(bp: BatchedParams, x: torch.Tensor, y: torch.Tensor, lrs: t
 
 def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
                   lrs: Sequence[float], config: TrainConfig,
-                  val: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[TrainResult]:
+                  val: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  objective: Objective = HALF_MSE) -> list[TrainResult]:
     """Train K models (initial ``params[k]``, rate ``lrs[k]``) by full-batch GD, the way
     :func:`mgdl_core.train.train` trains each of them (same recording, divergence and early
     stopping rules), and return one :class:`TrainResult` per model.
@@ -116,22 +98,21 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
 
     def record(epoch: int) -> None:
         with torch.no_grad():
-            tr = batched_losses(bp, x, y).tolist()
-            va = batched_losses(bp, *val).tolist() if val is not None else [math.nan] * K
+            tr = batched_losses(bp, x, y, objective).tolist()
+            va = batched_losses(bp, *val, objective).tolist() if val is not None else [math.nan] * K
         for k in range(K):
             if not active[k] or (hist[k]["epoch"] and hist[k]["epoch"][-1] == epoch):
                 continue
             hist[k]["epoch"].append(epoch)
             hist[k]["train_loss"].append(tr[k])
             hist[k]["val_loss"].append(va[k])
-            if not math.isfinite(tr[k]) or tr[k] > config.diverge_above:
+            if is_diverged(tr[k], config.diverge_above):
                 outcome[k], diverged_at[k] = "diverged", epoch
                 _freeze(k, epoch)
             elif check_every and epoch % check_every == 0 and epoch > 0:
                 key = "val_loss" if val is not None else "train_loss"
                 mean = float(np.mean(hist[k][key][-rule.smooth:]))
-                p = prev_mean[k]
-                if p is not None and abs(mean - p) <= rule.rel_error * abs(p):
+                if rule.should_stop(prev_mean[k], mean):
                     outcome[k] = "early_stopped"
                     _freeze(k, epoch)
                 prev_mean[k] = mean
@@ -146,7 +127,7 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
     while epoch < config.epochs and bool(active.any()):
         stop = min(config.epochs, (epoch // config.record_every + 1) * config.record_every)
         for epoch in range(epoch + 1, stop + 1):
-            batched_gd_step_(bp, x, y, lr, config.relu_prime_at_zero)
+            batched_gd_step_(bp, x, y, lr, config.relu_prime_at_zero, objective)
         record(epoch)
     record(epoch)  # the final epoch of models that ran to the end
     seconds = (time.perf_counter() - start) / K  # each model's share: summing runs gives the wall time

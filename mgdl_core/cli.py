@@ -2,6 +2,9 @@
 
     mgdl run synthetic --setting 1 --method mgdl --lr 0.06 [--epochs N] [--profile quick|paper]
     mgdl sweep synthetic --setting 2 --method sgdl --lrs 0.001:0.5:30
+    mgdl run image --image cameraman --section 4 --method mgdl [--profile paper]   (Table 1)
+    mgdl sweep image --image barbara --section 5 --method sgdl --lrs 0.001:1:12   (Fig. 15)
+    mgdl run image --image ./my_photo.png --section 4 --method sgdl               (your own image)
     mgdl list
     mgdl show RUN
     mgdl doctor [--out DIR]
@@ -34,10 +37,11 @@ EXIT_USAGE = 2
 EXIT_PROBLEMS = 1
 MAX_RATES = 10_000  # learning rates in one sweep
 
-# The command set: experiment name → (config class path, what it is). Later experiments (image
-# regression, denoising, deblurring) add a row here.
+# The command set: experiment name → what it is. Later experiments (denoising, deblurring) add a row.
 COMMANDS = {
     "synthetic": "synthetic regression of §5–§7 (eq. 5), SGDL (26) / MGDL (30) / MSDL",
+    "image": "image regression of §4 (Table 1), §5 (Fig. 15) and §6 (Figs 3, 18–20), SGDL / MGDL; "
+             "--image NAME or a path to your own file",
 }
 
 
@@ -158,7 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     def experiment_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
-        sp.add_argument("--setting", type=int, choices=(1, 2), default=1)
+        sp.add_argument("--setting", type=int, choices=(1, 2), default=1, help="synthetic: eq. (5)'s setting")
+        sp.add_argument("--image", default="cameraman",
+                        help="image: one of the paper's images (see `mgdl list`) or a path to an image file")
+        sp.add_argument("--section", type=int, choices=(4, 5, 6), default=4,
+                        help="image: whose protocol (4: Adam, Table 1; 5: GD, Fig. 15; 6: GD, §6's pixel subsets)")
+        sp.add_argument("--optimizer", choices=("gd", "adam"), default=None,
+                        help="image: the step (default: the section's, Adam in §4, GD in §5–§6)")
+        sp.add_argument("--encoding", choices=("none", "fourier"), default="none",
+                        help="image: 'fourier' feeds random Fourier features of the coordinates")
         sp.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default="mgdl")
         sp.add_argument("--structure", default=None,
                         help="e.g. '(26)' or '[1]->[32]x4->[1]'; MGDL: '(30)' or grades joined by ';'")
@@ -171,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="he-jax: the authors' draw by JAX's PRNG (default); he: the same law drawn by torch")
         sp.add_argument("--track-every", type=_int_in(0, _max_epochs), default=0, metavar="N",
                         help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
-        sp.add_argument("--relu-prime-at-zero", type=float, default=0.5, metavar="C",
-                        help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' runs (default); 0 PyTorch's")
+        sp.add_argument("--relu-prime-at-zero", type=float, default=None, metavar="C",
+                        help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' §5–§7 runs "
+                             "(the default there); 0 PyTorch's (the §4 default)")
         sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
         sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
         sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ in the project)")
@@ -184,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="train one configuration (resumes an interrupted run)")
     experiment_args(run)
-    run.add_argument("--lr", type=_rate, required=True, help="learning rate η, in (0, 1000]")
+    run.add_argument("--lr", type=_rate, default=None,
+                     help="learning rate η, in (0, 1000]; required for synthetic, image default: the section's")
     sw = sub.add_parser("sweep", help="train one configuration for many learning rates")
     experiment_args(sw)
     sw.add_argument("--lrs", required=True,
@@ -203,11 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config(args, lr: float):
+def _config(args, lr: float | None):
     from .experiments import SyntheticRun, check_profile
+    from .image_regression import ImageRegressionRun
 
     if args.experiment not in COMMANDS:
         raise UsageError(f"unknown experiment {args.experiment!r}: available: {', '.join(COMMANDS)}")
+    if lr is None and args.experiment == "synthetic":
+        raise UsageError("the following arguments are required: --lr")
     if args.device not in (None, "auto"):
         from .runtime import get_device
 
@@ -215,17 +232,19 @@ def _config(args, lr: float):
             get_device(args.device)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    overrides = dict(setting=args.setting, method=args.method, lr=lr, dtype=args.dtype,
-                     device=args.device, structure=args.structure, track_every=args.track_every,
-                     relu_prime_at_zero=args.relu_prime_at_zero)
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    if args.seed is not None:
-        overrides["seed"] = args.seed
-    if args.init is not None:
-        overrides["init"] = args.init
+    overrides = dict(method=args.method, dtype=args.dtype, device=args.device, structure=args.structure,
+                     track_every=args.track_every)
+    given = dict(lr=lr, epochs=args.epochs, seed=args.seed, init=args.init, relu_prime_at_zero=args.relu_prime_at_zero)
+    overrides.update({k: v for k, v in given.items() if v is not None})
+    if args.experiment == "synthetic":
+        cls, overrides["setting"] = SyntheticRun, args.setting
+    else:
+        cls = ImageRegressionRun
+        overrides.update(image=args.image, section=args.section, encoding=args.encoding)
+        if args.optimizer is not None:
+            overrides["optimizer"] = args.optimizer
     try:
-        return SyntheticRun.profile(check_profile(args.profile), **overrides)
+        return cls.profile(check_profile(args.profile), **overrides)
     except ValueError as exc:  # ConfigError, or a check of another module (structure, dtype)
         raise UsageError(str(exc)) from None
 
@@ -270,6 +289,11 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
           + (f" at epoch {summary.diverged_epoch}" if summary.diverged_epoch is not None else "")
           + f", {summary.epochs_run} epochs, {summary.seconds:.1f} s")
     print(f"  loss (0.5·MSE): train {summary.train_loss:.4e}  val {summary.val_loss:.4e}  test {summary.test_loss:.4e}")
+    if c.kind == "image_regression" and not summary.diverged:
+        from .grids import psnr_from_loss
+
+        print(f"  PSNR (eq. 34): TrPSNR {psnr_from_loss(summary.train_loss):.2f} dB  "
+              f"TePSNR {psnr_from_loss(summary.test_loss):.2f} dB (every pixel)")
     if summary.grade_train_losses:
         print("  after each grade: " + "  ".join(f"{v:.3e}" for v in summary.grade_train_losses))
     if folder is not None:
@@ -312,11 +336,19 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_list(args) -> int:
     from .experiments import PROFILES
+    from .image_regression import SECTION_PROFILES
+    from .images import available_images
 
     for name, what in COMMANDS.items():
         print(f"{name}: {what}")
-        for prof, values in PROFILES.items():
-            print(f"  --profile {prof}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        if name == "synthetic":
+            for prof, values in PROFILES.items():
+                print(f"  --profile {prof}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+            continue
+        print(f"  --image: {', '.join(available_images())}, or a file path")
+        for section, profiles in SECTION_PROFILES.items():
+            for prof, values in profiles.items():
+                print(f"  --section {section} --profile {prof}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     return 0
 
 

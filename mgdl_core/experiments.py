@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ import torch
 from .errors import ConfigError, CorruptRecord, as_config_error, check_int, check_number, plain
 from .memory import check_memory
 from .mgdl import train_mgdl
+from .objectives import HALF_MSE
 from .nets import (InitScheme, MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network,
                    parse_structure, sgdl_network)
 from .checkpoints import RunStore
@@ -40,6 +42,7 @@ PROFILES: dict[str, dict[str, object]] = {
     "paper": {"epochs": 1_000_000, "record_every": 100, "early_stopping": True},
 }
 MAX_SEED = 2**32 - 1  # the authors' init seeds JAX's PRNGKey, a uint32 (mgdl_core.jax_random)
+_KINDS: dict[str, type["RunConfig"]] = {}
 
 
 def check_profile(profile: str) -> str:
@@ -54,54 +57,19 @@ def _check_choice(name: str, value, choices) -> str:
     return value
 
 
-def _check_run(config, task: str, inputs: int) -> None:
-    """Validation shared by the run configurations, before any training starts: NumPy scalars
-    (and lists) become Python numbers (and tuples), so the configuration hashes like the same
-    values typed in; every field is checked for type and range; the structure must fit the task.
-    Raises :class:`~mgdl_core.errors.ConfigError`."""
-    def put(name: str, value) -> None:
-        object.__setattr__(config, name, value)
-
-    for f in dataclasses.fields(config):
-        put(f.name, plain(getattr(config, f.name)))
-    _check_choice("method", config.method, METHODS)
-    put("lr", check_learning_rate(config.lr))
-    put("epochs", check_int("epochs", config.epochs, 0, MAX_EPOCHS))
-    put("seed", check_int("seed", config.seed, 0, MAX_SEED))
-    put("record_every", check_int("record_every", config.record_every, 1, MAX_EPOCHS))
-    put("track_every", check_int("track_every", config.track_every, 0, MAX_EPOCHS))
-    put("track_k", check_int("track_k", config.track_k, 1, 1000))
-    if not isinstance(config.early_stopping, bool):
-        raise ConfigError(f"early_stopping must be True or False, got {config.early_stopping!r}")
-    for name in ("structure", "device"):
-        value = getattr(config, name)
-        if value is not None and not isinstance(value, str) and not (name == "structure" and isinstance(value, tuple)):
-            raise ConfigError(f"{name} must be a string or None, got {value!r}")
-    with as_config_error():
-        get_dtype(config.dtype)
-        put("relu_prime_at_zero", check_relu_prime_at_zero(config.relu_prime_at_zero))
-        InitScheme(config.init)
-        # The structure must fit the task: `inputs` coordinates in, one value out.
-        spec = config.structure or config.default_structure()
-        grades = mgdl_structure(spec) if config.method == "mgdl" else [parse_structure(spec)]
-    if grades[0][0] != inputs or any(g[-1] != 1 for g in grades):
-        raise ConfigError(f"structure {spec!r} does not fit the {task} task: it needs {inputs} input"
-                          f"{'s' if inputs > 1 else ''} and 1 output")
-    if config.grade_epochs is not None:
-        if config.method != "mgdl" or not isinstance(config.grade_epochs, tuple) or len(config.grade_epochs) != len(grades):
-            raise ConfigError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {config.grade_epochs}")
-        put("grade_epochs", tuple(check_int("grade_epochs", e, 0, MAX_EPOCHS) for e in config.grade_epochs))
-
-
 @dataclass(frozen=True)
-class SyntheticRun:
-    """One §5–§7 synthetic regression run.
+class RunConfig:
+    """What every run configuration has: the method, its network, how it trains, what it tracks.
 
-    ``epochs`` counts GD epochs for SGDL and MSDL and epochs *per grade* for MGDL (the paper's
-    protocol). ``grade_epochs`` overrides it per grade (MGDL only).
+    A subclass is one task (:class:`SyntheticRun`; :class:`~mgdl_core.image_regression.ImageRegressionRun`)
+    and adds its data fields, ``kind`` (its records' folder), ``methods``, ``inputs`` (the
+    input width its structures need), ``default_structure()``, ``dataset()`` and its profiles
+    (``profile_values``). ``epochs`` counts epochs of the one network (SGDL, MSDL) or *per grade*
+    (MGDL, the paper's protocol); ``grade_epochs`` overrides it per grade. The configuration is
+    frozen and validated when made (:class:`~mgdl_core.errors.ConfigError` before any training);
+    its content hash names its record (:func:`mgdl_core.records.config_hash`).
     """
 
-    setting: int = 1
     method: str = "mgdl"
     lr: float = 0.06
     epochs: int = 20_000
@@ -109,7 +77,7 @@ class SyntheticRun:
     structure: str | None = None
     # The authors' initial weights: He-normal drawn by JAX's PRNG from PRNGKey(42) (mgdl_core.nets)
     init: str = "he-jax"
-    # ReLU'(0) in training: 0.5 is JAX's, i.e. what the authors' runs used (mgdl_core.step)
+    # ReLU'(0) in training: 0.5 is JAX's, i.e. what the authors' §5–§7 runs used (mgdl_core.step)
     relu_prime_at_zero: float = 0.5
     seed: int = 42
     dtype: str = "float32"
@@ -119,32 +87,95 @@ class SyntheticRun:
     track_every: int = 0  # > 0: record the spectrum of I − ηH every this many epochs (§6)
     track_k: int = 10
 
+    kind: ClassVar[str] = ""
+    methods: ClassVar[tuple[str, ...]] = METHODS
+    # the optimiser and early-stopping tolerance of a task without such fields (mgdl_core.step.STEPS)
+    optimizer: ClassVar[str] = "gd"
+    rel_error: ClassVar[float] = 1e-6
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            _KINDS[cls.kind] = cls
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "setting", check_int("setting", self.setting, 0, 2**31))
+        self._check()
+
+    def _check(self) -> None:
+        """Validation shared by the run configurations, before any training starts: NumPy
+        scalars (and lists) become Python numbers (and tuples), so the configuration hashes
+        like the same values typed in; every field is checked for type and range; the
+        structure must fit the task (``inputs`` in, one value out)."""
+        def put(name: str, value) -> None:
+            object.__setattr__(self, name, value)
+
+        for f in dataclasses.fields(self):
+            put(f.name, plain(getattr(self, f.name)))
+        _check_choice("method", self.method, self.methods)
+        put("lr", check_learning_rate(self.lr))
+        put("epochs", check_int("epochs", self.epochs, 0, MAX_EPOCHS))
+        put("seed", check_int("seed", self.seed, 0, MAX_SEED))
+        put("record_every", check_int("record_every", self.record_every, 1, MAX_EPOCHS))
+        put("track_every", check_int("track_every", self.track_every, 0, MAX_EPOCHS))
+        put("track_k", check_int("track_k", self.track_k, 1, 1000))
+        if not isinstance(self.early_stopping, bool):
+            raise ConfigError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        for name in ("structure", "device"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str) and not (name == "structure" and isinstance(value, tuple)):
+                raise ConfigError(f"{name} must be a string or None, got {value!r}")
         with as_config_error():
-            get_setting(self.setting)
-        _check_run(self, "synthetic", 1)
+            get_dtype(self.dtype)
+            put("relu_prime_at_zero", check_relu_prime_at_zero(self.relu_prime_at_zero))
+            InitScheme(self.init)
+            spec = self.structure or self.default_structure()
+            grades = mgdl_structure(spec) if self.method == "mgdl" else [parse_structure(spec)]
+        inputs = self.inputs
+        if grades[0][0] != inputs or any(g[-1] != 1 for g in grades):
+            raise ConfigError(f"structure {spec!r} does not fit the {self.task} task: it needs {inputs} input"
+                              f"{'s' if inputs > 1 else ''} and 1 output")
+        if self.grade_epochs is not None:
+            if self.method != "mgdl" or not isinstance(self.grade_epochs, tuple) or len(self.grade_epochs) != len(grades):
+                raise ConfigError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {self.grade_epochs}")
+            put("grade_epochs", tuple(check_int("grade_epochs", e, 0, MAX_EPOCHS) for e in self.grade_epochs))
 
-    @classmethod
-    def profile(cls, profile: str = "quick", **overrides) -> "SyntheticRun":
-        """The run under a profile's epochs and stopping rule, with ``overrides`` applied."""
-        return cls(**{**PROFILES[check_profile(profile)], **overrides})
+    # --- what a task says about itself ---------------------------------------------------------
+    task: ClassVar[str] = "regression"
 
-    def replace(self, **changes) -> "SyntheticRun":
-        return dataclasses.replace(self, **changes)
+    @property
+    def inputs(self) -> int:
+        """The input width of the task's data (the first width of a structure)."""
+        raise NotImplementedError
 
     def default_structure(self) -> str:
-        return DEFAULT_STRUCTURES[self.method]
+        raise NotImplementedError
+
+    def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    @classmethod
+    def profile_values(cls, profile: str, overrides: dict) -> dict:
+        """The fields a profile sets (before ``overrides``)."""
+        return dict(PROFILES[profile])
+
+    # --- shared behaviour ----------------------------------------------------------------------
+    @classmethod
+    def profile(cls, profile: str = "quick", **overrides):
+        """The run under a profile (``quick`` or ``paper``), with ``overrides`` applied."""
+        return cls(**{**cls.profile_values(check_profile(profile), overrides), **overrides})
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
 
     def train_config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(epochs=self.epochs if epochs is None else epochs, lr=float(self.lr),
-                           record_every=self.record_every, relu_prime_at_zero=self.relu_prime_at_zero,
-                           early_stopping=EarlyStopping(20, 1e-6) if self.early_stopping else None)
+                           optimizer=self.optimizer, record_every=self.record_every,
+                           relu_prime_at_zero=self.relu_prime_at_zero,
+                           early_stopping=EarlyStopping(20, self.rel_error) if self.early_stopping else None)
 
-    kind = "synthetic"
-
-    def dataset(self) -> Dataset:
-        return synthetic_dataset(self.setting, dtype=get_dtype(self.dtype), device=_device(self))
+    def extra_callbacks(self) -> list:
+        """Callbacks the task itself needs besides tracking (e.g. prediction snapshots)."""
+        return []
 
     def run(self, callbacks=(), store: RunStore | None = None) -> "RunSummary":
         """Train this configuration and summarise it (no training state is shared between runs).
@@ -152,85 +183,34 @@ class SyntheticRun:
         With a :class:`~mgdl_core.checkpoints.RunStore` the run checkpoints into it and resumes from
         whatever it already holds."""
         configure_cpu()
-        return train_and_summarize(self, self.dataset(), self.structure or DEFAULT_STRUCTURES[self.method],
-                                   callbacks, store)
-
-
-# The paper's image structures: §6 shrinks them to keep its dense Hessian affordable.
-IMAGE_STRUCTURES = {4: {"sgdl": "(28)", "mgdl": "(32)"}, 6: {"sgdl": "(27)", "mgdl": "(31)"}}
+        return train_and_summarize(self, self.dataset(), self.structure or self.default_structure(),
+                                   [*self.extra_callbacks(), *callbacks], store)
 
 
 @dataclass(frozen=True)
-class ImageRegressionRun:
-    """One image-regression run (§4, §6): pixel coordinates → intensity, trained on the ¼ grid
-    of ``image`` as the paper's section ``section`` prepares it (:func:`mgdl_core.grids.section_image`:
-    §6 uses the authors' smaller pixel subsets). The defaults are the §6 protocol of the authors'
-    code: plain GD, He-normal weights, zero biases, structures (27) and (31)."""
+class SyntheticRun(RunConfig):
+    """One §5–§7 synthetic regression run: eq. (5), setting 1 or 2, by full-batch GD."""
 
-    image: str = "resolution_chart"
-    section: int = 6
-    method: str = "sgdl"
-    lr: float = 0.02
-    epochs: int = 2_000
-    grade_epochs: tuple[int, ...] | None = None
-    structure: str | None = None
-    init: str = "he-jax"
-    relu_prime_at_zero: float = 0.5
-    seed: int = 42
-    dtype: str = "float32"
-    device: str | None = None
-    record_every: int = 100
-    early_stopping: bool = False
-    rel_error: float = 1e-6  # the authors' §6 image code: 1e-4 for SGDL, 1e-5 for MGDL
-    track_every: int = 0
-    track_k: int = 10
-    # The authors' unstated §6 image-MGDL rule: end a grade when min eig(I − ηH) < eig_stop (−0.95)
-    eig_stop: float | None = None
+    setting: int = 1
 
-    kind = "image_regression"
+    kind: ClassVar[str] = "synthetic"
+    task: ClassVar[str] = "synthetic"
 
     def __post_init__(self) -> None:
-        from .grids import _EIGEN_SUBSETS
-        from .images import available_images
+        object.__setattr__(self, "setting", check_int("setting", self.setting, 0, 2**31))
+        with as_config_error():
+            get_setting(self.setting)
+        self._check()
 
-        section = plain(self.section)
-        if isinstance(section, bool) or not isinstance(section, int) or section not in IMAGE_STRUCTURES:
-            raise ConfigError(f"image regression is in sections 4 and 6, not {self.section!r}")
-        names = list(_EIGEN_SUBSETS) if section == 6 else available_images()
-        if plain(self.image) not in names:
-            raise ConfigError(f"§{section} image regression uses the images {', '.join(names)}, "
-                              f"not {self.image!r}")
-        if self.method == "msdl":
-            raise ConfigError("MSDL is a one-input (synthetic) model; image regression takes 'sgdl' or 'mgdl'")
-        _check_run(self, "image-regression", 2)
-        object.__setattr__(self, "rel_error", check_number("rel_error", self.rel_error, 0.0, 1.0, low_open=True))
-        if self.eig_stop is not None:
-            object.__setattr__(self, "eig_stop", check_number("eig_stop", self.eig_stop, -1e6, 1e6))
-            if self.track_every == 0:
-                raise ConfigError("eig_stop reads the tracked spectra: set track_every > 0 as well")
-
-    def replace(self, **changes) -> "ImageRegressionRun":
-        return dataclasses.replace(self, **changes)
+    @property
+    def inputs(self) -> int:
+        return 1
 
     def default_structure(self) -> str:
-        return IMAGE_STRUCTURES[self.section][self.method]
-
-    def train_config(self, epochs: int | None = None) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs if epochs is None else epochs, lr=float(self.lr),
-                           record_every=self.record_every, relu_prime_at_zero=self.relu_prime_at_zero,
-                           early_stopping=EarlyStopping(20, self.rel_error) if self.early_stopping else None)
+        return DEFAULT_STRUCTURES[self.method]
 
     def dataset(self) -> Dataset:
-        from .grids import regression_dataset, section_image
-
-        return regression_dataset(section_image(self.image, self.section), dtype=get_dtype(self.dtype),
-                                  device=_device(self))
-
-    def run(self, callbacks=(), store: RunStore | None = None) -> "RunSummary":
-        """Train and summarise, as :meth:`SyntheticRun.run` (test = every pixel of the image)."""
-        configure_cpu()
-        return train_and_summarize(self, self.dataset(), self.structure or self.default_structure(),
-                                   callbacks, store)
+        return synthetic_dataset(self.setting, dtype=get_dtype(self.dtype), device=_device(self))
 
 
 def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
@@ -284,7 +264,7 @@ def summarize(config: SyntheticRun, data, hist: dict[str, np.ndarray], outcome: 
               seconds: float) -> "RunSummary":
     """A :class:`RunSummary` from a finished run (shared by the serial and batched paths)."""
     ok = outcome != "diverged"
-    test_loss = (0.5 * (pred - data.test.y).pow(2).mean()).item() if ok else math.nan
+    test_loss = HALF_MSE.value(pred, data.test.y).item() if ok else math.nan
     return RunSummary(
         config=config, outcome=outcome, diverged_epoch=diverged,
         train_loss=float(hist["train_loss"][-1]) if ok else math.nan,
@@ -327,7 +307,11 @@ def _grade_result(saved: dict, widths) -> TrainResult:
                        saved["outcome"], int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]))
 
 
-EXPERIMENTS = {"synthetic": SyntheticRun, "image_regression": ImageRegressionRun}
+def experiment_kinds() -> dict[str, type[RunConfig]]:
+    """Every run configuration class by the ``kind`` of its records."""
+    from . import image_regression  # noqa: F401  (registers its configurations)
+
+    return dict(_KINDS)
 
 
 def _device(config) -> torch.device:
@@ -375,10 +359,11 @@ def load_record(folder: str | Path) -> RunSummary:
     pickles): a record that fails raises :class:`~mgdl_core.errors.CorruptRecord`."""
     rec = read_record(folder)
     meta, folder = rec.meta, rec.folder
-    if rec.kind not in EXPERIMENTS:
+    kinds = experiment_kinds()
+    if rec.kind not in kinds:
         raise CorruptRecord(folder, "config.json", f"unknown kind {rec.kind!r}")
     try:
-        config = EXPERIMENTS[rec.kind](**rec.config)
+        config = kinds[rec.kind](**rec.config)
     except (TypeError, ValueError) as exc:
         raise CorruptRecord(folder, "config.json", f"not a valid configuration: {exc}") from None
     nan = lambda v: math.nan if v is None else float(v)

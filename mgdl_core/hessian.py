@@ -23,7 +23,8 @@ The ReLU'(0) convention. ReLU is not differentiable at 0, and the convention cha
 a pre-activation is exactly 0. That happens in practice: the §5–§7 networks start with zero
 biases, and the synthetic training grid linspace(0, 1, N) contains x = 0, so at initialisation
 every first-layer pre-activation at x = 0 is exactly 0 (and so are the deeper ones at that
-sample). ``relu_prime_at_zero`` = c makes ReLU'(0) = c (:func:`mgdl_core.step.relu_with_prime_at_zero`):
+sample). ``relu_prime_at_zero`` = c makes ReLU'(0) = c (:func:`mgdl_core.step.relu_with_prime_at_zero`, traced by
+:func:`mgdl_core.step.differentiable_forward`):
 0 is autograd's, 0.5 is JAX's and so what the authors' *training* used (``jnp.maximum``), 1 is
 what the authors' analytic *Hessian* used (``x >= 0``; shared/notes/anchor-repo.md §4).
 :class:`EigenTracker` uses the run's own training convention by default, so that H is the
@@ -47,7 +48,8 @@ import numpy as np
 import torch
 
 from .nets import Network
-from .step import check_relu_prime_at_zero, relu_with_prime_at_zero
+from .objectives import HALF_MSE, Objective
+from .step import check_relu_prime_at_zero, differentiable_forward
 from .train import Callback, TrainState
 
 DENSE_BELOW = 200  # below this many parameters a dense eigen-solve is cheaper than Lanczos
@@ -77,23 +79,14 @@ def _check_data(net: Network, x: torch.Tensor, y: torch.Tensor) -> None:
         raise ValueError(f"the network maps {d_in} → {d_out} but x has {x.shape[1]} columns and y {y.shape[1]}")
 
 
-def _loss(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float) -> torch.Tensor:
-    """Eq. (1) with a twice-differentiable graph and the chosen ReLU'(0)."""
-    out = None
-    for params, s in zip(net.branches, net.scales):
-        h = x if s == 1.0 else x * s
-        last = len(params) - 1
-        for i, (w, b) in enumerate(params):
-            z = torch.addmm(b, h, w)
-            if i < last:
-                z = relu_with_prime_at_zero(z, relu_prime_at_zero)
-            h = z
-        out = h if out is None else out + h
-    r = out - y
-    return 0.5 * r.pow(2).sum() / x.shape[0]
+def _loss(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float,
+          objective: Objective = HALF_MSE) -> torch.Tensor:
+    """The objective (eq. 1 by default) with a twice-differentiable graph and the chosen ReLU'(0)."""
+    return objective.value(differentiable_forward(net, x, relu_prime_at_zero), y)
 
 
-def _gradient_graph(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float):
+def _gradient_graph(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float,
+                    objective: Objective = HALF_MSE):
     """(W as a float64 leaf, ∂L/∂W with its graph kept for a second backward)."""
     relu_prime_at_zero = check_relu_prime_at_zero(relu_prime_at_zero)
     _check_data(net, x, y)
@@ -101,20 +94,20 @@ def _gradient_graph(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_a
     x64 = x.detach().to(dtype=torch.float64, device=w.device)
     y64 = y.detach().to(dtype=torch.float64, device=w.device)
     with torch.enable_grad():
-        loss = _loss(net.with_vector(w), x64, y64, relu_prime_at_zero)
+        loss = _loss(net.with_vector(w), x64, y64, relu_prime_at_zero, objective)
         (g,) = torch.autograd.grad(loss, w, create_graph=True)
     return w, g
 
 
-def hvp(net: Network, x: torch.Tensor, y: torch.Tensor,
-        relu_prime_at_zero: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
+def hvp(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float = 0.0,
+        objective: Objective = HALF_MSE) -> Callable[[torch.Tensor], torch.Tensor]:
     """v ↦ H v for the Hessian of eq. (1) in the vector W of §2, in float64.
 
     The gradient graph is built once here; each call of the returned function is one backward
     pass. ``v`` may be a torch tensor or a NumPy array of M entries; the result is a float64
     tensor of M entries. The network is not modified (its parameters are copied).
     """
-    w, g = _gradient_graph(net, x, y, relu_prime_at_zero)
+    w, g = _gradient_graph(net, x, y, relu_prime_at_zero, objective)
     m = w.numel()
 
     def product(v) -> torch.Tensor:
@@ -130,7 +123,7 @@ def hvp(net: Network, x: torch.Tensor, y: torch.Tensor,
 
 
 def dense_hessian(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float = 0.0,
-                  chunk: int = 8) -> torch.Tensor:
+                  chunk: int = 8, objective: Objective = HALF_MSE) -> torch.Tensor:
     """The full M × M Hessian (float64) from H e_i for every i, symmetrised. M products: use it
     for validation and small networks.
 
@@ -140,7 +133,7 @@ def dense_hessian(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_
     """
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-    w, g = _gradient_graph(net, x, y, relu_prime_at_zero)
+    w, g = _gradient_graph(net, x, y, relu_prime_at_zero, objective)
     m = w.numel()
     h = torch.empty(m, m, dtype=torch.float64, device=w.device)
     for start in range(0, m, chunk):
@@ -187,8 +180,10 @@ class Spectrum:
 
 def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float, k: int = 10,
                      method: str = "lanczos", relu_prime_at_zero: float = 0.0, tol: float = 0.0,
-                     dense_below: int = DENSE_BELOW, max_products: int | None = None) -> Spectrum:
-    """The k smallest and k largest eigenvalues of I − ηH(W) for the loss (1) of ``net`` on (x, y).
+                     dense_below: int = DENSE_BELOW, max_products: int | None = None,
+                     objective: Objective = HALF_MSE) -> Spectrum:
+    """The k smallest and k largest eigenvalues of I − ηH(W) for ``objective`` (the loss (1) by
+    default) of ``net`` on (x, y).
 
     ``method="lanczos"``: ``eigsh(LinearOperator, k=2k, which="BE", tol=tol, ncv=8k)`` on
     Hessian-vector products (a fixed start vector, so results are reproducible). It switches to the dense
@@ -221,7 +216,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
         from scipy.sparse.linalg import LinearOperator, eigsh
 
         budget = max_products if max_products is not None else (m if m <= DENSE_FALLBACK_UP_TO else None)
-        mv = hvp(net, x, y, relu_prime_at_zero)
+        mv = hvp(net, x, y, relu_prime_at_zero, objective)
         count = [0]
 
         def matvec(v: np.ndarray) -> np.ndarray:
@@ -242,7 +237,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
         except _ProductBudgetSpent:
             spent, method = count[0], "dense"
     if method == "dense":
-        h = dense_hessian(net, x, y, relu_prime_at_zero)
+        h = dense_hessian(net, x, y, relu_prime_at_zero, objective=objective)
         lam = torch.linalg.eigvalsh(h).cpu().numpy()
         kk = min(k, m)
         low, high, hvps = lam[:kk], lam[m - kk:], spent + m
@@ -303,7 +298,7 @@ class EigenTracker(Callback):
         relu0 = state.config.relu_prime_at_zero if self.relu_prime_at_zero is None else self.relu_prime_at_zero
         started = time.perf_counter()
         spec = hessian_spectrum(state.net, split.x, split.y, state.config.lr, self.k, self.method,
-                                relu0, self.tol)
+                                relu0, self.tol, objective=state.objective)
         state.append("eig_seconds", time.perf_counter() - started)
         state.append("eig_hvps", spec.hvps)
         norm = spec.hessian_norm

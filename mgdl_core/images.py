@@ -102,7 +102,8 @@ def _norm(name: str) -> str:
     return _ALIASES.get(key, key)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -146,7 +147,7 @@ def _download(img: TestImage, cache: Path) -> tuple[Path | None, str]:
                              downloader=pooch.HTTPDownloader(progressbar=False, timeout=30))
     except ValueError as exc:  # pooch's hash mismatch; its temporary file is already gone
         target = cache / img.filename
-        if target.exists() and _sha256(target) != img.sha256:
+        if target.exists() and file_sha256(target) != img.sha256:
             target.unlink()
         raise ImageHashError(
             f"downloaded {img.filename} from {url}, but it is not the paper's file: expected "
@@ -167,7 +168,7 @@ def local_image_path(name: str) -> tuple[Path | None, list[str]]:
     if data_dir:
         path = Path(data_dir).expanduser() / img.filename
         if path.is_file():
-            actual = _sha256(path)
+            actual = file_sha256(path)
             if actual != img.sha256:
                 raise ImageHashError(
                     f"{path} is not the paper's {img.paper_name!r} image: expected SHA-256 "
@@ -178,7 +179,7 @@ def local_image_path(name: str) -> tuple[Path | None, list[str]]:
     else:
         tried.append("MGDL_DATA_DIR: not set")
     cached = _cache_dir() / img.filename
-    if cached.is_file() and _sha256(cached) == img.sha256:
+    if cached.is_file() and file_sha256(cached) == img.sha256:
         return cached, []
     tried.append(f"cache: {cached} " + ("has the wrong SHA-256" if cached.is_file() else "does not exist"))
     return None, tried

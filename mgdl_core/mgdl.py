@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .nets import Network, Widths, init_params
+from .objectives import HALF_MSE, Objective
 from .step import mlp_features, mlp_forward
 from .train import Callback, Dataset, Split, TrainConfig, TrainResult, train
 
@@ -92,8 +93,60 @@ class MGDLResult:
         return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def _loss(pred: torch.Tensor, y: torch.Tensor) -> float:
-    return (0.5 * (pred - y).pow(2).sum() / y.shape[0]).item()
+@dataclass
+class GradeLoop:
+    """What the grade loop leaves: ḡ_L on every split (``predictions``), the objective of ḡ_l on
+    every split after each grade l (``losses[split][l - 1]``; ``[K]`` for stacked models) and
+    how many grades ran."""
+
+    predictions: dict[str, torch.Tensor]
+    losses: dict[str, list[torch.Tensor]]
+    grades_run: int
+
+
+def grade_loop(n_grades: int, splits: dict[str, Split], train_grade: Callable[..., object | None], *,
+               mode: str = "residual", objective: Objective = HALF_MSE,
+               predict: Callable = mlp_forward, features: Callable = mlp_features) -> GradeLoop:
+    """Grade by grade (eq. 3): grade l trains on the frozen features of the grades before it,
+    cached once per grade on every split, never per step.
+
+    ``train_grade(l, data)`` (``data`` a :class:`Dataset` of features and targets; in "offset"
+    mode also ``offset=``, the training split's ḡ_{l−1}) trains grade l and returns its
+    parameters — one model's, or K stacked models' for the batched sweep — or ``None`` to stop
+    (a diverged grade). ``predict``/``features`` evaluate those parameters (one model or K).
+
+    ``mode="residual"`` (regression, §3): grade l's targets are e_l = y − ḡ_{l−1}, new tensors (the
+    caller's are never changed). ``mode="offset"``: the targets stay y and the grade minimises
+    ``objective``(ḡ_{l−1} + g_l) through :class:`~mgdl_core.objectives.Shifted`, the form the
+    restoration objectives (Appendix C, eq. 24) need; for eq. (1) both modes are the same problem.
+    """
+    if mode not in ("residual", "offset"):
+        raise ValueError(f"unknown grade mode {mode!r}: use 'residual' or 'offset'")
+    feats = {k: s.x for k, s in splits.items()}
+    targets = {k: s.y.clone() for k, s in splits.items()}
+    acc: dict[str, torch.Tensor] = {}
+    losses: dict[str, list[torch.Tensor]] = {k: [] for k in splits}
+    run = 0
+    for l in range(1, n_grades + 1):
+        data = Dataset(*(Split.trusted(feats[k], targets[k]) if k in feats else None
+                         for k in ("train", "val", "test")))
+        if mode == "offset" and acc:
+            params = train_grade(l, data, offset=acc["train"])
+        else:
+            params = train_grade(l, data)
+        if params is None:
+            break
+        run = l
+        with torch.no_grad():
+            for k in splits:
+                pred = predict(params, feats[k])
+                acc[k] = pred if k not in acc else acc[k] + pred
+                if mode == "residual":
+                    targets[k] = targets[k] - pred
+                losses[k].append(objective.value(acc[k], splits[k].y))
+                if l < n_grades:
+                    feats[k] = features(params, feats[k])  # cached once per grade
+    return GradeLoop(acc, losses, run)
 
 
 def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Sequence[TrainConfig], *,
@@ -113,16 +166,15 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
         raise ValueError(f"{len(configs)} training configs for {len(grades)} grades")
     dtype, device = data.train.x.dtype, data.train.x.device
     splits = {k: s for k, s in (("train", data.train), ("val", data.val), ("test", data.test)) if s is not None}
-    # Residual targets are new tensors: the caller's targets are never modified.
-    feats = {k: s.x for k, s in splits.items()}
-    resid = {k: s.y.clone() for k, s in splits.items()}
-    acc = {k: torch.zeros_like(s.y) for k, s in splits.items()}
     nets: list[Network] = []
     results: list[TrainResult] = []
     losses: dict[str, list[float]] = {k: [] for k in splits}
-    for l, (widths, cfg) in enumerate(zip(grades, configs), start=1):
-        if widths[0] != feats["train"].shape[1]:
-            raise ValueError(f"grade {l} expects {widths[0]} inputs but receives {feats['train'].shape[1]} features")
+
+    def train_grade(l: int, grade_data: Dataset):
+        widths, cfg = grades[l - 1], configs[l - 1]
+        if widths[0] != grade_data.train.x.shape[1]:
+            raise ValueError(f"grade {l} expects {widths[0]} inputs but receives "
+                             f"{grade_data.train.x.shape[1]} features")
         net = Network([init_params(widths, init, seed=seed if same_seed_per_grade else seed + l - 1,
                                    dtype=dtype, device=device)])
         if l <= len(finished):
@@ -131,8 +183,6 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
             result = TrainResult(net, result.history, result.outcome, result.epochs_run,
                                  result.diverged_epoch, result.seconds)
         else:
-            grade_data = Dataset(*(Split(feats[k], resid[k]) if k in feats else None
-                                   for k in ("train", "val", "test")))
             # a snapshot left by a grade that finished just before a kill is stale: ignore it
             fresh = resume is not None and l == len(finished) + 1 and resume.get("grade") == l
             result = train(net, grade_data, cfg, callbacks, grade=l, resume=resume if fresh else None)
@@ -141,13 +191,9 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
         nets.append(net)
         results.append(result)
         if result.outcome == "diverged":
-            break
-        with torch.no_grad():
-            for k in splits:
-                pred = mlp_forward(net.branches[0], feats[k])
-                acc[k] += pred
-                resid[k] = resid[k] - pred
-                losses[k].append(_loss(acc[k], splits[k].y))
-                if l < len(grades):
-                    feats[k] = mlp_features(net.branches[0], feats[k])  # cached once per grade
+            return None
+        return net.branches[0]
+
+    loop = grade_loop(len(grades), splits, train_grade)
+    losses = {k: [v.item() for v in vals] for k, vals in loop.losses.items()}
     return MGDLResult(MGDLModel(nets), results, losses)

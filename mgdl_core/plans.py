@@ -15,25 +15,40 @@ from .errors import ConfigError
 from .experiments import check_profile
 
 _PLANS: dict[str, dict[str, dict[str, object]]] = {
+    # §4 Table 1, Figs 5–6: every available image (Walnut's file is not public). A run's own sizes
+    # (epochs, downscaling, Adam) are its section's protocol: mgdl_core.image_regression.
+    # The Fourier-feature MLP beside the paper's networks: on Cameraman in quick, everywhere in paper.
+    "images": {
+        "quick": dict(images=("cameraman", "barbara", "butterfly", "pirate", "chest"), fourier_images=("cameraman",)),
+        "paper": dict(images=("cameraman", "barbara", "butterfly", "pirate", "chest"),
+                      fourier_images=("cameraman", "barbara", "butterfly", "pirate", "chest")),
+    },
     # §5: 8 or 30 log-spaced rates in [0.001, 0.5]; SGDL's epochs = MGDL's 4 grades together.
     # paper: 10^6 GD epochs (per grade for MGDL) with the authors' early stopping.
     "learning_rate": {
-        "quick": dict(rates=8, sgdl_epochs=6_000, mgdl_epochs=1_500, early_stopping=False),
-        "paper": dict(rates=30, sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, early_stopping=True),
+        "quick": dict(rates=8, sgdl_epochs=6_000, mgdl_epochs=1_500, early_stopping=False,
+                      img_images=("resolution_chart", "cameraman", "barbara", "pirate"), img_rates=4),
+        "paper": dict(rates=30, sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, early_stopping=True,
+                      img_images=("resolution_chart", "cameraman", "barbara", "pirate"), img_rates=12),
     },
     # §6: about a dozen spectra per run (per grade for MGDL) in quick; the paper: 10^6 epochs (per
     # grade) with a spectrum every 10^4, as the authors' code. Images (Figure 3): their §6 code
     # trains 5·10^5 epochs (per grade), a spectrum every 10^4. Full size: structure (28), beyond
     # the paper; quick on the §6 Cameraman (4,096 training pixels), paper on Cameraman's whole
     # ¼ grid (16,384 pixels, as in §4).
+    # Figs 18–20 (s6_*): Cameraman, Barbara's quadrant, Butterfly at the paper's rates; quick halves
+    # Butterfly's §6 image (to Cameraman's 4,096 training pixels) and trains a few thousand epochs.
     "eigenvalues": {
         "quick": dict(sgdl_epochs=6_000, mgdl_epochs=1_500, sgdl_every=500, mgdl_every=250, early_stopping=False,
                       img_sgdl_epochs=4_000, img_mgdl_epochs=1_000, img_sgdl_every=500, img_mgdl_every=250,
-                      full_epochs=300, full_every=300, full_section=6),
+                      full_epochs=300, full_every=300, full_section=6,
+                      s6_images=("cameraman", "barbara", "butterfly"), s6_sgdl_epochs=1_500, s6_mgdl_epochs=400,
+                      s6_sgdl_every=500, s6_mgdl_every=200, s6_downscale={"butterfly": 2}),
         "paper": dict(sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, sgdl_every=10_000, mgdl_every=10_000,
                       early_stopping=True, img_sgdl_epochs=500_000, img_mgdl_epochs=500_000,
                       img_sgdl_every=10_000, img_mgdl_every=10_000, full_epochs=10_000, full_every=1_000,
-                      full_section=4),
+                      full_section=4, s6_images=("cameraman", "barbara", "butterfly"), s6_sgdl_epochs=500_000,
+                      s6_mgdl_epochs=500_000, s6_sgdl_every=10_000, s6_mgdl_every=10_000, s6_downscale={}),
     },
     # §7: the MGDL runs are those of the §6 page and the rate sweep reuses the §5 page's MGDL runs
     # (the same configurations, so their records are read, not trained again).

@@ -1,6 +1,8 @@
 """Figures shared by the notebooks: loss against learning rate, loss curves, predictions.
 
 Only matplotlib; every function draws into axes it is given, so a notebook composes panels.
+The pages' layouts of these panels are :mod:`mgdl_core.figures` (§5–§7) and
+:mod:`mgdl_core.image_plots` (the image pages).
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .analysis import count_below  # noqa: F401  (re-exported: it lived here before mgdl_core.analysis)
 from .experiments import RunSummary
 
 COLORS = {"sgdl": "tab:red", "mgdl": "tab:blue", "msdl": "tab:green"}
@@ -96,9 +99,17 @@ def plot_eigen_trajectories(ax, run: RunSummary, title: str | None = None) -> No
     ax.set_title(title or f"{LABELS[m]}, η = {run.config.lr:g}", fontsize=10)
 
 
-def count_below(run: RunSummary, level: float = -1.0) -> np.ndarray:
-    """How many of the tracked smallest eigenvalues of I − ηH are below ``level``, per checkpoint."""
-    return (run.history["eig_smallest"] < level).sum(axis=1)
+def plot_spectrum_rows(ax, run: RunSummary) -> None:
+    """The tracked eigenvalues of I − ηH (smallest and largest) as dots, one row per checkpoint
+    at the height of its epoch, with the ±1 lines: for runs with few, far apart spectra."""
+    h = run.history
+    for e, lo, hi in zip(h["eig_epoch"], h["eig_smallest"], h["eig_largest"]):
+        vals = np.concatenate([lo, hi])
+        ax.plot(vals, np.full(vals.size, e), "o", ms=4)
+    for level in (-1, 1):
+        ax.axvline(level, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("eigenvalues of I − ηH (10 smallest, 10 largest)")
+    ax.set_ylabel("epoch")
 
 
 def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60, name: str = "spectrum") -> str:

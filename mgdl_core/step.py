@@ -1,6 +1,12 @@
-"""The hot loop: a hand-written forward/backward for ReLU MLPs and the GD and Adam updates.
+"""The hot loop: a hand-written forward/backward for ReLU MLPs, and the steps that use it.
 
-Loss (eq. 1): L = 1/(2N) Σ_ℓ ‖y_ℓ − N(x_ℓ)‖². GD (eq. 2 / eq. 4): W ← W − η ∂L/∂W.
+The backward starts from the objective's gradient with respect to the network output
+(:mod:`mgdl_core.objectives`; eq. (1) by default), so any objective trains through the same
+code. A *step* is the object the training loop calls once per epoch and checkpoints:
+:class:`GradientDescent` (eq. 2 / eq. 4: W ← W − η ∂F/∂W) and :class:`Adam` (§4, a constant
+rate, as the authors' ``optimizers.adam``); :data:`STEPS` names them for
+:class:`~mgdl_core.train.TrainConfig`. A step computes no loss: the loss recorder asks for it
+when it records.
 
 Why by hand: on the CPU this project targets, the same step written with ``nn.Module`` +
 autograd is about 2× slower and ``torch.func`` about 4× (shared/notes/performance.md §1); the
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from .nets import Network, Params
+from .objectives import HALF_MSE, Objective
 
 _threshold_backward = torch.ops.aten.threshold_backward
 
@@ -43,15 +50,21 @@ def check_relu_prime_at_zero(value) -> float:
     return float(value)
 
 
+def _stacked_affine(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """h W + b for K stacked models: W [K, a, b], b [K, 1, b], h [N, a] shared or [K, N, a]."""
+    return torch.baddbmm(b, h, w) if h.ndim == 3 else torch.matmul(h, w) + b
+
+
 def mlp_forward(params: Params, x: torch.Tensor, keep: bool = False, relu_prime_at_zero: float = 0.0):
-    """Output of one ReLU MLP. With ``keep``, also every layer's input and (only when
-    ``relu_prime_at_zero`` is not 0) the hidden pre-activations, for the backward."""
+    """Output of one ReLU MLP, or of K stacked ones (W [K, a, b]: :mod:`mgdl_core.batched`). With
+    ``keep``, also every layer's input and (only when ``relu_prime_at_zero`` is not 0) the hidden
+    pre-activations, for the backward."""
     acts = [x]
     zs: list[torch.Tensor] | None = [] if keep and relu_prime_at_zero != 0.0 else None
     h = x
     last = len(params) - 1
     for i, (w, b) in enumerate(params):
-        z = torch.addmm(b, h, w)
+        z = torch.addmm(b, h, w) if w.ndim == 2 else _stacked_affine(h, w, b)
         if i == last:
             h = z
         elif zs is not None:
@@ -83,7 +96,7 @@ def mlp_features(params: Params, x: torch.Tensor) -> torch.Tensor:
     """The last hidden layer H_{D-1}(x): what an MGDL grade hands on to the next grade."""
     h = x
     for w, b in params[:-1]:
-        h = torch.relu_(torch.addmm(b, h, w))
+        h = torch.relu_(torch.addmm(b, h, w) if w.ndim == 2 else _stacked_affine(h, w, b))
     return h
 
 
@@ -96,10 +109,9 @@ def forward(net: Network, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def loss_value(net: Network, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """L = 1/(2N) Σ ‖y − N(x)‖² as a 0-d tensor (no sync with the device)."""
-    r = forward(net, x) - y
-    return 0.5 * r.pow(2).sum() / x.shape[0]
+def loss_value(net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective = HALF_MSE) -> torch.Tensor:
+    """The objective at the network's prediction (eq. 1 by default), a 0-d tensor (no sync)."""
+    return objective.value(forward(net, x), y)
 
 
 def _branch_forward(net: Network, x: torch.Tensor, relu_prime_at_zero: float):
@@ -136,29 +148,27 @@ def _mlp_backward(params: Params, acts: list[torch.Tensor], zs: list[torch.Tenso
             grads += [gw, gb]
 
 
-def gradients(net: Network, x: torch.Tensor, y: torch.Tensor,
-              relu_prime_at_zero: float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """(L, ∂L/∂W) with the gradients listed like ``net.tensors()``."""
+def gradients(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float = 0.0,
+              objective: Objective = HALF_MSE) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(F, ∂F/∂W) with the gradients listed like ``net.tensors()``."""
     out, caches = _branch_forward(net, x, relu_prime_at_zero)
-    r = out - y
-    loss = 0.5 * r.pow(2).sum() / x.shape[0]
-    g = r * (1.0 / x.shape[0])
+    return objective.value(out, y), _backward(net, caches, objective.output_gradient(out, y), relu_prime_at_zero)
+
+
+def _backward(net: Network, caches, g: torch.Tensor, relu_prime_at_zero: float) -> list[torch.Tensor]:
     grads: list[torch.Tensor] = []
     for params, (acts, zs) in zip(net.branches, caches):
         _mlp_backward(params, acts, zs, g, None, grads, relu_prime_at_zero)
-    return loss, grads
+    return grads
 
 
 def gd_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float,
-             relu_prime_at_zero: float = 0.0) -> torch.Tensor:
-    """One full-batch GD step (eq. 2), in place. Returns L at the parameters *before* the step."""
+             relu_prime_at_zero: float = 0.0, objective: Objective = HALF_MSE) -> None:
+    """One full-batch GD step (eq. 2), in place (weight gradient and update fused in one GEMM)."""
     out, caches = _branch_forward(net, x, relu_prime_at_zero)
-    r = out - y
-    loss = 0.5 * r.pow(2).sum() / x.shape[0]
-    g = r * (1.0 / x.shape[0])
+    g = objective.output_gradient(out, y)
     for params, (acts, zs) in zip(net.branches, caches):
         _mlp_backward(params, acts, zs, g, lr, None, relu_prime_at_zero)
-    return loss
 
 
 @dataclass
@@ -181,9 +191,10 @@ class AdamState:
 
 
 def adam_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, state: AdamState,
-               relu_prime_at_zero: float = 0.0) -> torch.Tensor:
+               relu_prime_at_zero: float = 0.0, objective: Objective = HALF_MSE) -> None:
     """One full-batch Adam step at a constant rate (§4, as the authors' ``optimizers.adam``)."""
-    loss, grads = gradients(net, x, y, relu_prime_at_zero)
+    out, caches = _branch_forward(net, x, relu_prime_at_zero)
+    grads = _backward(net, caches, objective.output_gradient(out, y), relu_prime_at_zero)
     b1, b2 = state.betas
     state.t += 1
     c1, c2 = 1.0 - b1 ** state.t, 1.0 - b2 ** state.t
@@ -195,7 +206,65 @@ def adam_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, state:
     torch._foreach_div_(denom, c2 ** 0.5)
     torch._foreach_add_(denom, state.eps)
     torch._foreach_addcdiv_(params, state.m, denom, -lr / c1)
-    return loss
+
+
+class Step:
+    """One update of ``net``'s parameters from the data (x, y) and an objective, called by the
+    training loop once per epoch. ``state_dict`` is what a checkpoint keeps of it (``None``:
+    stateless), ``load_state_dict`` puts it back, so a resumed run continues bit for bit."""
+
+    name = "step"
+
+    def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict | None:
+        return None
+
+    def load_state_dict(self, sd: dict | None, net: Network) -> None: ...
+
+
+class GradientDescent(Step):
+    """Full-batch GD at a constant rate (eq. 2 for SGDL, eq. 4 for an MGDL grade)."""
+
+    name = "gd"
+
+    def __init__(self, lr: float, relu_prime_at_zero: float = 0.0):
+        self.lr, self.relu_prime_at_zero = float(lr), float(relu_prime_at_zero)
+
+    def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
+        gd_step_(net, x, y, self.lr, self.relu_prime_at_zero, objective)
+
+
+class Adam(Step):
+    """Full-batch Adam at a constant rate (§4); its moments are created at the first step (or
+    by a resume) and are its checkpointed state."""
+
+    name = "adam"
+
+    def __init__(self, lr: float, relu_prime_at_zero: float = 0.0, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.lr, self.relu_prime_at_zero = float(lr), float(relu_prime_at_zero)
+        self.betas, self.eps = betas, eps
+        self.state: AdamState | None = None
+
+    def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
+        if self.state is None:
+            self.state = AdamState.zeros_like(net, self.betas, self.eps)
+        adam_step_(net, x, y, self.lr, self.state, self.relu_prime_at_zero, objective)
+
+    def state_dict(self) -> dict | None:
+        return self.state.state_dict() if self.state is not None else None
+
+    def load_state_dict(self, sd: dict | None, net: Network) -> None:
+        if not sd:
+            return
+        device = net.device
+        self.state = AdamState([m.to(device) for m in sd["m"]], [v.to(device) for v in sd["v"]], int(sd["t"]),
+                               self.betas, self.eps)
+
+
+STEPS: dict[str, type[Step]] = {"gd": GradientDescent, "adam": Adam}
 
 
 def relu_with_prime_at_zero(z: torch.Tensor, relu_prime_at_zero: float) -> torch.Tensor:
@@ -206,20 +275,28 @@ def relu_with_prime_at_zero(z: torch.Tensor, relu_prime_at_zero: float) -> torch
     return z * torch.heaviside(z.detach(), z.new_full((), relu_prime_at_zero))
 
 
-def loss_autograd(net: Network, x: torch.Tensor, y: torch.Tensor,
-                  relu_prime_at_zero: float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Reference (L, ∂L/∂W) by autograd on copies of the parameters: slow, obviously right."""
+def differentiable_forward(net: Network, x: torch.Tensor, relu_prime_at_zero: float = 0.0) -> torch.Tensor:
+    """N(x) by autograd-traced ops, twice differentiable (ReLU'(0) as chosen, ReLU'' = 0): what
+    the Hessian (:mod:`mgdl_core.hessian`) and the reference gradient below differentiate."""
+    out = None
+    for params, s in zip(net.branches, net.scales):
+        h = x if s == 1.0 else x * s
+        last = len(params) - 1
+        for i, (w, b) in enumerate(params):
+            z = torch.addmm(b, h, w)
+            if i < last:
+                z = relu_with_prime_at_zero(z, relu_prime_at_zero)
+            h = z
+        out = h if out is None else out + h
+    return out
+
+
+def loss_autograd(net: Network, x: torch.Tensor, y: torch.Tensor, relu_prime_at_zero: float = 0.0,
+                  objective: Objective = HALF_MSE) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Reference (F, ∂F/∂W) by autograd on copies of the parameters: slow, obviously right."""
     leaves = [t.detach().clone().requires_grad_(True) for t in net.tensors()]
     it = iter(leaves)
-    out = 0.0
-    for params, s in zip(net.branches, net.scales):
-        h = x * s
-        for i in range(len(params)):
-            w, b = next(it), next(it)
-            h = h @ w + b
-            if i < len(params) - 1:
-                h = relu_with_prime_at_zero(h, relu_prime_at_zero)
-        out = out + h
-    loss = 0.5 * ((out - y) ** 2).sum() / x.shape[0]
+    copy = Network([[(next(it), next(it)) for _ in params] for params in net.branches], net.scales)
+    loss = objective.value(differentiable_forward(copy, x, relu_prime_at_zero), y)
     grads = torch.autograd.grad(loss, leaves)
     return loss.detach(), list(grads)

@@ -32,16 +32,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batched import batched_features, batched_forward, stack_params, train_batched
+from .batched import stack_params, train_batched
 from .errors import ConfigError, check_int
 from .pool import STOP_GRACE_S, run_in_processes
-from .mgdl import MGDLModel, MGDLResult
-from .experiments import DEFAULT_STRUCTURES, RunSummary, SyntheticRun, load_record, run_recorded, summarize
+from .mgdl import MGDLModel, MGDLResult, grade_loop
+from .experiments import RunSummary, SyntheticRun, load_record, run_recorded, summarize
 from .records import is_complete, record_dir, write_record
 from .nets import init_params, mgdl_structure, sgdl_structure
 from .runtime import configure_cpu, environment_summary, get_device, get_dtype
 from .step import forward
-from .synthetic import synthetic_dataset
 
 BACKENDS = ("auto", "serial", "processes", "batched", "ray")
 MAX_WORKERS = 256  # more processes than this is a typo, not a machine
@@ -87,10 +86,13 @@ def _run_one(config: SyntheticRun, out: str | None = None, force: bool = False,
 
 
 def _batchable(configs: Sequence[SyntheticRun]) -> bool:
+    """Whether runs can train as one stacked computation: GD runs of SGDL or MGDL that differ
+    only in learning rate and seed (one seed when the seed also draws the data's features)."""
     first = configs[0]
     same = all(dataclasses.replace(c, lr=first.lr, seed=first.seed) == first for c in configs)
-    return (same and first.kind == "synthetic" and first.method in ("sgdl", "mgdl")
-            and first.track_every == 0)
+    one_dataset = getattr(first, "encoding", "none") == "none" or len({c.seed for c in configs}) == 1
+    return (same and one_dataset and first.method in ("sgdl", "mgdl") and first.optimizer == "gd"
+            and first.track_every == 0 and not getattr(first, "snapshot_epochs", ()))
 
 
 @contextlib.contextmanager
@@ -218,12 +220,12 @@ def _sweep_batched(configs, todo, results, out, force, checkpoint_every, strict:
         members = [configs[i] for i in idx]
         if not _batchable(members):
             if strict:
-                raise ConfigError("a batched sweep needs SGDL or MGDL runs that differ only in lr and seed "
-                                  "(and no track_every)")
+                raise ConfigError("a batched sweep needs GD runs of SGDL or MGDL that differ only in lr and "
+                                  "seed (no track_every, no snapshots; Adam runs: use processes)")
             for i in idx:
                 results[i] = _run_one(configs[i], out, force, checkpoint_every)
             continue
-        done = run_synthetic_batched(members)
+        done = run_batched(members)
         if out is not None:
             env = environment_summary(get_device(members[0].device))
             for c, r in zip(members, done):
@@ -270,15 +272,16 @@ def _sweep_ray(configs, todo, results, out, force, address, workers, checkpoint_
         raise
 
 
-def run_synthetic_batched(configs: Sequence[SyntheticRun]) -> list[RunSummary]:
-    """SGDL or MGDL runs that differ in lr/seed, trained together (see :mod:`mgdl_core.batched`)."""
+def run_batched(configs: Sequence[SyntheticRun]) -> list[RunSummary]:
+    """SGDL or MGDL GD runs that differ in lr/seed, trained together (see :mod:`mgdl_core.batched`):
+    synthetic or image-regression runs alike (:func:`_batchable` says which can)."""
     configure_cpu()
     first = configs[0]
     device, dtype = get_device(first.device), get_dtype(first.dtype)
-    data = synthetic_dataset(first.setting, dtype=dtype, device=device)
+    data = first.dataset()
     lrs = [c.lr for c in configs]
     K = len(configs)
-    structure = first.structure or DEFAULT_STRUCTURES[first.method]
+    structure = first.structure or first.default_structure()
     start = time.perf_counter()
     if first.method == "sgdl":
         widths = sgdl_structure(structure)
@@ -297,44 +300,34 @@ def run_synthetic_batched(configs: Sequence[SyntheticRun]) -> list[RunSummary]:
     grades = mgdl_structure(structure)
     epochs = first.grade_epochs or (first.epochs,) * len(grades)
     splits = {"train": data.train, "val": data.val, "test": data.test}
-    feats = {k: s.x for k, s in splits.items()}  # [N, d] for grade 1, then [K, N, w]
-    resid = {k: s.y.expand(K, *s.y.shape).clone() for k, s in splits.items()}
-    acc = {k: torch.zeros_like(resid[k]) for k in splits}
     alive = [True] * K
     per_model: list[list] = [[] for _ in range(K)]  # grade TrainResults, up to the first divergence
-    grade_losses: list[list[float]] = [[] for _ in range(K)]
-    params_out: list[list[torch.Tensor]] = [[] for _ in range(K)]
-    for l, widths in enumerate(grades, start=1):
-        params = [init_params(widths, first.init, seed=c.seed, dtype=dtype, device=device) for c in configs]
+
+    def train_grade(l: int, grade_data):
+        if not any(alive):
+            return None
+        params = [init_params(grades[l - 1], first.init, seed=c.seed, dtype=dtype, device=device) for c in configs]
         rates = [lr if a else 0.0 for lr, a in zip(lrs, alive)]
-        res = train_batched(params, feats["train"], resid["train"], rates,
-                            first.train_config(epochs[l - 1]), val=(feats["val"], resid["val"])) \
-            if any(alive) else []
-        if not res:
-            break
-        bp = stack_params([r.net.branches[0] for r in res])
-        with torch.no_grad():
-            for k in splits:
-                pred = batched_forward(bp, feats[k])
-                acc[k] = acc[k] + pred
-                resid[k] = resid[k] - pred
-                if l < len(grades):
-                    feats[k] = batched_features(bp, feats[k])
+        res = train_batched(params, grade_data.train.x, grade_data.train.y, rates, first.train_config(epochs[l - 1]),
+                            val=(grade_data.val.x, grade_data.val.y))
         for k in range(K):
-            if not alive[k]:
-                continue
-            per_model[k].append(res[k])
-            params_out[k].append(res[k].net.vector().cpu())
-            if res[k].outcome == "diverged":
-                alive[k] = False
-            else:
-                grade_losses[k].append((0.5 * (acc["train"][k] - data.train.y).pow(2).sum() / data.train.y.shape[0]).item())
+            if alive[k]:
+                per_model[k].append(res[k])
+                alive[k] = res[k].outcome != "diverged"
+        return stack_params([r.net.branches[0] for r in res])
+
+    loop = grade_loop(len(grades), splits, train_grade)
     seconds = (time.perf_counter() - start) / K  # each run's share of the one batched computation
     out = []
     for k, c in enumerate(configs):
-        res_k = MGDLResult(MGDLModel([r.net for r in per_model[k]]), per_model[k], {"train": grade_losses[k]})
-        out.append(summarize(c, data, res_k.history(), res_k.outcome, res_k.diverged_epoch, acc["test"][k],
-                             grade_losses[k], params_out[k], seconds))
+        # a model's grades up to its first divergence; the loss of ḡ_l after each finished one
+        results_k = per_model[k]
+        ok = [r.outcome != "diverged" for r in results_k]
+        grade_losses = [loop.losses["train"][l][k].item() for l, fine in enumerate(ok) if fine]
+        res_k = MGDLResult(MGDLModel([r.net for r in results_k]), results_k, {"train": grade_losses})
+        out.append(summarize(c, data, res_k.history(), res_k.outcome, res_k.diverged_epoch,
+                             loop.predictions["test"][k], grade_losses, [r.net.vector().cpu() for r in results_k],
+                             seconds))
     return out
 
 

@@ -1,9 +1,14 @@
-"""One generic full-batch training loop, extended by callbacks.
+"""One generic full-batch training loop: an objective and a step plug into it, callbacks extend it.
 
-SGDL, every MGDL grade and MSDL all train through :func:`train`. What happens besides the step
-— recording the loss, early stopping, the progress bar, (later) eigenvalue tracking and
-checkpoints — is a :class:`Callback` called every ``callback.every`` epochs, so the inner loop
-stays a bare ``step()``.
+SGDL, every MGDL grade and MSDL all train through :func:`train`. The *objective*
+(:mod:`mgdl_core.objectives`; eq. (1) by default) says what is minimised; the *step*
+(:mod:`mgdl_core.step`: GD, Adam, or any :class:`~mgdl_core.step.Step`) how the parameters move,
+and is checkpointed with them. What happens besides the step — recording the loss, early
+stopping, the progress bar, eigenvalue tracking, PSNR, checkpoints — is a :class:`Callback`
+called every ``callback.every`` epochs, so the inner loop stays a bare ``step()``.
+
+The stopping rules (:func:`is_diverged`, :meth:`EarlyStopping.should_stop`) are shared with the
+batched sweep (:mod:`mgdl_core.batched`), so a run stops at the same epoch either way.
 
 Divergence is an outcome, not a crash: when the recorded training loss is NaN, infinite or
 above ``TrainConfig.diverge_above``, the run stops and reports ``outcome="diverged"`` with the
@@ -22,7 +27,8 @@ import torch
 
 from .errors import ConfigError, as_config_error, check_int, check_number, plain
 from .nets import Network
-from .step import AdamState, adam_step_, check_relu_prime_at_zero, gd_step_, loss_value
+from .objectives import HALF_MSE, Objective
+from .step import STEPS, Step, check_relu_prime_at_zero, loss_value
 
 # Sane limits, checked before training: 10^9 epochs is 1000x the paper's protocol (§5), and a
 # GD rate above 1000 diverges at the first step on any of the paper's tasks.
@@ -46,6 +52,15 @@ class Split:
 
     def to(self, dtype: torch.dtype, device: torch.device) -> "Split":
         return Split(self.x.to(dtype=dtype, device=device), self.y.to(dtype=dtype, device=device))
+
+    @classmethod
+    def trusted(cls, x: torch.Tensor, y: torch.Tensor) -> "Split":
+        """A split built from tensors the library made itself (an MGDL grade's cached features
+        and residuals; ``[K, N, d]`` for stacked models), without the checks of a user's data."""
+        split = object.__new__(cls)
+        object.__setattr__(split, "x", x)
+        object.__setattr__(split, "y", y)
+        return split
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,15 @@ class EarlyStopping:
         object.__setattr__(self, "rel_error", check_number("EarlyStopping.rel_error", self.rel_error, 0.0, 1.0,
                                                            low_open=True))
 
+    def should_stop(self, previous_mean: float | None, mean: float) -> bool:
+        """The rule, given the previous and the current mean of ``smooth`` recorded losses."""
+        return previous_mean is not None and abs(mean - previous_mean) <= self.rel_error * abs(previous_mean)
+
+
+def is_diverged(loss: float, diverge_above: float) -> bool:
+    """A recorded training loss that ends a run as diverged: NaN, infinite or above the threshold."""
+    return not math.isfinite(loss) or loss > diverge_above
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -81,7 +105,7 @@ class TrainConfig:
 
     epochs: int
     lr: float
-    optimizer: str = "gd"  # "gd" (eq. 2) or "adam" (§4)
+    optimizer: str = "gd"  # a name in mgdl_core.step.STEPS: "gd" (eq. 2) or "adam" (§4)
     record_every: int = 100
     early_stopping: EarlyStopping | None = None
     diverge_above: float = 1e8
@@ -105,10 +129,17 @@ class TrainConfig:
             values["relu_prime_at_zero"] = check_relu_prime_at_zero(plain(self.relu_prime_at_zero))
         for name, value in values.items():
             object.__setattr__(self, name, value)
-        if self.optimizer not in ("gd", "adam"):
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}: use 'gd' or 'adam'")
+        if self.optimizer not in STEPS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(map(repr, STEPS))}")
         if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
             raise ConfigError(f"early_stopping must be an EarlyStopping or None, got {self.early_stopping!r}")
+
+
+    def make_step(self) -> Step:
+        """A fresh step object for this configuration (its optimiser state starts empty)."""
+        if self.optimizer == "adam":
+            return STEPS["adam"](self.lr, self.relu_prime_at_zero, self.adam_betas, self.adam_eps)
+        return STEPS[self.optimizer](self.lr, self.relu_prime_at_zero)
 
 
 def check_learning_rate(lr) -> float:
@@ -146,7 +177,8 @@ class TrainState:
     history: dict[str, list[float]] = field(default_factory=dict)
     stop_reason: str | None = None
     diverged_epoch: int | None = None
-    optimizer: AdamState | None = None
+    step: Step | None = None
+    objective: Objective = HALF_MSE
     callbacks: list["Callback"] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     earlier_seconds: float = 0.0  # training time before a resume
@@ -165,7 +197,7 @@ class TrainState:
             "params": [t.detach().cpu().clone() for t in self.net.tensors()],
             # as tensors: numbers and per-checkpoint arrays (eigenvalues) load with weights_only
             "history": {k: torch.as_tensor(np.asarray(v)) for k, v in self.history.items()},
-            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "optimizer": self.step.state_dict() if self.step is not None else None,
             "callbacks": [cb.state_dict() for cb in self.callbacks],
             "rng": torch.get_rng_state(),
             "seconds": self.seconds,
@@ -219,14 +251,14 @@ class LossRecorder(Callback):
         if self._last == state.epoch:
             return
         self._last = state.epoch
-        data = state.data
+        data, objective = state.data, state.objective
         with torch.no_grad():
-            train = loss_value(state.net, data.train.x, data.train.y).item()
-            val = loss_value(state.net, data.val.x, data.val.y).item() if data.val is not None else math.nan
+            train = loss_value(state.net, data.train.x, data.train.y, objective).item()
+            val = loss_value(state.net, data.val.x, data.val.y, objective).item() if data.val is not None else math.nan
         state.append("epoch", state.epoch)
         state.append("train_loss", train)
         state.append("val_loss", val)
-        if not math.isfinite(train) or train > state.config.diverge_above:
+        if is_diverged(train, state.config.diverge_above):
             state.diverged_epoch = state.epoch
             state.stop("diverged")
 
@@ -253,7 +285,7 @@ class EarlyStopper(Callback):
         key = "val_loss" if state.data.val is not None else "train_loss"
         recent = state.history.get(key, [])[-self.rule.smooth:]
         mean = float(np.mean(recent))
-        if self._previous is not None and abs(mean - self._previous) <= self.rule.rel_error * abs(self._previous):
+        if self.rule.should_stop(self._previous, mean):
             state.stop("early_stopped")
         self._previous = mean
 
@@ -308,33 +340,28 @@ class TrainResult:
 
 
 def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[Callback] = (),
-          *, grade: int | None = None, resume: dict | None = None) -> TrainResult:
-    """Train ``net`` in place on ``data.train`` by full-batch GD or Adam.
+          *, grade: int | None = None, resume: dict | None = None, objective: Objective = HALF_MSE,
+          step: Step | None = None) -> TrainResult:
+    """Train ``net`` in place on ``data.train``: minimise ``objective`` (eq. 1 by default) by
+    ``step`` (default: ``config.make_step()``, full-batch GD or Adam).
 
     Loss is recorded every ``config.record_every`` epochs; ``config.early_stopping`` adds the
     authors' stopping rule; ``callbacks`` run after those, in order. ``resume`` is a
     :meth:`TrainState.snapshot` of an interrupted run of the same configuration: its parameters
-    are copied into ``net`` and training goes on from its epoch, ending where the uninterrupted
-    run would have ended.
+    and the step's state are copied in and training goes on from its epoch, ending where the
+    uninterrupted run would have ended.
     """
     x, y = data.train.x, data.train.y
-    adam = None
-    if config.optimizer == "gd":
-        lr, relu0 = float(config.lr), float(config.relu_prime_at_zero)
+    update = config.make_step() if step is None else step
 
-        def step() -> None:
-            gd_step_(net, x, y, lr, relu0)
-    else:
-        adam = AdamState.zeros_like(net, config.adam_betas, config.adam_eps)
-
-        def step() -> None:
-            adam_step_(net, x, y, config.lr, adam, config.relu_prime_at_zero)
+    def step_once() -> None:
+        update(net, x, y, objective)
 
     cbs: list[Callback] = [LossRecorder(config.record_every)]
     if config.early_stopping is not None:
         cbs.append(EarlyStopper(config.early_stopping, config.record_every))
     cbs += list(callbacks)
-    state = TrainState(net, data, config, grade=grade, optimizer=adam, callbacks=cbs)
+    state = TrainState(net, data, config, grade=grade, step=update, objective=objective, callbacks=cbs)
     if resume is not None:
         _restore(state, resume)
     state.started = time.perf_counter()
@@ -347,7 +374,7 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
         while epoch < config.epochs and state.stop_reason is None:
             # The only work per epoch: callbacks wait for the next multiple of their period.
             for epoch in range(epoch + 1, min(next_at, config.epochs) + 1):
-                step()
+                step_once()
             state.epoch = epoch
             if epoch == next_at:
                 for cb in periodic:
@@ -375,11 +402,8 @@ def _restore(state: TrainState, snap: dict) -> None:
             t.copy_(saved)
     state.epoch = int(snap["epoch"])
     state.history = {k: v.tolist() if v.ndim == 1 else list(v.numpy()) for k, v in snap["history"].items()}
-    if state.optimizer is not None and snap.get("optimizer"):
-        o = snap["optimizer"]
-        state.optimizer.m = [m.to(tensors[0].device) for m in o["m"]]
-        state.optimizer.v = [v.to(tensors[0].device) for v in o["v"]]
-        state.optimizer.t = int(o["t"])
+    if state.step is not None:
+        state.step.load_state_dict(snap.get("optimizer"), state.net)
     for cb, sd in zip(state.callbacks, snap.get("callbacks", [])):
         cb.load_state_dict(sd)
     if snap.get("rng") is not None:

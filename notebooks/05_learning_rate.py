@@ -36,18 +36,21 @@ profile = "quick"
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import math
-
 import matplotlib.pyplot as plt
 from myst_nb import glue
 
+from mgdl_core.analysis import (best_loss, best_run, first_diverged, group_by_rate, interval_text, loss_range_text,
+                                loss_table, n_diverged, seed_spread_text, split_runs)
 from mgdl_core.claims import decide, diverged_rates, spread
 from mgdl_core.experiments import SyntheticRun
+from mgdl_core.image_plots import fig15_figure
+from mgdl_core.image_regression import ImageRegressionRun
+from mgdl_core.image_report import mgdl_below_sgdl
+from mgdl_core.figures import best_runs_figure, loss_vs_rate_figure, seed_spread_figure
 from mgdl_core.plans import page_plan
 from mgdl_core.records import default_runs_dir
-from mgdl_core.plots import plot_loss_curve, plot_loss_vs_rate, plot_prediction, plot_seed_spread
 from mgdl_core.runtime import environment_summary
-from mgdl_core.sweep import log_rates, rates_below, sweep
+from mgdl_core.sweep import log_rates, sweep
 from mgdl_core.synthetic import SETTINGS
 
 # Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
@@ -92,18 +95,14 @@ configs = [SyntheticRun(setting=s, method=m, lr=float(lr),
 # exists (from an earlier build, or from `mgdl sweep ... --profile paper` on a GPU box) is read,
 # not trained again.
 results = sweep(configs, progress=False, out=default_runs_dir())
-runs = {key: results[i * len(RATES):(i + 1) * len(RATES)] for i, key in enumerate(plan)}
+runs = split_runs(results, plan)
 
 # %%
 # The numbers, for the reader. Not a checked output: near 2/η the second digit of a loss moves
 # with the CPU's rounding (see "How much of a final loss is chaos" below); the claims follow.
 for setting in (1, 2):
     print(f"Setting {setting}: final training loss (0.5·MSE)")
-    print(f"{'η':>8} {'SGDL':>10} {'MGDL':>10}")
-    for i, lr in enumerate(RATES):
-        cells = ["diverged" if r.diverged else f"{r.train_loss:.1e}"
-                 for r in (runs[setting, "sgdl"][i], runs[setting, "mgdl"][i])]
-        print(f"{lr:8.4f} {cells[0]:>10} {cells[1]:>10}")
+    print(loss_table({"SGDL": runs[setting, "sgdl"], "MGDL": runs[setting, "mgdl"]}))
 
 # %% [markdown]
 # What the table supports whatever the machine (the checked output of this page): which rates
@@ -114,36 +113,17 @@ for setting in (1, 2):
 # NBVAL_CHECK_OUTPUT
 for s in (1, 2):
     for m in ("sgdl", "mgdl"):
-        best = min((r.train_loss for r in runs[s, m] if not r.diverged), default=math.nan)
+        best = best_loss(runs[s, m])  # NaN when every rate diverged
         print(f"Setting {s} {m.upper()}: diverged at {diverged_rates(runs[s, m])}")
         print(f"  {decide(best, '<', THRESHOLD[s], 2, relative=True)}: best loss below {THRESHOLD[s]:g}")
 
 # %% tags=["hide-input"]
-def interval_text(setting, method):
-    rs = runs[setting, method]
-    found = rates_below([r.config.lr for r in rs], [r.train_loss for r in rs], THRESHOLD[setting])
-    return "none of the rates" if found is None else f"[{found[0]:.3g}, {found[1]:.3g}]"
+for (s, m), rs in runs.items():
+    glue(f"s{s}-{m}-interval", interval_text(rs, THRESHOLD[s]), display=False)
+    glue(f"s{s}-{m}-paper", PAPER_INTERVALS[s, m], display=False)
+    glue(f"s{s}-{m}-diverged", first_diverged(rs), display=False)
 
-
-def first_diverged(setting, method):
-    bad = [r.config.lr for r in runs[setting, method] if r.diverged]
-    return "no rate" if not bad else f"η ≥ {min(bad):.3g}"
-
-
-for s in (1, 2):
-    for m in ("sgdl", "mgdl"):
-        glue(f"s{s}-{m}-interval", interval_text(s, m), display=False)
-        glue(f"s{s}-{m}-paper", PAPER_INTERVALS[s, m], display=False)
-        glue(f"s{s}-{m}-diverged", first_diverged(s, m), display=False)
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-for ax, s in zip(axes, (1, 2)):
-    for m in ("sgdl", "mgdl"):
-        plot_loss_vs_rate(ax, runs[s, m], m)
-    ax.axhline(THRESHOLD[s], color="0.5", ls="--", lw=1)
-    ax.set_title(f"Setting {s}")
-axes[0].legend(fontsize=8, loc="lower left")
-fig.tight_layout()
+fig = loss_vs_rate_figure(runs, thresholds=THRESHOLD)
 glue("fig-loss-vs-rate", fig, display=False)
 plt.close(fig)
 
@@ -187,8 +167,7 @@ SEEDS = (42, 43, 44, 45, 46)
 spread_rates = [float(lr) for lr in RATES if 0.03 < lr < 0.3]
 seeded = sweep([c.replace(seed=seed) for c in configs if c.setting == 1 and c.lr in spread_rates for seed in SEEDS],
                progress=False, out=default_runs_dir())
-by_seed = {(m, lr): [r for r in seeded if r.config.method == m and r.config.lr == lr]
-           for m in ("sgdl", "mgdl") for lr in spread_rates}
+by_seed = group_by_rate(seeded)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -196,27 +175,20 @@ lr = spread_rates[1]  # η = 0.0847, the middle of the three
 gap = spread([r.train_loss for r in by_seed["sgdl", lr]]) - spread([r.train_loss for r in by_seed["mgdl", lr]])
 print(f"{decide(gap, '>', 0.2, 0.1)}: at η = {lr:.3g}, SGDL's spread over")
 print("  seeds exceeds MGDL's by 0.2")
-mgdl_diverged = any(r.diverged for (m, _), rs in by_seed.items() if m == "mgdl" for r in rs)
+mgdl_diverged = any(r.diverged for r in seeded if r.config.method == "mgdl")
 print(f"{'yes' if mgdl_diverged else 'no'}: MGDL diverged for a seed")
 
 # %% tags=["hide-input"]
 glue("n-seeds", len(SEEDS), display=False)
 for m in ("sgdl", "mgdl"):
     for i, lr in enumerate(spread_rates):
-        rs = by_seed[m, lr]
-        ok = [r.train_loss for r in rs if not r.diverged]
-        glue(f"seed-{m}-{i}", f"{min(ok):.2f}–{max(ok):.2f}" if ok else "all diverged", display=False)
-        glue(f"seed-{m}-{i}-diverged", sum(r.diverged for r in rs), display=False)
-        glue(f"seed-{m}-{i}-spread", "n/a" if len(ok) < len(rs) else f"{spread(ok):.0%}", display=False)
+        glue(f"seed-{m}-{i}", loss_range_text(by_seed[m, lr]), display=False)
+        glue(f"seed-{m}-{i}-diverged", n_diverged(by_seed[m, lr]), display=False)
+        glue(f"seed-{m}-{i}-spread", seed_spread_text(by_seed[m, lr]), display=False)
 for i, lr in enumerate(spread_rates):
     glue(f"seed-lr-{i}", f"{lr:.3g}", display=False)
 
-fig, ax = plt.subplots(figsize=(6.5, 4))
-for m in ("sgdl", "mgdl"):
-    plot_seed_spread(ax, [r for (mm, _), rs in by_seed.items() if mm == m for r in rs], m)
-ax.set_title("Setting 1: final loss for 5 seeds of the initial weights")
-ax.legend(loc="lower left")
-fig.tight_layout()
+fig = seed_spread_figure(seeded, ("sgdl", "mgdl"), "Setting 1: final loss for 5 seeds of the initial weights")
 glue("fig-seed-spread", fig, display=False)
 plt.close(fig)
 
@@ -250,26 +222,13 @@ plt.close(fig)
 # prediction on the 10,000 test points.
 
 # %% tags=["hide-input"]
-def best(setting, method):
-    ok = [r for r in runs[setting, method] if not r.diverged]
-    return min(ok, key=lambda r: r.val_loss) if ok else None
-
-
-fig, axes = plt.subplots(2, 3, figsize=(14, 6.5), gridspec_kw=dict(width_ratios=[1.2, 1, 1]))
-for row, s in enumerate((1, 2)):
-    for col, m in enumerate(("sgdl", "mgdl")):
-        r = best(s, m)
-        if r is None:
-            continue
-        plot_loss_curve(axes[row, 0], r)
-        plot_prediction(axes[row, col + 1], r, SETTINGS[s])
-        axes[row, col + 1].set_title(f"Setting {s}, {m.upper()}, η = {r.config.lr:.3g}", fontsize=10)
-        axes[row, col + 1].legend(fontsize=7, loc="lower left")
+for (s, m), rs in runs.items():
+    r = best_run(rs)  # by validation loss
+    if r is not None:
         glue(f"s{s}-{m}-best-lr", f"{r.config.lr:.3g}", display=False)
         glue(f"s{s}-{m}-best-loss", f"{r.train_loss:.2e}", display=False)
-    axes[row, 0].set_title(f"Setting {s}: training loss of the best runs", fontsize=10)
-    axes[row, 0].legend(fontsize=8)
-fig.tight_layout()
+
+fig = best_runs_figure(runs, SETTINGS)
 glue("fig-best-runs", fig, display=False)
 plt.close(fig)
 
@@ -286,6 +245,67 @@ plt.close(fig)
 # at {glue:text}`s1-mgdl-best-loss`; in Setting 2, SGDL (η = {glue:text}`s2-sgdl-best-lr`)
 # ends at {glue:text}`s2-sgdl-best-loss` and MGDL (η = {glue:text}`s2-mgdl-best-lr`) at
 # {glue:text}`s2-mgdl-best-loss`.
+
+# %% [markdown]
+# ## Image regression (Figure 15)
+#
+# The paper repeats the sweep on four images with the §4 networks, SGDL (28) and MGDL (32),
+# now trained by full-batch GD (the authors' §5 code) for $10^5$ epochs, over rates in
+# $[0.001, 1]$. This page ({glue:text}`profile` profile) trains {glue:text}`img-size` for
+# {glue:text}`img-epochs` epochs (per grade for MGDL) at {glue:text}`img-n-rates` log-spaced
+# rates; `mgdl sweep image --image pirate --section 5 --method sgdl --lrs 0.001:1:12 --profile paper`
+# runs the paper's protocol (a GPU's work: Pirate's training grid has 262,144 pixels).
+
+# %%
+img_configs = [ImageRegressionRun.profile(profile, section=5, image=name, method=m, lr=float(lr))
+               for name in PLAN["img_images"] for m in ("sgdl", "mgdl")
+               for lr in log_rates(0.001, 1.0, PLAN["img_rates"])]
+img_results = sweep(img_configs, progress=False, out=default_runs_dir())
+img_runs = {name: [r for r in img_results if r.config.image == name] for name in PLAN["img_images"]}
+
+# %%
+# The numbers, for the reader: final training loss per image, method and rate.
+for name, rs in img_runs.items():
+    print(f"{name}:")
+    print(loss_table({m.upper(): [r for r in rs if r.config.method == m] for m in ("sgdl", "mgdl")}))
+
+# %% [markdown]
+# What survives any machine: which rates diverged, and whether MGDL's loss is below SGDL's at
+# the largest rate (where the paper sees SGDL fail) and at their best rates, answered when the
+# two are at least 1.4× apart (`mgdl_core.image_report.mgdl_below_sgdl`).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, rs in img_runs.items():
+    by_method = {m: [r for r in rs if r.config.method == m] for m in ("sgdl", "mgdl")}
+    print(f"{name}: SGDL diverged at {diverged_rates(by_method['sgdl'])}; MGDL at {diverged_rates(by_method['mgdl'])}")
+    top = [by_method[m][-1].train_loss for m in ("sgdl", "mgdl")]
+    print(f"  {mgdl_below_sgdl(*top)}: MGDL's loss below SGDL's at η = 1")
+    print(f"  {mgdl_below_sgdl(best_loss(by_method['sgdl']), best_loss(by_method['mgdl']))}: "
+          "MGDL's best loss below SGDL's")
+
+# %% tags=["hide-input"]
+first = img_configs[0]
+side = first.image_array().shape[0]
+glue("img-size", f"every image area-averaged to {side}×{side} pixels" if first.downscale > 1 else "the full images",
+     display=False)
+glue("img-epochs", f"{first.epochs:,}", display=False)
+glue("img-n-rates", PLAN["img_rates"], display=False)
+fig = fig15_figure(img_runs)
+glue("fig-image-rates", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-image-rates
+# :name: fig-image-rates
+#
+# The paper's Figure 15: final training loss of SGDL (28) and MGDL (32) against the GD learning
+# rate on four images; a ✕ on the top edge marks a rate at which the run diverged (NaN).
+# ```
+#
+# The paper's reading: MGDL is more accurate than SGDL at every rate, and SGDL fails to train on
+# Cameraman and Pirate near η = 1 while MGDL does not. The checked lines above say which of
+# these the {glue:text}`profile` runs support.
 
 # %% [markdown]
 # ## A detail that moves the numbers: ReLU'(0)

@@ -41,11 +41,16 @@ import numpy as np
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from mgdl_core.claims import decide, grade_starts, lowest, spectrum_claims
-from mgdl_core.experiments import ImageRegressionRun, SyntheticRun
+from mgdl_core.analysis import (count_below, first_below_text, grade_ends, grades_ended_early, lowest_where,
+                                min_eigenvalue)
+from mgdl_core.claims import decide, spectrum_claims
+from mgdl_core.experiments import SyntheticRun
+from mgdl_core.figures import eigen_loss_figure, spectrum_rows_figure
+from mgdl_core.image_plots import eigen_figure
+from mgdl_core.image_regression import S6_RATES, ImageRegressionRun
 from mgdl_core.plans import page_plan
 from mgdl_core.grids import psnr_from_loss
-from mgdl_core.plots import count_below, plot_eigen_trajectories, plot_loss_curve, spectrum_player
+from mgdl_core.plots import spectrum_player
 from mgdl_core.records import default_runs_dir
 from mgdl_core.sweep import sweep
 
@@ -97,37 +102,17 @@ for (s, m), r in runs.items():
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 
 # %% tags=["hide-input"]
-def first_below(run):
-    below = count_below(run)
-    hit = np.flatnonzero(below > 0)
-    return "never" if hit.size == 0 else f"epoch {int(run.history['eig_epoch'][hit[0]]):,}"
-
-
 for (s, m), r in runs.items():
     tag = f"s{s}-{m}"
-    below = count_below(r)
-    glue(f"{tag}-max-below", int(below.max()), display=False)
-    glue(f"{tag}-first-below", first_below(r), display=False)
-    glue(f"{tag}-min-eig", f"{r.history['eig_smallest'][:, 0].min():.2f}", display=False)
+    glue(f"{tag}-max-below", int(count_below(r).max()), display=False)
+    glue(f"{tag}-first-below", first_below_text(r), display=False)
+    glue(f"{tag}-min-eig", f"{min_eigenvalue(r):.2f}", display=False)
     glue(f"{tag}-loss", f"{r.train_loss:.1e}", display=False)
     glue(f"{tag}-lmax", f"{r.history['lambda_max'].max():.1f}", display=False)
     glue(f"{tag}-eos", f"{2 / r.config.lr:.1f}", display=False)
 
-
-def figure(setting):
-    fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex="col")
-    for col, m in enumerate(("sgdl", "mgdl")):
-        r = runs[setting, m]
-        plot_eigen_trajectories(axes[0, col], r)
-        plot_loss_curve(axes[1, col], r)
-        axes[0, col].set_xlabel("")
-    axes[0, 0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    return fig
-
-
 for s in (1, 2):
-    fig = figure(s)
+    fig = eigen_loss_figure([runs[s, "sgdl"], runs[s, "mgdl"]])
     glue(f"fig-eig-setting{s}", fig, display=False)
     plt.close(fig)
 
@@ -214,7 +199,7 @@ img_runs = dict(zip(img_configs, sweep(list(img_configs.values()), progress=Fals
 for name, r in img_runs.items():
     below = count_below(r)
     print(f"{name.upper()} η={r.config.lr:g}: {len(below)} spectra, below -1 at most: {below.max()},")
-    print(f"  lowest eigenvalue {r.history['eig_smallest'][:, 0].min():.3f}, "
+    print(f"  lowest eigenvalue {min_eigenvalue(r):.3f}, "
           f"test PSNR {psnr_from_loss(r.test_loss):.2f} dB")
 
 # %%
@@ -229,37 +214,18 @@ print(f"{decide(gain, '>', 0.1, 0.05)}: MGDL's test PSNR above SGDL's by 0.1 dB"
 for name, r in img_runs.items():
     tag = f"img-{name}"
     glue(f"{tag}-max-below", int(count_below(r).max()), display=False)
-    glue(f"{tag}-min-eig", f"{r.history['eig_smallest'][:, 0].min():.3f}", display=False)
-    i = int(np.argmin(r.history["eig_smallest"][:, 0]))
-    where = f"epoch {int(r.history['eig_epoch'][i]):,}"
-    if "eig_grade" in r.history:
-        where += f", grade {int(r.history['eig_grade'][i])}"
-        where += " at its initialisation, before any step" if grade_starts(r)[i] else ""
-    glue(f"{tag}-min-where", where, display=False)
+    glue(f"{tag}-min-eig", f"{min_eigenvalue(r):.3f}", display=False)
+    glue(f"{tag}-min-where", lowest_where(r), display=False)
     glue(f"{tag}-psnr", f"{psnr_from_loss(r.test_loss):.2f} dB", display=False)
     glue(f"{tag}-epochs", f"{int(r.epochs_run):,}", display=False)
 
-
-def grade_ends(run):
-    """Cumulative epoch at which each MGDL grade ended."""
-    h = run.history
-    return [int(h["epoch"][np.flatnonzero(h["grade"] == g)[-1]]) for g in np.unique(h["grade"])]
-
-
 glue("img-mgdl-eigstop-ends", ", ".join(f"{e:,}" for e in grade_ends(img_runs["mgdl-eigstop"])), display=False)
-ends, planned = grade_ends(img_runs["mgdl-eigstop"]), grade_ends(img_runs["mgdl"])
-early = sum(a < b for a, b in zip(np.diff([0, *ends]), np.diff([0, *planned])))
+early = grades_ended_early(img_runs["mgdl-eigstop"], planned=img_runs["mgdl"])
 glue("img-eigstop-effect", "it never fired: the two MGDL runs are the same run" if early == 0
      else f"it ended {early} of the 4 grades early", display=False)
-fig, axes = plt.subplots(2, 3, figsize=(14, 6.5), sharex="col")
 titles = {"sgdl": "SGDL (27), η = 0.02", "mgdl": "MGDL (31), η = 0.2",
           "mgdl-eigstop": "MGDL (31), η = 0.2, with the −0.95 stop"}
-for col, (name, r) in enumerate(img_runs.items()):
-    plot_eigen_trajectories(axes[0, col], r, title=titles[name])
-    plot_loss_curve(axes[1, col], r)
-    axes[0, col].set_xlabel("")
-axes[0, 0].legend(fontsize=8, loc="lower left")
-fig.tight_layout()
+fig = eigen_loss_figure(list(img_runs.values()), titles=[titles[name] for name in img_runs], figsize=(14, 6.5))
 glue("fig-eig-image", fig, display=False)
 plt.close(fig)
 
@@ -288,6 +254,61 @@ plt.close(fig)
 # %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(HTML(spectrum_player([img_runs["sgdl"], img_runs["mgdl"]], name="image")))
+
+# %% [markdown]
+# ## Three more images (the paper's Figures 18–20)
+#
+# The same tracking on Cameraman, Barbara's top-right quadrant and Butterfly, at the paper's
+# rates: SGDL (27) at η = 0.1, 0.08 and 0.05, MGDL (31) at η = 0.2, 0.2 and 0.05, without the
+# authors' stopping rule. With this profile ({glue:text}`profile`): SGDL
+# {glue:text}`s6-sgdl-epochs` epochs, MGDL {glue:text}`s6-mgdl-epochs` per grade, a spectrum
+# every {glue:text}`s6-sgdl-every` and {glue:text}`s6-mgdl-every` epochs{glue:text}`s6-downscale-note`.
+
+# %%
+s6_configs = [ImageRegressionRun.profile(profile, section=6, image=name, method=m, lr=S6_RATES[name][i],
+                                         epochs=PLAN[f"s6_{m}_epochs"], track_every=PLAN[f"s6_{m}_every"],
+                                         early_stopping=PLAN["early_stopping"],
+                                         downscale=PLAN["s6_downscale"].get(name, 1))
+              for name in PLAN["s6_images"] for i, m in enumerate(("sgdl", "mgdl"))]
+s6_runs = dict(zip([(c.image, c.method) for c in s6_configs],
+                   sweep(s6_configs, progress=False, out=default_runs_dir())))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for (name, m), r in s6_runs.items():
+    print(f"{name} {m.upper()}, {len(r.history['eig_epoch'])} spectra:")
+    print("\n".join(f"  {line}" for line in spectrum_claims(r)))
+
+# %% tags=["hide-input"]
+for key in ("sgdl_epochs", "mgdl_epochs", "sgdl_every", "mgdl_every"):
+    glue(f"s6-{key.replace('_', '-')}", f"{PLAN['s6_' + key]:,}", display=False)
+glue("s6-downscale-note", "; Butterfly's §6 image is halved to 128×128 pixels (Cameraman's size) to keep the build short"
+     if PLAN["s6_downscale"] else "", display=False)
+for (name, m), r in s6_runs.items():
+    glue(f"s6-{name}-{m}-max-below", int(count_below(r).max()), display=False)
+    glue(f"s6-{name}-{m}-psnr", f"{psnr_from_loss(r.test_loss):.2f} dB", display=False)
+fig = eigen_figure({name: (s6_runs[name, "sgdl"], s6_runs[name, "mgdl"]) for name in PLAN["s6_images"]})
+glue("fig-eig-images", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-eig-images
+# :name: fig-eig-images
+#
+# The paper's Figures 18 (Cameraman), 19 (Barbara) and 20 (Butterfly): the 10 smallest (solid)
+# and 10 largest (dashed) eigenvalues of $I - \eta H$ along SGDL's (left) and MGDL's (right)
+# training, with the lines ±1; MGDL's grades one after another.
+# ```
+#
+# At most, at one checkpoint, SGDL had {glue:text}`s6-cameraman-sgdl-max-below`,
+# {glue:text}`s6-barbara-sgdl-max-below` and {glue:text}`s6-butterfly-sgdl-max-below` eigenvalues
+# below $-1$ (Cameraman, Barbara, Butterfly), MGDL {glue:text}`s6-cameraman-mgdl-max-below`,
+# {glue:text}`s6-barbara-mgdl-max-below` and {glue:text}`s6-butterfly-mgdl-max-below`, the
+# initialisation of each grade included; the checked lines above separate a grade's first
+# spectrum from its training. Test PSNR: SGDL {glue:text}`s6-cameraman-sgdl-psnr`,
+# {glue:text}`s6-barbara-sgdl-psnr`, {glue:text}`s6-butterfly-sgdl-psnr`; MGDL
+# {glue:text}`s6-cameraman-mgdl-psnr`, {glue:text}`s6-barbara-mgdl-psnr`,
+# {glue:text}`s6-butterfly-mgdl-psnr`.
 
 # %% [markdown]
 # ## Beyond the paper: the full-size image network (28)
@@ -329,16 +350,7 @@ glue("full-seconds", "about a minute" if sec < 120 else f"about {round(sec / 60)
 glue("full-lmax", f"{h['lambda_max'].max():.1f}", display=False)
 glue("full-eos", f"{2 / FULL_LR:.0f}", display=False)
 glue("full-psnr", f"{psnr_from_loss(full_run.test_loss):.2f} dB", display=False)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-for e, lo, hi in zip(h["eig_epoch"], h["eig_smallest"], h["eig_largest"]):
-    vals = np.concatenate([lo, hi])
-    axes[0].plot(vals, np.full(vals.size, e), "o", ms=4)
-for level in (-1, 1):
-    axes[0].axvline(level, color="k", lw=0.8, ls=":")
-axes[0].set_xlabel("eigenvalues of I − ηH (10 smallest, 10 largest)")
-axes[0].set_ylabel("epoch")
-plot_loss_curve(axes[1], full_run)
-fig.tight_layout()
+fig = spectrum_rows_figure(full_run)
 glue("fig-full-size", fig, display=False)
 plt.close(fig)
 

@@ -32,11 +32,12 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 from myst_nb import glue
 
+from mgdl_core.analysis import checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged, split_runs
 from mgdl_core.claims import diverged_rates, lowest, spectrum_claims
 from mgdl_core.experiments import SyntheticRun
+from mgdl_core.figures import eigen_loss_figure, loss_vs_rate_figure, prediction_figure
 from mgdl_core.plans import page_plan
-from mgdl_core.plots import (count_below, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate,
-                             plot_prediction, spectrum_player)
+from mgdl_core.plots import spectrum_player
 from mgdl_core.records import default_runs_dir
 from mgdl_core.synthetic import SETTINGS
 from mgdl_core.sweep import log_rates, sweep
@@ -64,21 +65,18 @@ swept = [SyntheticRun(setting=s, method=m, lr=float(lr),
          for s in (1, 2) for m in ("msdl", "mgdl") for lr in sweep_rates]
 results = sweep(tracked + swept, progress=False, out=default_runs_dir())
 runs = dict(zip(RATES, results[:len(tracked)]))
-n = len(sweep_rates)
-sweeps = {(s, m): results[len(tracked) + i * n: len(tracked) + (i + 1) * n]
-          for i, (s, m) in enumerate((s, m) for s in (1, 2) for m in ("msdl", "mgdl"))}
+sweeps = split_runs(results[len(tracked):], [(s, m) for s in (1, 2) for m in ("msdl", "mgdl")])
 
 # %%
 # The numbers, for the reader. Not checked: they move with the CPU's rounding (see §5).
 for (s, m), r in runs.items():
     below = count_below(r)
-    print(f"Setting {s} {m.upper()} η={r.config.lr:g}: below -1 at {int((below > 0).sum())} of {len(below)} "
+    print(f"Setting {s} {m.upper()} η={r.config.lr:g}: below -1 at {checkpoints_below(r)} of {len(below)} "
           f"checkpoints,")
-    print(f"  at most {below.max()} at once, lowest {r.history['eig_smallest'][:, 0].min():.2f}; "
-          f"final loss {r.train_loss:.1e}")
+    print(f"  at most {below.max()} at once, lowest {min_eigenvalue(r):.2f}; final loss {r.train_loss:.1e}")
 for (s, m), rs in sweeps.items():
     print(f"Setting {s} {m.upper()} sweep:")
-    print("  " + " ".join("NaN" if r.diverged else f"{r.train_loss:.1e}" for r in rs))
+    print("  " + " ".join(loss_text(r, diverged="NaN") for r in rs))
 
 # %% [markdown]
 # What holds whatever the machine (the checked output; `mgdl_core.claims`, as on the §6 page):
@@ -94,43 +92,26 @@ for (s, m), rs in sweeps.items():
 
 # %% tags=["hide-input"]
 for (s, m), r in runs.items():
-    below = count_below(r)
-    glue(f"s{s}-{m}-checkpoints-below", f"{int((below > 0).sum())} of {len(below)}", display=False)
-    glue(f"s{s}-{m}-min-eig", f"{r.history['eig_smallest'][:, 0].min():.2f}", display=False)
+    glue(f"s{s}-{m}-checkpoints-below", f"{checkpoints_below(r)} of {len(count_below(r))}", display=False)
+    glue(f"s{s}-{m}-min-eig", f"{min_eigenvalue(r):.2f}", display=False)
     glue(f"s{s}-{m}-loss", f"{r.train_loss:.1e}", display=False)
     glue(f"s{s}-{m}-start-min", f"{lowest(r, at_start=True):.2f}", display=False)
     glue(f"s{s}-{m}-later-min", f"{lowest(r, at_start=False):.2f}", display=False)
 for (s, m), rs in sweeps.items():
-    glue(f"s{s}-{m}-diverged", sum(r.diverged for r in rs), display=False)
-glue("n-rates", n, display=False)
+    glue(f"s{s}-{m}-diverged", n_diverged(rs), display=False)
+glue("n-rates", len(sweep_rates), display=False)
 
 for s in (1, 2):
-    fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex="col")
-    for col, m in enumerate(("msdl", "mgdl")):
-        plot_eigen_trajectories(axes[0, col], runs[s, m])
-        plot_loss_curve(axes[1, col], runs[s, m])
-        axes[0, col].set_xlabel("")
-    axes[0, 0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+    fig = eigen_loss_figure([runs[s, "msdl"], runs[s, "mgdl"]])
     glue(f"fig-msdl-setting{s}", fig, display=False)
     plt.close(fig)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-for ax, s in zip(axes, (1, 2)):
-    plot_prediction(ax, runs[s, "msdl"], SETTINGS[s])
-    ax.set_title(f"Setting {s}, MSDL, η = {RATES[s, 'msdl']:g}", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
-fig.tight_layout()
+fig = prediction_figure({s: runs[s, "msdl"] for s in (1, 2)}, SETTINGS,
+                        {s: f"Setting {s}, MSDL, η = {RATES[s, 'msdl']:g}" for s in (1, 2)})
 glue("fig-msdl-prediction", fig, display=False)
 plt.close(fig)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-for ax, s in zip(axes, (1, 2)):
-    for m in ("msdl", "mgdl"):
-        plot_loss_vs_rate(ax, sweeps[s, m], m)
-    ax.set_title(f"Setting {s}")
-axes[0].legend(fontsize=8, loc="lower left")
-fig.tight_layout()
+fig = loss_vs_rate_figure(sweeps)
 glue("fig-msdl-rates", fig, display=False)
 plt.close(fig)
 

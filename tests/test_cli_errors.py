@@ -183,3 +183,48 @@ def test_sigterm_to_a_single_run_saves_a_checkpoint_and_exits_143(tmp_path):
     assert proc.returncode == 143, err
     assert err.count("\n") == 1 and err.startswith("mgdl: ") and "run the same command again" in err
     assert list(tmp_path.glob("synthetic/*.partial/snapshot.pt"))
+
+
+# --- the image verbs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", "image", "--image", "nosuch"], "nosuch"),
+    (["run", "image", "--image", "walnut"], "Walnut"),
+    (["run", "image", "--image", "/no/such/file.png"], "no such file"),
+    (["run", "image", "--method", "msdl"], "MSDL is a one-input"),
+    (["run", "image", "--section", "6", "--image", "chest"], "§6 image regression uses"),
+    (["run", "image", "--section", "7"], "--section"),
+    (["run", "image", "--optimizer", "lbfgs"], "--optimizer"),
+    (["run", "image", "--encoding", "wavelet"], "--encoding"),
+    (["run", "image", "--lr", "-1"], "positive"),
+    (["run", "image", "--structure", "[1]->[32]->[1]", "--method", "sgdl"], "does not fit"),
+    (["sweep", "image", "--lrs", "0.1:1e300:3"], "at most 1000"),
+    (["sweep", "image", "--section", "4", "--lrs", "0.01,0.1", "--backend", "batched"], "batched"),
+])
+def test_bad_image_invocations_are_one_line_exit_2(capsys, tmp_path, paper_images, monkeypatch, argv, needle):
+    monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
+    rc, _, err = _run(capsys, *argv, "--out", str(tmp_path / "runs"))
+    _assert_refused(rc, err, needle)
+    assert not [p for p in (tmp_path / "runs").glob("*/*") if not p.name.startswith(".")]
+
+
+def test_a_corrupt_image_file_is_one_line_exit_2(capsys, tmp_path):
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"not a png")
+    rc, _, err = _run(capsys, "run", "image", "--image", str(bad), "--out", str(tmp_path / "runs"))
+    _assert_refused(rc, err, "cannot read")
+
+
+def test_image_run_on_a_users_colour_non_square_file(capsys, tmp_path):
+    from PIL import Image
+    import numpy as np
+
+    path = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(0).random((24, 36, 3)) * 255).astype("uint8")).save(path)
+    with pytest.warns(UserWarning, match="converted to greyscale"):
+        rc, out, err = _run(capsys, "run", "image", "--image", str(path), "--method", "mgdl", "--epochs", "20",
+                            "--quiet", "--json", "--out", str(tmp_path / "runs"))
+    assert rc == 0, err
+    summary = json.loads(out)
+    assert summary["outcome"] == "completed" and summary["config"]["image"] == str(path.resolve())
+    assert len(summary["config"]["image_sha256"]) == 64 and len(summary["grade_train_losses"]) == 4

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.experiments import ImageRegressionRun
+from mgdl_core.image_regression import ImageRegressionRun
 from mgdl_core.grids import eigen_subset, pixel_grid, psnr, psnr_from_loss, regression_dataset, section_image
 
 
@@ -104,5 +104,7 @@ def test_image_run_trains_and_records_psnr_consistent_losses(monkeypatch, tmp_pa
     # test = every pixel of the §6 image: the recorded test loss is ½·MSE against it
     img = section_image("cameraman", 6)
     assert r.test_loss == pytest.approx(0.5 * np.mean((r.test_pred - img.reshape(-1)) ** 2), rel=1e-12)
-    again = load_record(next((tmp_path / "image_regression").iterdir()))
+    from mgdl_core.records import record_dir
+
+    again = load_record(record_dir(tmp_path, cfg.kind, cfg))
     assert again.config == cfg and again.test_loss == r.test_loss

@@ -14,7 +14,17 @@ def test_every_page_has_both_profiles_with_the_same_knobs(page):
     for key, value in quick.items():
         if isinstance(value, int) and not isinstance(value, bool) and key.endswith(("epochs", "rates")):
             assert 0 < value <= paper[key], key
-    assert quick["early_stopping"] is False and paper["early_stopping"] is True  # the paper's protocol
+    if "early_stopping" in quick:  # the images page's runs take their section's protocol (below)
+        assert quick["early_stopping"] is False and paper["early_stopping"] is True  # the paper's protocol
+
+
+@pytest.mark.parametrize("section", [4, 5, 6])
+def test_image_sections_quick_is_smaller_than_the_paper(section):
+    from mgdl_core.image_regression import SECTION_PROFILES
+
+    quick, paper = SECTION_PROFILES[section]["quick"], SECTION_PROFILES[section]["paper"]
+    assert quick["epochs"] < paper["epochs"] and quick["early_stopping"] is False and paper["early_stopping"] is True
+    assert quick["optimizer"] == paper["optimizer"] and quick["lr" if section == 4 else "init"] == paper["lr" if section == 4 else "init"]
 
 
 def test_plans_are_read_only_and_names_are_checked():

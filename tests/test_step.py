@@ -84,10 +84,9 @@ def test_fused_gd_step_equals_w_minus_eta_grad():
     x, y = _data()
     before = [t.clone() for t in net.tensors()]
     _, ref = loss_autograd(net, x, y)
-    loss = gd_step_(net, x, y, 0.05)
+    assert gd_step_(net, x, y, 0.05) is None  # the step computes no loss it does not use
     for t, t0, g in zip(net.tensors(), before, ref):
         assert torch.allclose(t, t0 - 0.05 * g, atol=1e-12, rtol=0)
-    assert loss.item() == pytest.approx(loss_autograd(sgdl_network("(26)", seed=0, dtype=torch.float64), x, y)[0].item())
 
 
 def test_adam_step_equals_torch_adam():

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mgdl_core.errors import ConfigError, check_int, check_number, plain
-from mgdl_core.experiments import ImageRegressionRun, SyntheticRun, check_profile, run_recorded
+from mgdl_core.experiments import SyntheticRun, check_profile, run_recorded
+from mgdl_core.image_regression import ImageRegressionRun
 from mgdl_core.memory import estimate_memory_bytes, memory_limit_bytes
 from mgdl_core.images import load_image
 from mgdl_core.checkpoints import RunStore
@@ -54,8 +55,14 @@ def test_bad_synthetic_runs_are_refused(bad, needle):
 
 
 @pytest.mark.parametrize("bad,needle", [
-    (dict(section=6.0), "sections 4 and 6"),
-    (dict(section=5), "sections 4 and 6"),
+    (dict(section=6.0), "sections 4, 5 and 6"),
+    (dict(section=7), "sections 4, 5 and 6"),
+    (dict(section=4, image="no_such_image.png"), "no such file"),
+    (dict(section=6, image="chest"), "§6 image regression uses"),
+    (dict(encoding="wavelet"), "unknown encoding"),
+    (dict(downscale=0), "downscale"),
+    (dict(snapshot_epochs=(0,)), "snapshot_epochs"),
+    (dict(section=4, image_sha256="ab"), "image_sha256 is for an image given as a file path"),
     (dict(rel_error=-1), "rel_error"),
     (dict(rel_error=math.nan), "rel_error"),
     (dict(eig_stop=math.inf, track_every=10), "eig_stop"),

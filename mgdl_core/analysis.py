@@ -1,0 +1,171 @@
+"""What the §5–§7 pages read off their runs: pure functions over :class:`RunSummary` lists and
+their histories, so that a notebook cell is one call and the arithmetic behind a glued number
+has a test (``tests/test_analysis.py``).
+
+- Rate sweeps (§5, §7): :func:`split_runs` cuts a flat sweep result into one list per
+  (setting, method); :func:`best_loss`, :func:`best_run`, :func:`interval_text` (the widest
+  run of rates under a loss level, by :func:`mgdl_core.sweep.rates_below`),
+  :func:`first_diverged` and :func:`loss_table` summarise a list.
+- Seeds (§5): :func:`group_by_rate` groups runs by (method, learning rate);
+  :func:`loss_range_text`, :func:`seed_spread_text` and :func:`n_diverged` say how the seeds of
+  one group differ (the spread itself is :func:`mgdl_core.claims.spread`).
+- Spectra of I − ηH (§6, §7): :func:`count_below` per checkpoint, :func:`checkpoints_below`,
+  :func:`first_epoch_below`, :func:`min_eigenvalue`, :func:`lowest_where`; MGDL grades on the
+  epoch axis: :func:`grade_ends`, :func:`grades_ended_early`.
+
+These are the page's raw numbers (glued into prose, printed in unchecked cells). The checked
+statements, decided with room, are :mod:`mgdl_core.claims`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+
+from .claims import grade_starts, spread
+from .experiments import RunSummary
+from .sweep import rates_below
+
+__all__ = ["split_runs", "best_loss", "best_run", "interval_text", "first_diverged", "loss_text", "loss_table",
+           "group_by_rate", "n_diverged", "loss_range_text", "seed_spread_text", "count_below",
+           "checkpoints_below", "first_epoch_below", "first_below_text", "min_eigenvalue", "lowest_where",
+           "grade_ends", "grades_ended_early"]
+
+
+# ------------------------------------------------------------------------------- rate sweeps
+def split_runs(results: Sequence[RunSummary], keys: Sequence[Hashable]) -> dict[Hashable, list[RunSummary]]:
+    """``results`` cut into ``len(keys)`` consecutive lists of equal length, one per key: the
+    runs of a sweep whose configurations were listed key after key (e.g. (setting, method))."""
+    if not keys or len(results) % len(keys):
+        raise ValueError(f"{len(results)} results do not split evenly over {len(keys)} keys")
+    n = len(results) // len(keys)
+    return {key: list(results[i * n:(i + 1) * n]) for i, key in enumerate(keys)}
+
+
+def best_loss(runs: Sequence[RunSummary], key: str = "train_loss") -> float:
+    """The lowest final loss (``key``: train_loss, val_loss, test_loss) of the runs that did not
+    diverge; NaN when all did (or there are none)."""
+    return min((getattr(r, key) for r in runs if not r.diverged), default=math.nan)
+
+
+def best_run(runs: Sequence[RunSummary], key: str = "val_loss") -> RunSummary | None:
+    """The run with the lowest final ``key`` loss among those that did not diverge (the first
+    of equals); ``None`` when all diverged."""
+    ok = [r for r in runs if not r.diverged]
+    return min(ok, key=lambda r: getattr(r, key)) if ok else None
+
+
+def interval_text(runs: Sequence[RunSummary], threshold: float) -> str:
+    """The widest run of consecutive swept rates whose training loss is below ``threshold``
+    (a diverged run's NaN counts as above), as "[0.01, 0.3]", or "none of the rates"."""
+    found = rates_below([r.config.lr for r in runs], [r.train_loss for r in runs], threshold)
+    return "none of the rates" if found is None else f"[{found[0]:.3g}, {found[1]:.3g}]"
+
+
+def first_diverged(runs: Sequence[RunSummary]) -> str:
+    """The smallest rate that diverged, as "η ≥ 0.2", or "no rate"."""
+    bad = [r.config.lr for r in runs if r.diverged]
+    return "no rate" if not bad else f"η ≥ {min(bad):.3g}"
+
+
+def loss_text(run: RunSummary, diverged: str = "diverged") -> str:
+    """A run's final training loss as "3.1e-01", or ``diverged`` for a run that diverged."""
+    return diverged if run.diverged else f"{run.train_loss:.1e}"
+
+
+def loss_table(columns: Mapping[str, Sequence[RunSummary]]) -> str:
+    """A text table of final training losses: one row per rate, one column per method
+    (``{"SGDL": runs, ...}``, the runs of every column in the same rate order)."""
+    names = list(columns)
+    rows = [f"{'η':>8} " + " ".join(f"{name:>10}" for name in names)]
+    for cells in zip(*columns.values()):
+        rows.append(f"{cells[0].config.lr:8.4f} " + " ".join(f"{loss_text(r):>10}" for r in cells))
+    return "\n".join(rows)
+
+
+# ------------------------------------------------------------------------------------ seeds
+def group_by_rate(runs: Sequence[RunSummary]) -> dict[tuple[str, float], list[RunSummary]]:
+    """The runs grouped by (method, learning rate), e.g. the seeds of one configuration; groups
+    and the runs inside them keep the order in which they first appear."""
+    groups: dict[tuple[str, float], list[RunSummary]] = {}
+    for r in runs:
+        groups.setdefault((r.config.method, r.config.lr), []).append(r)
+    return groups
+
+
+def n_diverged(runs: Sequence[RunSummary]) -> int:
+    """How many of the runs diverged."""
+    return sum(r.diverged for r in runs)
+
+
+def loss_range_text(runs: Sequence[RunSummary]) -> str:
+    """The range of final training losses of the runs that did not diverge, as "0.21–0.39", or
+    "all diverged"."""
+    ok = [r.train_loss for r in runs if not r.diverged]
+    return f"{min(ok):.2f}–{max(ok):.2f}" if ok else "all diverged"
+
+
+def seed_spread_text(runs: Sequence[RunSummary]) -> str:
+    """:func:`~mgdl_core.claims.spread` of the final training losses as a percentage ("37%"),
+    or "n/a" when a run diverged."""
+    if any(r.diverged for r in runs):
+        return "n/a"
+    return f"{spread([r.train_loss for r in runs]):.0%}"
+
+
+# ---------------------------------------------------------------------------------- spectra
+def count_below(run: RunSummary, level: float = -1.0) -> np.ndarray:
+    """How many of the tracked smallest eigenvalues of I − ηH are below ``level``, per checkpoint."""
+    return (np.asarray(run.history["eig_smallest"]) < level).sum(axis=1)
+
+
+def checkpoints_below(run: RunSummary, level: float = -1.0) -> int:
+    """At how many checkpoints at least one tracked eigenvalue of I − ηH is below ``level``."""
+    return int((count_below(run, level) > 0).sum())
+
+
+def first_epoch_below(run: RunSummary, level: float = -1.0) -> int | None:
+    """The (cumulative) epoch of the first checkpoint with an eigenvalue below ``level``;
+    ``None`` when there is none."""
+    hit = np.flatnonzero(count_below(run, level) > 0)
+    return None if hit.size == 0 else int(run.history["eig_epoch"][hit[0]])
+
+
+def first_below_text(run: RunSummary, level: float = -1.0) -> str:
+    """:func:`first_epoch_below` as "epoch 1,500" or "never"."""
+    epoch = first_epoch_below(run, level)
+    return "never" if epoch is None else f"epoch {epoch:,}"
+
+
+def min_eigenvalue(run: RunSummary) -> float:
+    """The smallest tracked eigenvalue of I − ηH over all checkpoints, initialisations included."""
+    return float(np.asarray(run.history["eig_smallest"])[:, 0].min())
+
+
+def lowest_where(run: RunSummary) -> str:
+    """Where :func:`min_eigenvalue` was taken: "epoch 2,750", and for MGDL ", grade 3", with
+    " at its initialisation, before any step" when it is a grade's first spectrum."""
+    h = run.history
+    i = int(np.argmin(np.asarray(h["eig_smallest"])[:, 0]))
+    where = f"epoch {int(h['eig_epoch'][i]):,}"
+    if "eig_grade" in h:
+        where += f", grade {int(h['eig_grade'][i])}"
+        where += " at its initialisation, before any step" if grade_starts(run)[i] else ""
+    return where
+
+
+def grade_ends(run: RunSummary) -> list[int]:
+    """The cumulative epoch (the epoch axis of MGDL's plots, grades added up) at which each
+    grade's recorded history ends, grade by grade."""
+    h = run.history
+    grades = np.asarray(h["grade"])
+    return [int(h["epoch"][np.flatnonzero(grades == g)[-1]]) for g in np.unique(grades)]
+
+
+def grades_ended_early(run: RunSummary, planned: RunSummary) -> int:
+    """How many of ``run``'s grades trained fewer epochs than the same grade of ``planned``
+    (e.g. a run with an early-stopping rule against the same run without it)."""
+    lengths = np.diff([0, *grade_ends(run)])
+    planned_lengths = np.diff([0, *grade_ends(planned)])
+    return int(sum(a < b for a, b in zip(lengths, planned_lengths)))
