@@ -95,4 +95,8 @@ def environment_summary(device: torch.device | None = None) -> dict[str, str]:
     }
     if dev.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(dev)
+    else:
+        from .fused import describe  # which numeric path a large float32 step takes here
+
+        info["cpu_fused_step"] = describe()
     return info

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .fused import FusedGradient
 from .nets import Network, Params
 from .objectives import HALF_MSE, Objective
 
@@ -195,10 +196,14 @@ def adam_step_(net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, state:
     """One full-batch Adam step at a constant rate (§4, as the authors' ``optimizers.adam``)."""
     out, caches = _branch_forward(net, x, relu_prime_at_zero)
     grads = _backward(net, caches, objective.output_gradient(out, y), relu_prime_at_zero)
+    adam_update_(net.tensors(), grads, state, lr)
+
+
+def adam_update_(params: list[torch.Tensor], grads: list[torch.Tensor], state: AdamState, lr: float) -> None:
+    """Adam's update of ``params`` from their gradients (Kingma & Ba, bias-corrected), in place."""
     b1, b2 = state.betas
     state.t += 1
     c1, c2 = 1.0 - b1 ** state.t, 1.0 - b2 ** state.t
-    params = net.tensors()
     torch._foreach_lerp_(state.m, grads, 1.0 - b1)
     torch._foreach_mul_(state.v, b2)
     torch._foreach_addcmul_(state.v, grads, grads, 1.0 - b2)
@@ -225,20 +230,27 @@ class Step:
 
 
 class GradientDescent(Step):
-    """Full-batch GD at a constant rate (eq. 2 for SGDL, eq. 4 for an MGDL grade)."""
+    """Full-batch GD at a constant rate (eq. 2 for SGDL, eq. 4 for an MGDL grade). A large float32
+    network on the CPU takes the oneDNN gradient of :mod:`mgdl_core.fused`."""
 
     name = "gd"
 
     def __init__(self, lr: float, relu_prime_at_zero: float = 0.0):
         self.lr, self.relu_prime_at_zero = float(lr), float(relu_prime_at_zero)
+        self._fused = FusedGradient()
 
     def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
-        gd_step_(net, x, y, self.lr, self.relu_prime_at_zero, objective)
+        grads = self._fused(net, x, y, objective, self.relu_prime_at_zero)
+        if grads is None:
+            gd_step_(net, x, y, self.lr, self.relu_prime_at_zero, objective)
+        else:
+            torch._foreach_add_(net.tensors(), grads, alpha=-self.lr)
 
 
 class Adam(Step):
     """Full-batch Adam at a constant rate (§4); its moments are created at the first step (or
-    by a resume) and are its checkpointed state."""
+    by a resume) and are its checkpointed state. A large float32 network on the CPU takes the
+    oneDNN gradient of :mod:`mgdl_core.fused`."""
 
     name = "adam"
 
@@ -247,11 +259,16 @@ class Adam(Step):
         self.lr, self.relu_prime_at_zero = float(lr), float(relu_prime_at_zero)
         self.betas, self.eps = betas, eps
         self.state: AdamState | None = None
+        self._fused = FusedGradient()
 
     def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
         if self.state is None:
             self.state = AdamState.zeros_like(net, self.betas, self.eps)
-        adam_step_(net, x, y, self.lr, self.state, self.relu_prime_at_zero, objective)
+        grads = self._fused(net, x, y, objective, self.relu_prime_at_zero)
+        if grads is None:
+            adam_step_(net, x, y, self.lr, self.state, self.relu_prime_at_zero, objective)
+        else:
+            adam_update_(net.tensors(), grads, self.state, self.lr)
 
     def state_dict(self) -> dict | None:
         return self.state.state_dict() if self.state is not None else None
