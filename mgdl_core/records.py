@@ -326,7 +326,10 @@ def _read_files(folder: Path) -> dict[str, bytes | None]:
         try:
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except (FileNotFoundError, NotADirectoryError):
-            if not last and any(folder.parent.glob(f".{folder.name}.old-*")):
+            # a replacement under way (the old record moved aside), or one that finished between
+            # the open and this look (the new record in place, the old one already deleted); two
+            # replacements back to back can hide both for an instant, hence a few tries regardless
+            if not last and (attempt < 3 or folder.is_dir() or any(folder.parent.glob(f".{folder.name}.old-*"))):
                 time.sleep(0.02)
                 continue
             raise FileNotFoundError(f"no record at {folder}") from None
