@@ -27,7 +27,7 @@ _PLANS: dict[str, dict[str, dict[str, object]]] = {
     # paper: 10^6 GD epochs (per grade for MGDL) with the authors' early stopping.
     "learning_rate": {
         "quick": dict(rates=8, sgdl_epochs=6_000, mgdl_epochs=1_500, early_stopping=False,
-                      img_images=("resolution_chart", "cameraman", "barbara", "pirate"), img_rates=4),
+                      img_images=("resolution_chart", "cameraman", "barbara", "pirate"), img_rates=3),
         "paper": dict(rates=30, sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, early_stopping=True,
                       img_images=("resolution_chart", "cameraman", "barbara", "pirate"), img_rates=12),
     },
