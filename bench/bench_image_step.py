@@ -48,11 +48,12 @@ import time
 
 import torch
 
-from timing import interleave, table  # bench/ is on sys.path when a bench script runs
+from timing import eager_model, interleave, table  # bench/ is on sys.path when a bench script runs
 
 from mgdl_core.nets import sgdl_network
 from mgdl_core.runtime import configure_cpu
 from mgdl_core.step import AdamState, adam_step_
+from mgdl_core.step import adam_update_ as adam_foreach_  # the library's update, op for op
 
 Tensor = torch.Tensor
 Params = list[tuple[Tensor, Tensor]]
@@ -69,20 +70,6 @@ _linear = torch.ops.mkldnn._linear_pointwise  # (X, W, B, attr, scalars, algo) -
 # --------------------------------------------------------------------------------------------
 # Adam updates (the library's foreach sequence, and torch's fused CPU kernel)
 # --------------------------------------------------------------------------------------------
-
-def adam_foreach_(ps: list[Tensor], gs: list[Tensor], state: AdamState, lr: float) -> None:
-    """Exactly the library's update (mgdl_core.step.adam_step_), op for op."""
-    b1, b2 = state.betas
-    state.t += 1
-    c1, c2 = 1.0 - b1 ** state.t, 1.0 - b2 ** state.t
-    torch._foreach_lerp_(state.m, gs, 1.0 - b1)
-    torch._foreach_mul_(state.v, b2)
-    torch._foreach_addcmul_(state.v, gs, gs, 1.0 - b2)
-    denom = torch._foreach_sqrt(state.v)
-    torch._foreach_div_(denom, c2 ** 0.5)
-    torch._foreach_add_(denom, state.eps)
-    torch._foreach_addcdiv_(ps, state.m, denom, -lr / c1)
-
 
 def adam_fused_(ps: list[Tensor], gs: list[Tensor], state: AdamState, lr: float, step: Tensor) -> None:
     """One ``torch._fused_adam_`` call (one pass over p, g, m, v); ``step`` is a float32 0-d
@@ -269,19 +256,6 @@ def make_compiled_step():
 # --------------------------------------------------------------------------------------------
 # eager nn.Sequential + torch.optim.Adam
 # --------------------------------------------------------------------------------------------
-
-def eager_model(params: Params) -> torch.nn.Sequential:
-    layers: list[torch.nn.Module] = []
-    for i, (w, b) in enumerate(params):
-        lin = torch.nn.Linear(*w.shape, dtype=w.dtype)
-        with torch.no_grad():
-            lin.weight.copy_(w.t())
-            lin.bias.copy_(b)
-        layers.append(lin)
-        if i < len(params) - 1:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
-
 
 def eager_step_fn(params: Params, x: Tensor, y: Tensor, **adam_kw):
     model = eager_model(params)

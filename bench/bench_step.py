@@ -14,21 +14,7 @@ from mgdl_core.nets import sgdl_network
 from mgdl_core.runtime import configure_cpu, get_device
 from mgdl_core.step import gd_step_
 from mgdl_core.synthetic import synthetic_dataset
-from timing import interleave, table
-
-
-def eager_model(net) -> torch.nn.Sequential:
-    layers = []
-    params = net.branches[0]
-    for i, (w, b) in enumerate(params):
-        lin = torch.nn.Linear(*w.shape, dtype=w.dtype, device=w.device)
-        with torch.no_grad():
-            lin.weight.copy_(w.t())
-            lin.bias.copy_(b)
-        layers.append(lin)
-        if i < len(params) - 1:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
+from timing import eager_model, interleave, table
 
 
 def main() -> None:
@@ -50,7 +36,7 @@ def main() -> None:
                 g = torch.linspace(0, 1, 64, dtype=dtype, device=device)
                 x = torch.cartesian_prod(g, g)
                 y = torch.sin(6 * x[:, :1]) * torch.cos(4 * x[:, 1:])
-            model = eager_model(net)
+            model = eager_model(net.branches[0])
 
             def hand() -> None:
                 gd_step_(net, x, y, 1e-3)

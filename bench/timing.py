@@ -28,3 +28,20 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def eager_model(params) -> "torch.nn.Sequential":
+    """The same ReLU MLP as ``nn.Linear`` + ``nn.ReLU`` layers (the eager-autograd reference of
+    the step benchmarks), from a list of (W [d_in, d_out], b) pairs."""
+    import torch
+
+    layers = []
+    for i, (w, b) in enumerate(params):
+        lin = torch.nn.Linear(*w.shape, dtype=w.dtype, device=w.device)
+        with torch.no_grad():
+            lin.weight.copy_(w.t())
+            lin.bias.copy_(b)
+        layers.append(lin)
+        if i < len(params) - 1:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)

@@ -17,6 +17,9 @@ from .images import IMAGES
 from .plots import LABELS, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate
 
 FONT = 9
+# The pages embed every figure as a PNG in a committed notebook: 80 dpi keeps a six-panel figure
+# near 100 KB and its 9-point text legible at the column's width.
+DPI = 80
 
 
 def _title(name: str) -> str:
@@ -92,7 +95,7 @@ def fig15_figure(runs: Mapping[str, Sequence[RunSummary]]) -> plt.Figure:
 def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]]) -> plt.Figure:
     """Figs 18–20: per image, the 10 smallest (solid) and largest (dashed) eigenvalues of I − ηH
     along SGDL's and MGDL's training, with the ±1 lines."""
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(7.2, 2.6 * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(7.2, 2.6 * len(pairs)), squeeze=False, dpi=DPI)
     for row, (name, (sgdl, mgdl)) in zip(axes, pairs.items()):
         for ax, run in zip(row, (sgdl, mgdl)):
             plot_eigen_trajectories(ax, run, f"{_title(name)}: {LABELS[run.config.method]}, η = {run.config.lr:g}")

@@ -253,7 +253,7 @@ plt.close(fig)
 
 # %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
-display(HTML(spectrum_player([img_runs["sgdl"], img_runs["mgdl"]], name="image")))
+display(HTML(spectrum_player([img_runs["sgdl"], img_runs["mgdl"]], frames=8, name="image")))
 
 # %% [markdown]
 # ## Three more images (the paper's Figures 18–20)
