@@ -150,7 +150,8 @@ class RunStore:
         save_checkpoint({"params": [t.detach().cpu() for t in result.net.tensors()],
                          "history": {k: torch.as_tensor(v) for k, v in result.history.items()},
                          "outcome": result.outcome, "epochs_run": result.epochs_run,
-                         "diverged_epoch": result.diverged_epoch, "seconds": result.seconds},
+                         "diverged_epoch": result.diverged_epoch, "seconds": result.seconds,
+                         "step_state": result.step_state},
                         self.folder / f"grade_{grade}.pt")
         snap = self.folder / "snapshot.pt"
         if snap.exists():

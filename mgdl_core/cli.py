@@ -42,6 +42,8 @@ COMMANDS = {
     "synthetic": "synthetic regression of §5–§7 (eq. 5), SGDL (26) / MGDL (30) / MSDL",
     "image": "image regression of §4 (Table 1), §5 (Fig. 15) and §6 (Figs 3, 18–20), SGDL / MGDL; "
              "--image NAME or a path to your own file",
+    "restore": "denoising / deblurring of §4 (Tables 2–3) and §6 (Figs 21–24) on the ROF objective (Appendix C), "
+               "SGDL / MGDL; --problem denoise --noise SIGMA or --problem deblur --blur SIGMA_HAT",
 }
 
 
@@ -163,8 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     def experiment_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
         sp.add_argument("--setting", type=int, choices=(1, 2), default=1, help="synthetic: eq. (5)'s setting")
-        sp.add_argument("--image", default="cameraman",
-                        help="image: one of the paper's images (see `mgdl list`) or a path to an image file")
+        sp.add_argument("--image", default=None,
+                        help="image/restore: one of the paper's images (see `mgdl list`) or a path to an image "
+                             "file (default: cameraman; restore: butterfly)")
+        sp.add_argument("--problem", choices=("denoise", "deblur"), default="denoise", help="restore: the task")
+        sp.add_argument("--noise", type=lambda t: _positive_float(t, 255.0), default=10.0, metavar="SIGMA",
+                        help="restore: noise σ on the 0–255 scale (denoise; deblurring adds 3)")
+        sp.add_argument("--blur", type=lambda t: _positive_float(t, 100.0), default=None, metavar="SIGMA_HAT",
+                        help="restore: the Gaussian blur's σ̂ (deblur: 3, 5, 7 in the paper)")
+        sp.add_argument("--lam", type=lambda t: _positive_float(t, 1e6), default=None,
+                        help="restore: λ of eq. (18) (default: the authors' best for Butterfly)")
+        sp.add_argument("--beta", type=lambda t: _positive_float(t, 1e6), default=None,
+                        help="restore: β of eq. (22) (default: the authors' best for Butterfly)")
         sp.add_argument("--section", type=int, choices=(4, 5, 6), default=4,
                         help="image: whose protocol (4: Adam, Table 1; 5: GD, Fig. 15; 6: GD, §6's pixel subsets)")
         sp.add_argument("--optimizer", choices=("gd", "adam"), default=None,
@@ -207,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=_int_in(1, _max_workers), default=None,
                     help="worker processes (processes backend) or local Ray CPUs (default: one per core)")
     sw.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
+    sw.add_argument("--lams", default=None, help="restore: λ values too (a list or LOW:HIGH:COUNT), a grid with --lrs")
+    sw.add_argument("--betas", default=None, help="restore: β values too (a list or LOW:HIGH:COUNT), a grid with --lrs")
     sub.add_parser("list", help="the experiments and their profiles")
     show = sub.add_parser("show", help="a record's summary")
     show.add_argument("run", help="a record folder, or a hash (prefix) under --out")
@@ -238,9 +252,25 @@ def _config(args, lr: float | None):
     overrides.update({k: v for k, v in given.items() if v is not None})
     if args.experiment == "synthetic":
         cls, overrides["setting"] = SyntheticRun, args.setting
+    elif args.experiment == "restore":
+        from .restoration import RestorationRun
+
+        cls = RestorationRun
+        if args.method == "msdl" or args.section == 5:
+            raise UsageError("restore trains --method sgdl or mgdl, in --section 4 or 6")
+        overrides.update(image=args.image or "butterfly", section=args.section, problem=args.problem)
+        if args.problem == "deblur":
+            if args.blur is None:
+                raise UsageError("--problem deblur needs --blur SIGMA_HAT (the paper's 3, 5 or 7)")
+            overrides["blur"] = args.blur
+        else:
+            overrides["noise"] = args.noise
+        for name in ("lam", "beta", "optimizer"):
+            if getattr(args, name) is not None:
+                overrides[name] = getattr(args, name)
     else:
         cls = ImageRegressionRun
-        overrides.update(image=args.image, section=args.section, encoding=args.encoding)
+        overrides.update(image=args.image or "cameraman", section=args.section, encoding=args.encoding)
         if args.optimizer is not None:
             overrides["optimizer"] = args.optimizer
     try:
@@ -285,15 +315,26 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
         return
     c = summary.config
     task = f"setting {c.setting}" if c.kind == "synthetic" else f"{c.image} (§{c.section})"
+    if c.kind == "restoration":
+        task += f" {c.problem} " + (f"σ={c.noise:g}" if c.problem == "denoise" else f"σ̂={c.blur:g}")
     print(f"{c.kind} {task} {c.method.upper()} η={c.lr:g}: {summary.outcome}"
           + (f" at epoch {summary.diverged_epoch}" if summary.diverged_epoch is not None else "")
           + f", {summary.epochs_run} epochs, {summary.seconds:.1f} s")
-    print(f"  loss (0.5·MSE): train {summary.train_loss:.4e}  val {summary.val_loss:.4e}  test {summary.test_loss:.4e}")
+    if c.kind == "restoration":
+        print(f"  objective (22)/(24) at the end: {summary.train_loss:.4e}")
+    else:
+        print(f"  loss (0.5·MSE): train {summary.train_loss:.4e}  val {summary.val_loss:.4e}  test {summary.test_loss:.4e}")
     if c.kind == "image_regression" and not summary.diverged:
         from .grids import psnr_from_loss
 
         print(f"  PSNR (eq. 34): TrPSNR {psnr_from_loss(summary.train_loss):.2f} dB  "
               f"TePSNR {psnr_from_loss(summary.test_loss):.2f} dB (every pixel)")
+    if c.kind == "restoration" and not summary.diverged:
+        from .restoration import grade_psnrs, restoration_psnr
+
+        print(f"  PSNR against the clean image: {restoration_psnr(summary):.2f} dB"
+              + (" (after each grade: " + ", ".join(f"{p:.2f}" for p in grade_psnrs(summary)) + ")"
+                 if c.method == "mgdl" else ""))
     if summary.grade_train_losses:
         print("  after each grade: " + "  ".join(f"{v:.3e}" for v in summary.grade_train_losses))
     if folder is not None:
@@ -319,6 +360,13 @@ def _cmd_sweep(args) -> int:
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address is the Ray cluster's: use it with --backend ray")
     configs = [_config(args, lr) for lr in parse_rates(args.lrs)]
+    if args.lams is not None or args.betas is not None:
+        if args.experiment != "restore":
+            raise UsageError("--lams and --betas are restore's (the (λ, β, lr) grid of Appendix C)")
+        lams = parse_rates(args.lams) if args.lams is not None else [None]
+        betas = parse_rates(args.betas) if args.betas is not None else [None]
+        configs = [c.replace(**({"lam": lam} if lam is not None else {}), **({"beta": beta} if beta is not None else {}))
+                   for c in configs for lam in lams for beta in betas]
     if args.backend == "batched" and (args.method == "msdl" or args.track_every):
         raise UsageError("--backend batched runs SGDL and MGDL without --track-every; use processes or serial")
     # sweep() checks --out (and that Ray is there, for --backend ray) before any run
@@ -328,6 +376,14 @@ def _cmd_sweep(args) -> int:
     if args.json:
         _print_json([summary_dict(r) for r in results])
     else:
+        if args.experiment == "restore":
+            from .restoration import restoration_psnr
+
+            print(f"{'η':>10} {'λ':>10} {'β':>10} {'outcome':>14} {'PSNR':>7}")
+            for r in results:
+                c = r.config
+                print(f"{c.lr:10.4g} {c.lam:10.4g} {c.beta:10.4g} {r.outcome:>14} {restoration_psnr(r):7.2f}")
+            return 0
         print(f"{'η':>10} {'outcome':>14} {'train loss':>12} {'test loss':>12}")
         for r in results:
             print(f"{r.config.lr:10.4g} {r.outcome:>14} {r.train_loss:12.4e} {r.test_loss:12.4e}")
@@ -346,6 +402,13 @@ def _cmd_list(args) -> int:
                 print(f"  --profile {prof}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
             continue
         print(f"  --image: {', '.join(available_images())}, or a file path")
+        if name == "restore":
+            from .restoration import RESTORATION_PROFILES
+
+            for section, profiles in RESTORATION_PROFILES.items():
+                for prof, values in profiles.items():
+                    print(f"  --section {section} --profile {prof}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+            continue
         for section, profiles in SECTION_PROFILES.items():
             for prof, values in profiles.items():
                 print(f"  --section {section} --profile {prof}: " + ", ".join(f"{k}={v}" for k, v in values.items()))

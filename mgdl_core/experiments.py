@@ -92,6 +92,8 @@ class RunConfig:
     # the optimiser and early-stopping tolerance of a task without such fields (mgdl_core.step.STEPS)
     optimizer: ClassVar[str] = "gd"
     rel_error: ClassVar[float] = 1e-6
+    # whether runs that differ only in lr and seed can train as one stacked computation (mgdl_core.batched)
+    batchable: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -213,13 +215,11 @@ class SyntheticRun(RunConfig):
         return synthetic_dataset(self.setting, dtype=get_dtype(self.dtype), device=_device(self))
 
 
-def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
-                        store: RunStore | None = None) -> "RunSummary":
-    """Train ``config`` (a SyntheticRun or ImageRegressionRun) on ``data`` and summarise it;
-    a structure that cannot fit in memory is refused first (:func:`check_memory`)."""
-    check_memory(config, data)
-    device, dtype = data.train.x.device, data.train.x.dtype
-    resume = store.snapshot() if store is not None else None
+def run_callbacks(config: RunConfig, callbacks=(), store: RunStore | None = None) -> list:
+    """The callbacks a configured run trains with: eigenvalue tracking (and its stop) when
+    ``track_every`` is set, then ``callbacks``, then the store's checkpointer (last, so a
+    checkpoint holds what every other callback recorded at that epoch)."""
+    callbacks = list(callbacks)
     if config.track_every > 0:
         from .hessian import EigenTracker
 
@@ -229,7 +229,18 @@ def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
 
             callbacks.insert(1, EigenStop(config.track_every, config.eig_stop))
     if store is not None:
-        callbacks = [*callbacks, store.checkpointer()]
+        callbacks.append(store.checkpointer())
+    return callbacks
+
+
+def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
+                        store: RunStore | None = None) -> "RunSummary":
+    """Train ``config`` (a SyntheticRun or ImageRegressionRun) on ``data`` and summarise it;
+    a structure that cannot fit in memory is refused first (:func:`check_memory`)."""
+    check_memory(config, data)
+    device, dtype = data.train.x.device, data.train.x.dtype
+    resume = store.snapshot() if store is not None else None
+    callbacks = run_callbacks(config, callbacks, store)
     if config.method == "mgdl":
         grades = mgdl_structure(structure)
         epochs = config.grade_epochs or (config.epochs,) * len(grades)
@@ -309,7 +320,7 @@ def _grade_result(saved: dict, widths) -> TrainResult:
 
 def experiment_kinds() -> dict[str, type[RunConfig]]:
     """Every run configuration class by the ``kind`` of its records."""
-    from . import image_regression  # noqa: F401  (registers its configurations)
+    from . import image_regression, restoration  # noqa: F401  (register their configurations)
 
     return dict(_KINDS)
 

@@ -92,10 +92,10 @@ def fig15_figure(runs: Mapping[str, Sequence[RunSummary]]) -> plt.Figure:
     return fig
 
 
-def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]]) -> plt.Figure:
-    """Figs 18–20: per image, the 10 smallest (solid) and largest (dashed) eigenvalues of I − ηH
-    along SGDL's and MGDL's training, with the ±1 lines."""
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(7.2, 2.6 * len(pairs)), squeeze=False, dpi=DPI)
+def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]], height: float = 2.6) -> plt.Figure:
+    """Figs 18–24: per image (or cell), the 10 smallest (solid) and largest (dashed) eigenvalues
+    of I − ηH along SGDL's and MGDL's training, with the ±1 lines; ``height`` inches per row."""
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(7.2, height * len(pairs)), squeeze=False, dpi=DPI)
     for row, (name, (sgdl, mgdl)) in zip(axes, pairs.items()):
         for ax, run in zip(row, (sgdl, mgdl)):
             plot_eigen_trajectories(ax, run, f"{_title(name)}: {LABELS[run.config.method]}, η = {run.config.lr:g}")

@@ -106,37 +106,15 @@ class ImageRegressionRun(RunConfig):
 
     def __post_init__(self) -> None:
         from .grids import _EIGEN_SUBSETS
-        from .images import _MISSING, _norm, available_images, file_sha256
+        from .images import available_images
 
         section = plain(self.section)
         if isinstance(section, bool) or not isinstance(section, int) or section not in IMAGE_STRUCTURES:
             raise ConfigError(f"image regression is in sections 4, 5 and 6, not {self.section!r}")
         if self.method == "msdl":
             raise ConfigError("MSDL is a one-input (synthetic) model; image regression takes 'sgdl' or 'mgdl'")
-        image = plain(self.image)
-        if not isinstance(image, str) or not image:
-            raise ConfigError(f"image must be an image name or a file path, got {self.image!r}")
-        names = list(_EIGEN_SUBSETS) if section == 6 else available_images()
-        if _norm(image) not in names:
-            path = Path(image).expanduser()
-            if image.lower() in _MISSING:
-                raise ConfigError(f"{_MISSING[image.lower()]}'s file is missing from every public copy of the "
-                                  "authors' repository, so it cannot be regressed here (the paper's Table 1 row "
-                                  "for it stands alone)")
-            if section == 6 or not path.is_file():
-                raise ConfigError(f"§{section} image regression uses the images {', '.join(names)}"
-                                  + ("" if section == 6 else " or a path to an image file") + f", not {image!r}"
-                                  + (" (no such file)" if section != 6 and ("/" in image or "." in image) else ""))
-            digest = file_sha256(path)
-            if self.image_sha256 is not None and self.image_sha256 != digest:
-                raise ConfigError(f"{path} has SHA-256 {digest[:12]}…, not the recorded {str(self.image_sha256)[:12]}…: "
-                                  "the file changed since this configuration was made")
-            object.__setattr__(self, "image", str(path.resolve()))
-            object.__setattr__(self, "image_sha256", digest)
-        elif self.image_sha256 is not None:
-            raise ConfigError("image_sha256 is for an image given as a file path")
-        else:
-            object.__setattr__(self, "image", _norm(image))
+        resolve_image_field(self, list(_EIGEN_SUBSETS) if section == 6 else available_images(),
+                            section != 6, f"§{section} image regression")
         if self.encoding not in ENCODINGS:
             raise ConfigError(f"unknown encoding {self.encoding!r}: use one of {', '.join(ENCODINGS)}")
         object.__setattr__(self, "downscale", check_int("downscale", self.downscale, 1, 64))
@@ -214,6 +192,35 @@ class ImageRegressionRun(RunConfig):
             return []
         grade = len(parse_grades(self)) if self.method == "mgdl" else None
         return [PredictionSnapshots(self.snapshot_epochs, grade)]
+
+
+def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -> None:
+    """Check and normalise a configuration's ``image`` (one of ``names``, or with ``allow_path``
+    an image file) and set ``image_sha256`` from a file, so the record names the exact image."""
+    from .images import _MISSING, _norm, file_sha256
+
+    image = plain(config.image)
+    if not isinstance(image, str) or not image:
+        raise ConfigError(f"image must be an image name or a file path, got {config.image!r}")
+    if _norm(image) in names:
+        if config.image_sha256 is not None:
+            raise ConfigError("image_sha256 is for an image given as a file path")
+        object.__setattr__(config, "image", _norm(image))
+        return
+    path = Path(image).expanduser()
+    if image.lower() in _MISSING:
+        raise ConfigError(f"{_MISSING[image.lower()]}'s file is missing from every public copy of the "
+                          "authors' repository, so it cannot be used here (the paper's row for it stands alone)")
+    if not allow_path or not path.is_file():
+        raise ConfigError(f"{what} uses the images {', '.join(names)}" + (" or a path to an image file" if allow_path else "")
+                          + f", not {image!r}"
+                          + (" (no such file)" if allow_path and ("/" in image or "." in image) else ""))
+    digest = file_sha256(path)
+    if config.image_sha256 is not None and config.image_sha256 != digest:
+        raise ConfigError(f"{path} has SHA-256 {digest[:12]}…, not the recorded {str(config.image_sha256)[:12]}…: "
+                          "the file changed since this configuration was made")
+    object.__setattr__(config, "image", str(path.resolve()))
+    object.__setattr__(config, "image_sha256", digest)
 
 
 def parse_grades(config: ImageRegressionRun) -> list:

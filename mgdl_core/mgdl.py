@@ -80,13 +80,14 @@ class MGDLResult:
 
     def history(self) -> dict[str, np.ndarray]:
         """All grades' histories on one epoch axis (grade epochs added up), with the grade of
-        every loss record (``grade``) and of every eigenvalue record (``eig_grade``)."""
+        every loss record (``grade``), eigenvalue record (``eig_grade``) and PSNR record
+        (``psnr_grade``, restoration)."""
         out: dict[str, list] = {}
         offset = 0
         for l, r in enumerate(self.grade_results, start=1):
             for k, v in r.history.items():
                 out.setdefault(k, []).append(v + offset if k.endswith("epoch") else v)
-            for key, grade_key in (("epoch", "grade"), ("eig_epoch", "eig_grade")):
+            for key, grade_key in (("epoch", "grade"), ("eig_epoch", "eig_grade"), ("psnr_epoch", "psnr_grade")):
                 if key in r.history:
                     out.setdefault(grade_key, []).append(np.full(len(r.history[key]), l))
             offset += r.epochs_run
@@ -106,7 +107,8 @@ class GradeLoop:
 
 def grade_loop(n_grades: int, splits: dict[str, Split], train_grade: Callable[..., object | None], *,
                mode: str = "residual", objective: Objective = HALF_MSE,
-               predict: Callable = mlp_forward, features: Callable = mlp_features) -> GradeLoop:
+               predict: Callable = mlp_forward, features: Callable = mlp_features,
+               scale: Callable[[torch.Tensor, torch.Tensor], float] | None = None) -> GradeLoop:
     """Grade by grade (eq. 3): grade l trains on the frozen features of the grades before it,
     cached once per grade on every split, never per step.
 
@@ -119,9 +121,13 @@ def grade_loop(n_grades: int, splits: dict[str, Split], train_grade: Callable[..
     caller's are never changed). ``mode="offset"``: the targets stay y and the grade minimises
     ``objective``(ḡ_{l−1} + g_l) through :class:`~mgdl_core.objectives.Shifted`, the form the
     restoration objectives (Appendix C, eq. 24) need; for eq. (1) both modes are the same problem.
+    ``scale(ḡ_{l−1}, y)`` ("offset" mode only) gives grade l ≥ 2 its normalisation ε_l of eq. (24):
+    the grade adds ε_l·g_l (``train_grade`` gets ``scale=ε_l``); ε_1 = 1.
     """
     if mode not in ("residual", "offset"):
         raise ValueError(f"unknown grade mode {mode!r}: use 'residual' or 'offset'")
+    if scale is not None and mode != "offset":
+        raise ValueError("a grade scale ε_l belongs to 'offset' mode (eq. 24)")
     feats = {k: s.x for k, s in splits.items()}
     targets = {k: s.y.clone() for k, s in splits.items()}
     acc: dict[str, torch.Tensor] = {}
@@ -130,8 +136,13 @@ def grade_loop(n_grades: int, splits: dict[str, Split], train_grade: Callable[..
     for l in range(1, n_grades + 1):
         data = Dataset(*(Split.trusted(feats[k], targets[k]) if k in feats else None
                          for k in ("train", "val", "test")))
+        eps = 1.0
         if mode == "offset" and acc:
-            params = train_grade(l, data, offset=acc["train"])
+            if scale is None:
+                params = train_grade(l, data, offset=acc["train"])
+            else:
+                eps = float(scale(acc["train"], splits["train"].y))
+                params = train_grade(l, data, offset=acc["train"], scale=eps)
         else:
             params = train_grade(l, data)
         if params is None:
@@ -140,6 +151,8 @@ def grade_loop(n_grades: int, splits: dict[str, Split], train_grade: Callable[..
         with torch.no_grad():
             for k in splits:
                 pred = predict(params, feats[k])
+                if eps != 1.0:
+                    pred = eps * pred
                 acc[k] = pred if k not in acc else acc[k] + pred
                 if mode == "residual":
                     targets[k] = targets[k] - pred

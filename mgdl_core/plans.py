@@ -23,6 +23,15 @@ _PLANS: dict[str, dict[str, dict[str, object]]] = {
         "paper": dict(images=("cameraman", "barbara", "butterfly", "pirate", "chest"),
                       fourier_images=("cameraman", "barbara", "butterfly", "pirate", "chest")),
     },
+    # §4 Tables 2–3, Figs 7–14: every cell of the paper in ``paper`` (its protocol: 2·10^4 epochs per
+    # grade on the full images); quick: two noise levels and one blur on the three images, each
+    # downscaled to 32² for 300 epochs (mgdl_core.restoration.RESTORATION_PROFILES). BM3D: the
+    # bm3d package, 30–60 s per 512² image on this CPU.
+    "restoration": {
+        "quick": dict(images=("butterfly", "pirate", "chest"), noises=(10, 40), blurs=(3,), bm3d=True),
+        "paper": dict(images=("butterfly", "pirate", "chest"), noises=(10, 20, 30, 40, 50, 60), blurs=(3, 5, 7),
+                      bm3d=True),
+    },
     # §5: 8 or 30 log-spaced rates in [0.001, 0.5]; SGDL's epochs = MGDL's 4 grades together.
     # paper: 10^6 GD epochs (per grade for MGDL) with the authors' early stopping.
     "learning_rate": {
@@ -36,6 +45,8 @@ _PLANS: dict[str, dict[str, dict[str, object]]] = {
     # trains 5·10^5 epochs (per grade), a spectrum every 10^4. Full size: structure (28), beyond
     # the paper; quick on the §6 Cameraman (4,096 training pixels), paper on Cameraman's whole
     # ¼ grid (16,384 pixels, as in §4).
+    # Figs 21–24 (den_*): §6 denoising on the authors' small Butterfly (64²) and Barbara (32²) at
+    # σ = 10 and 30, their spectra every 2,000 (SGDL) and 5,000 (MGDL) epochs as their code.
     # Figs 18–20 (s6_*): Cameraman, Barbara's quadrant, Butterfly at the paper's rates; quick halves
     # Butterfly's §6 image (to Cameraman's 4,096 training pixels) and trains a few thousand epochs.
     "eigenvalues": {
@@ -43,12 +54,16 @@ _PLANS: dict[str, dict[str, dict[str, object]]] = {
                       img_sgdl_epochs=4_000, img_mgdl_epochs=1_000, img_sgdl_every=500, img_mgdl_every=250,
                       full_epochs=300, full_every=300, full_section=6,
                       s6_images=("cameraman", "barbara", "butterfly"), s6_sgdl_epochs=1_500, s6_mgdl_epochs=400,
-                      s6_sgdl_every=500, s6_mgdl_every=200, s6_downscale={"butterfly": 2}),
+                      s6_sgdl_every=500, s6_mgdl_every=200, s6_downscale={"butterfly": 2},
+                      den_images=("butterfly", "barbara"), den_noises=(10,), den_sgdl_epochs=1_500,
+                      den_mgdl_epochs=400, den_sgdl_every=500, den_mgdl_every=200),
         "paper": dict(sgdl_epochs=1_000_000, mgdl_epochs=1_000_000, sgdl_every=10_000, mgdl_every=10_000,
                       early_stopping=True, img_sgdl_epochs=500_000, img_mgdl_epochs=500_000,
                       img_sgdl_every=10_000, img_mgdl_every=10_000, full_epochs=10_000, full_every=1_000,
                       full_section=4, s6_images=("cameraman", "barbara", "butterfly"), s6_sgdl_epochs=500_000,
-                      s6_mgdl_epochs=500_000, s6_sgdl_every=10_000, s6_mgdl_every=10_000, s6_downscale={}),
+                      s6_mgdl_epochs=500_000, s6_sgdl_every=10_000, s6_mgdl_every=10_000, s6_downscale={},
+                      den_images=("butterfly", "barbara"), den_noises=(10, 30), den_sgdl_epochs=100_000,
+                      den_mgdl_epochs=100_000, den_sgdl_every=2_000, den_mgdl_every=5_000),
     },
     # §7: the MGDL runs are those of the §6 page and the rate sweep reuses the §5 page's MGDL runs
     # (the same configurations, so their records are read, not trained again).

@@ -91,7 +91,7 @@ def _batchable(configs: Sequence[SyntheticRun]) -> bool:
     first = configs[0]
     same = all(dataclasses.replace(c, lr=first.lr, seed=first.seed) == first for c in configs)
     one_dataset = getattr(first, "encoding", "none") == "none" or len({c.seed for c in configs}) == 1
-    return (same and one_dataset and first.method in ("sgdl", "mgdl") and first.optimizer == "gd"
+    return (same and one_dataset and first.batchable and first.method in ("sgdl", "mgdl") and first.optimizer == "gd"
             and first.track_every == 0 and not getattr(first, "snapshot_epochs", ()))
 
 
@@ -221,7 +221,7 @@ def _sweep_batched(configs, todo, results, out, force, checkpoint_every, strict:
         if not _batchable(members):
             if strict:
                 raise ConfigError("a batched sweep needs GD runs of SGDL or MGDL that differ only in lr and "
-                                  "seed (no track_every, no snapshots; Adam runs: use processes)")
+                                  "seed (no track_every, no snapshots, no restoration's u; Adam runs: use processes)")
             for i in idx:
                 results[i] = _run_one(configs[i], out, force, checkpoint_every)
             continue

@@ -329,6 +329,9 @@ class TrainResult:
     epochs_run: int
     diverged_epoch: int | None
     seconds: float
+    # the step's state at the end (``Step.state_dict``): what a later stage carries on from it,
+    # e.g. the ROF auxiliary variable u that the next MGDL grade starts from (mgdl_core.restoration)
+    step_state: dict | None = None
 
     @property
     def final_train_loss(self) -> float:
@@ -389,7 +392,8 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
         raise
     hist = {k: np.asarray(v) for k, v in state.history.items()}
     outcome = state.stop_reason or "completed"
-    return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, state.seconds)
+    return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, state.seconds,
+                       update.state_dict())
 
 
 def _restore(state: TrainState, snap: dict) -> None:

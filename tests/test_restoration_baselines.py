@@ -1,0 +1,214 @@
+"""The ROF energy and solver against direct computation, and the classical restorers on small images."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import lsq_linear
+
+from mgdl_core.grids import psnr
+from mgdl_core.operators import FiniteDifference, GaussianBlur, Identity, gaussian_taps
+from mgdl_core.restoration_baselines import (RofSolution, bm3d_denoise, gaussian_psf, rof_energy,
+                                             solve_rof, tune, tv_chambolle, wiener_deblur)
+
+B = FiniteDifference("forward")
+
+
+def _smooth(n: int) -> np.ndarray:
+    i, j = np.mgrid[0:n, 0:n] / n
+    return 0.5 + 0.3 * np.sin(3 * i) * np.cos(2 * j) + 0.1 * (i > 0.5)
+
+
+def _noisy(clean: np.ndarray, sigma255: float, seed: int = 0) -> np.ndarray:
+    return clean + np.random.default_rng(seed).normal(0, sigma255 / 255, clean.shape)
+
+
+# Independent numpy versions of A and B (eq. 18), written from their definitions.
+def _np_blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    taps = gaussian_taps(sigma).numpy()
+    assert taps.size % 2 == 1  # the centred, odd kernels keep this reference simple
+    r = taps.size // 2
+    padded = np.pad(x, r, mode="symmetric")
+    rows = sum(t * padded[k:k + x.shape[0], :] for k, t in enumerate(taps))
+    return sum(t * rows[:, k:k + x.shape[1]] for k, t in enumerate(taps))
+
+
+def _np_diff(x: np.ndarray, forward: bool) -> np.ndarray:
+    kw = {"append": x[-1:]} if forward else {"prepend": x[:1]}
+    kh = {"append": x[:, -1:]} if forward else {"prepend": x[:, :1]}
+    return np.vstack([np.diff(x, axis=0, **kw), np.diff(x, axis=1, **kh)])
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("sigma", [None, 1.0])
+def test_rof_energy_is_eq18(direction, sigma):
+    rng = np.random.default_rng(1)
+    f, fhat, lam = rng.random((9, 11)), rng.random((9, 11)), 0.37
+    A = Identity() if sigma is None else GaussianBlur(sigma)
+    af = f if sigma is None else _np_blur(f, sigma)
+    expected = 0.5 * np.sum((fhat - af) ** 2) + lam * np.abs(_np_diff(f, direction == "forward")).sum()
+    got = rof_energy(f, fhat, A, FiniteDifference(direction), lam)
+    assert got == pytest.approx(expected, rel=1e-13)
+    assert rof_energy(torch.tensor(f, dtype=torch.float32), torch.tensor(fhat), A,
+                      FiniteDifference(direction), lam) == pytest.approx(expected, rel=1e-6)
+
+
+def test_invalid_inputs_fail_clearly():
+    f = np.zeros((6, 6))
+    with pytest.raises(ValueError, match="lam"):
+        solve_rof(f, Identity(), B, -0.1)
+    with pytest.raises(ValueError, match="2-D"):
+        solve_rof(np.zeros((2, 6, 6)), Identity(), B, 0.1)
+    with pytest.raises(ValueError, match="iterations"):
+        solve_rof(f, Identity(), B, 0.1, iterations=0)
+    with pytest.raises(ValueError, match="same shape"):
+        solve_rof(f, FiniteDifference(), B, 0.1)  # A f would be 12 × 6
+    with pytest.raises(ValueError, match="differ in shape"):
+        rof_energy(np.zeros((5, 6)), f, Identity(), B, 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        solve_rof(np.full((6, 6), np.nan), Identity(), B, 0.1)
+
+
+def test_denoising_gap_certifies_a_minimiser():
+    fhat = _noisy(_smooth(16), 20)
+    lam, tol = 0.05, 1e-9
+    sol = solve_rof(fhat, Identity(), B, lam, iterations=20000, tol=tol)
+    assert isinstance(sol, RofSolution) and sol.image.dtype == np.float64
+    assert 0 <= sol.gap <= tol * sol.energy and sol.iterations < 20000
+    assert sol.energy == pytest.approx(rof_energy(sol.image, fhat, Identity(), B, lam), rel=1e-14)
+    energy = lambda f: rof_energy(f, fhat, Identity(), B, lam)
+    assert sol.energy <= energy(fhat)
+    assert sol.energy <= energy(np.full_like(fhat, fhat.mean()))
+    # Brute force: no perturbation, dense or of one pixel, beats the certified lower bound E − gap.
+    rng = np.random.default_rng(2)
+    lower = sol.energy - sol.gap
+    for scale in (1e-2, 1e-4, 1e-6):
+        for _ in range(50):
+            assert energy(sol.image + scale * rng.standard_normal(fhat.shape)) >= lower
+            one = np.zeros_like(fhat)
+            one[tuple(rng.integers(0, 16, 2))] = scale * rng.choice([-1, 1])
+            assert energy(sol.image + one) >= lower
+
+
+def test_huge_lambda_gives_the_mean_and_zero_lambda_the_observation():
+    fhat = np.random.default_rng(3).random((8, 8))
+    sol = solve_rof(fhat, Identity(), B, 100.0, iterations=50000, tol=1e-12)
+    assert sol.gap <= 1e-12 * sol.energy
+    # Neumann TV with A = I: a constant minimiser must be the mean; ½‖f − f*‖² ≤ gap bounds the error.
+    err = np.sqrt(np.sum((sol.image - fhat.mean()) ** 2))
+    assert err <= np.sqrt(2 * sol.gap) + 1e-12 and err < 1e-4
+    zero = solve_rof(fhat, Identity(), B, 0.0)
+    np.testing.assert_array_equal(zero.image, fhat)
+    assert zero.gap == 0.0 and zero.energy == 0.0
+
+
+def _dense(op, shape: tuple[int, int]) -> np.ndarray:
+    """The matrix of ``op`` on vectorised images, column by column."""
+    n = shape[0] * shape[1]
+    basis = torch.eye(n, dtype=torch.float64).reshape(n, *shape)
+    return np.stack([op(e).reshape(-1).numpy() for e in basis], axis=1)
+
+
+@pytest.mark.parametrize("lam", [0.003, 0.03])
+def test_deblurring_matches_a_dual_bound_constrained_reference(lam):
+    """Reference: the dual of (18), max over ‖p‖∞ ≤ λ of ½‖f̂‖² − ½‖L⁻¹b‖² with b = Aᵀf̂ − Bᵀp and
+    AᵀA = LLᵀ, a bound-constrained least-squares problem that scipy's BVLS (an active-set
+    method) solves exactly. f = (AᵀA)⁻¹b recovers the image, and the dual value is a lower
+    bound on the optimal energy, so the reference certifies itself."""
+    shape, sigma = (6, 6), 1.0
+    clean = _smooth(6)
+    x = _np_blur(clean, sigma)
+    fhat = x + np.random.default_rng(4).normal(0, 3 / 255, shape)
+    A_op = GaussianBlur(sigma)
+    A, Bm = _dense(A_op, shape), _dense(B, shape)
+    np.testing.assert_allclose(A @ clean.reshape(-1), x.reshape(-1), atol=1e-14)  # A is the blur
+    np.testing.assert_allclose(Bm @ clean.reshape(-1), _np_diff(clean, True).reshape(-1), atol=1e-14)
+    y = fhat.reshape(-1)
+    L = np.linalg.cholesky(A.T @ A)
+    G, h = np.linalg.solve(L, Bm.T), np.linalg.solve(L, A.T @ y)
+    p = lsq_linear(G, h, bounds=(-lam, lam), method="bvls", tol=1e-15).x
+    f_ref = np.linalg.solve(A.T @ A, A.T @ y - Bm.T @ p).reshape(shape)
+    e_ref, lower = rof_energy(f_ref, fhat, A_op, B, lam), 0.5 * y @ y - 0.5 * np.sum((G @ p - h) ** 2)
+    assert 0 <= e_ref - lower <= 1e-9 * e_ref  # the reference is optimal to 1e-9
+
+    sol = solve_rof(fhat, A_op, B, lam, iterations=20000, tol=0.0)
+    assert sol.gap is None
+    assert lower - 1e-15 <= sol.energy <= e_ref * (1 + 1e-6)
+    np.testing.assert_allclose(sol.image, f_ref, atol=1e-3)  # cond(AᵀA) ≈ 8e5 limits this
+
+
+def test_deblurring_stops_early_on_a_stalled_energy():
+    fhat = _np_blur(_smooth(12), 1.0)
+    sol = solve_rof(fhat, GaussianBlur(1.0), B, 1e-3, iterations=100000, tol=1e-4)
+    assert sol.iterations < 100000 and sol.iterations % 100 == 0
+
+
+@pytest.mark.parametrize("sigma", [1.0, 1.5])  # kernel sizes 7 and 10: odd and even
+def test_the_wiener_psf_is_the_blur_operator(sigma):
+    uft = pytest.importorskip("skimage.restoration.uft")
+    x = np.random.default_rng(5).random((20, 17))
+    pad = gaussian_taps(sigma).numel()
+    padded = np.pad(x, pad, mode="symmetric")
+    # skimage's forward model: the PSF's transfer function times the image's spectrum
+    spectrum = uft.ir2tf(gaussian_psf(sigma), padded.shape) * np.fft.rfft2(padded)
+    conv = np.fft.irfft2(spectrum, s=padded.shape)[pad:-pad, pad:-pad]
+    np.testing.assert_allclose(conv, GaussianBlur(sigma)(torch.tensor(x)).numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("sigma, balance", [(1.0, 1e-4), (2.0, 1e-3)])
+def test_wiener_undoes_a_noiseless_blur(sigma, balance):
+    """A small balance, not a vanishing one: the padded band is no exact blur of anything, and the
+    transfer function falls to ~1e-9 at Nyquist for σ̂ = 2, so balance 1e-8 amplifies that
+    mismatch into garbage (about 0 dB) even without noise."""
+    pytest.importorskip("skimage")
+    i, j = np.mgrid[0:48, 0:48] / 48
+    clean = 0.5 + 0.2 * np.sin(20 * i + 3 * j) * np.cos(14 * j) + 0.1 * (i > 0.5)
+    blurred = GaussianBlur(sigma)(torch.tensor(clean)).numpy()
+    restored = wiener_deblur(blurred, sigma, balance)
+    assert restored.shape == clean.shape and restored.dtype == np.float64
+    assert psnr(restored, clean) > psnr(blurred, clean) + 10
+
+
+def test_wiener_improves_a_noisy_blur():
+    pytest.importorskip("skimage")
+    clean = _smooth(48)
+    observed = _noisy(GaussianBlur(2.0)(torch.tensor(clean)).numpy(), 3)
+    assert psnr(wiener_deblur(observed, 2.0, 0.05), clean) > psnr(observed, clean)
+
+
+def test_tv_chambolle_and_solve_rof_denoise():
+    pytest.importorskip("skimage")
+    clean = _smooth(32)
+    noisy = _noisy(clean, 20)
+    out = tv_chambolle(noisy, 0.08)
+    assert out.dtype == np.float64 and psnr(out, clean) > psnr(noisy, clean) + 2
+    assert psnr(solve_rof(noisy, Identity(), B, 0.05).image, clean) > psnr(noisy, clean) + 2
+
+
+def test_bm3d_denoises():
+    pytest.importorskip("bm3d")
+    clean = _smooth(32)
+    noisy = _noisy(clean, 20)
+    out = bm3d_denoise(noisy, 20)
+    assert out.shape == clean.shape and out.dtype == np.float64
+    assert psnr(out, clean) > psnr(noisy, clean) + 2
+
+
+def test_missing_optional_package_names_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # makes "import bm3d" raise ImportError
+    with pytest.raises(ImportError, match="pip install bm3d"):
+        bm3d_denoise(np.zeros((8, 8)), 10)
+
+
+def test_tune_picks_the_argmax():
+    clean = np.zeros((4, 4))
+    offsets = [0.3, 0.1, 0.05, 0.2, 0.05]
+    result = tune(lambda v: clean + v, offsets, clean)
+    assert result.value == 0.05 and result.psnr == pytest.approx(-10 * np.log10(0.05 ** 2))
+    np.testing.assert_array_equal(result.image, clean + 0.05)
+    assert result.psnrs == {v: psnr(clean + v, clean) for v in offsets}
+    assert max(result.psnrs.values()) == result.psnr
+    with pytest.raises(ValueError, match="at least one"):
+        tune(lambda v: clean, [], clean)

@@ -1,0 +1,75 @@
+"""Tables 2–3 beside the paper: the paper's numbers, the rows' text, and the checked claims."""
+import math
+
+import pytest
+
+from mgdl_core.restoration_report import (ENERGY_ROOM, PAPER_TABLE2, PAPER_TABLE3, PSNR_ROOM, RestorationRow,
+                                          energy_text, paper_value, restoration_claims, table_text)
+
+
+def test_paper_tables_hold_every_cell_and_the_stated_ranges():
+    """Table 2's 36 entries and Table 3's 18; the paper's ranges of MGDL − SGDL (0.16–4.23 dB
+    denoising, 0.85–2.84 dB deblurring) follow from them."""
+    den = [PAPER_TABLE2[s, "mgdl"][i] - PAPER_TABLE2[s, "sgdl"][i]
+           for s in (10, 20, 30, 40, 50, 60) for i in ("butterfly", "pirate", "chest")]
+    deb = [PAPER_TABLE3[i, "mgdl"][b] - PAPER_TABLE3[i, "sgdl"][b] for i in ("butterfly", "pirate", "chest") for b in (3, 5, 7)]
+    assert len(den) == 18 and len(deb) == 9
+    assert min(den) == pytest.approx(0.16) and max(den) == pytest.approx(4.23, abs=0.01)
+    assert min(deb) == pytest.approx(0.85) and max(deb) == pytest.approx(2.84)
+    assert paper_value("butterfly", "denoise", 10, "mgdl") == 31.67
+    assert paper_value("chest", "deblur", 7, "sgdl") == 33.69
+    assert paper_value("cameraman", "denoise", 10, "sgdl") is None
+
+
+def _rows(sgdl, mgdl, classical, level=10, problem="denoise", image="butterfly", energy=2.0):
+    cell = dict(image=image, problem=problem, level=level)
+    return [RestorationRow(method="input", psnr=20.0, **cell),
+            RestorationRow(method="sgdl", psnr=sgdl, paper=27.53, energy=energy, minimum=1.0, minimum_psnr=25.0, lam=1e-4, **cell),
+            RestorationRow(method="mgdl", psnr=mgdl, paper=31.67, energy=1.0 + ENERGY_ROOM / 2, minimum=1.0,
+                           minimum_psnr=26.0, lam=1e-2, **cell),
+            RestorationRow(method="tv-rof", psnr=classical, **cell)]
+
+
+def test_claims_count_with_rooms():
+    rows = (_rows(20.0, 20.0 + PSNR_ROOM + 0.1, 19.0) + _rows(20.0, 20.0 + PSNR_ROOM - 0.1, 25.0, image="chest")
+            + _rows(22.0, 30.0, 31.0, problem="deblur", level=3))
+    claims = restoration_claims(rows)
+    assert claims[0] == f"1 of 2 images at σ = 10: MGDL above SGDL by > {PSNR_ROOM:g} dB"
+    assert claims[1] == f"1 of 1 images at σ̂ = 3: MGDL above SGDL by > {PSNR_ROOM:g} dB"
+    assert claims[2].startswith("3 of 6 network runs: ROF energy (18) over")  # every SGDL, no MGDL
+    assert claims[3] == "2 of 3 cells: a tuned classical method above both networks"
+    assert all(len(line) <= 60 for line in claims)  # legible in the book's column
+
+
+def test_tables_print_the_paper_and_the_difference():
+    text = table_text(_rows(22.2, 27.1, 29.6))
+    assert "butterfly, σ = 10" in text
+    line = next(l for l in text.splitlines() if l.strip().startswith("MGDL"))
+    assert "31.67" in line and "-4.57" in line
+    assert max(len(l) for l in text.splitlines()) <= 60
+    energy = energy_text(_rows(22.2, 27.1, 29.6)).splitlines()
+    assert len(energy) == 3 and "2.00" in energy[1] and math.isfinite(float(energy[2].split()[4]))
+
+
+def test_psnr_drops_counts_each_fall_once_and_restarts_per_grade():
+    import numpy as np
+
+    from mgdl_core.restoration_report import psnr_drops
+
+    class Run:
+        history = {"psnr": np.array([10, 12, 10.5, 10.9, 12.5, 11.0, 13, 5, 6, 7]),
+                   "psnr_grade": np.array([1, 1, 1, 1, 1, 1, 1, 2, 2, 2])}
+
+    assert psnr_drops(Run()) == 2  # 12 → 10.5 (once, not again at 10.9), 12.5 → 11.0; grade 2 starts afresh
+    Run.history = {"psnr": np.array([1.0, 3.0, 1.0])}
+    assert psnr_drops(Run()) == 1 and psnr_drops(Run(), db=3.0) == 0
+
+
+def test_table_glue_covers_the_papers_grid_and_marks_what_did_not_run():
+    from mgdl_core.restoration_report import table_glue
+
+    glue = table_glue(_rows(22.2, 27.1, 29.6))
+    assert len(glue) == 6 * 6 * 3 + 3 * 5 * 3  # Table 2's and 3's every method × cell
+    assert glue["t2-10-mgdl-butterfly"] == "27.10 (31.67; -4.57)"
+    assert glue["t2-10-tv-rof-butterfly"] == "29.60"
+    assert glue["t2-20-sgdl-chest"] == "– (35.34)" and glue["t3-7-wiener-pirate"] == "–"
