@@ -115,40 +115,52 @@ def _int_in(low: int, high: Callable[[], int]) -> Callable[[str], int]:
     return parse
 
 
-def parse_rates(text: str) -> list[float]:
+def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float] | None = None,
+                what: str = "learning rate") -> list[float]:
     """``LOW:HIGH:COUNT`` (log-spaced, both ends included) or a comma-separated list; at most
-    :data:`MAX_RATES` rates, each in (0, MAX_LR]."""
+    :data:`MAX_RATES` values, each in (0, MAX_LR] (or what ``convert`` accepts, for ``option``)."""
+    convert = _rate if convert is None else convert
+
+    def one(part: str) -> float:
+        try:
+            return convert(part.strip())
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"{option} {text[:40]!r}: {what} {exc}") from None
+
+    def check_count(count: int) -> None:
+        if count > MAX_RATES:
+            raise UsageError(f"{option} {text[:40]!r}: {count:_} values; a sweep takes at most {MAX_RATES:_}")
+
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise UsageError(f"--lrs {text!r}: use LOW:HIGH:COUNT, e.g. 0.001:0.5:30, or a list 0.01,0.1")
-        low, high = (_as_rate(p, text) for p in parts[:2])
+            raise UsageError(f"{option} {text!r}: use LOW:HIGH:COUNT, e.g. 0.001:0.5:30, or a list 0.01,0.1")
+        low, high = (one(p) for p in parts[:2])
         try:
             count = int(parts[2])
         except ValueError:
-            raise UsageError(f"--lrs {text!r}: COUNT must be an integer") from None
-        if count < 1 or low > high:
-            raise UsageError(f"--lrs {text!r}: the range is empty (need LOW <= HIGH and COUNT >= 1)")
-        _check_count(count, text)
+            raise UsageError(f"{option} {text!r}: COUNT must be an integer") from None
+        if count < 1 or low > high or low <= 0:
+            raise UsageError(f"{option} {text!r}: the range is empty (need 0 < LOW <= HIGH and COUNT >= 1)")
+        check_count(count)
         return [float(r) for r in np.geomspace(low, high, count)]
     parts = [p for p in text.split(",") if p.strip()]
-    _check_count(len(parts), text)
-    rates = [_as_rate(p, text) for p in parts]
-    if not rates:
-        raise UsageError("--lrs is empty")
-    return rates
+    check_count(len(parts))
+    values = [one(p) for p in parts]
+    if not values:
+        raise UsageError(f"{option} is empty")
+    return values
 
 
-def _check_count(count: int, whole: str) -> None:
-    if count > MAX_RATES:
-        raise UsageError(f"--lrs {whole[:40]!r}: {count:_} learning rates; a sweep takes at most {MAX_RATES:_}")
-
-
-def _as_rate(part: str, whole: str) -> float:
+def _weight(text: str) -> float:
+    """λ or β of the ROF objective: a finite number in [0, 10^6]."""
     try:
-        return _rate(part.strip())
-    except argparse.ArgumentTypeError as exc:
-        raise UsageError(f"--lrs {whole[:40]!r}: learning rate {exc}") from None
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1e6):
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1e6, got {text!r}")
+    return value
 
 
 def _out(args) -> Path:
@@ -169,13 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="image/restore: one of the paper's images (see `mgdl list`) or a path to an image "
                              "file (default: cameraman; restore: butterfly)")
         sp.add_argument("--problem", choices=("denoise", "deblur"), default="denoise", help="restore: the task")
-        sp.add_argument("--noise", type=lambda t: _positive_float(t, 255.0), default=10.0, metavar="SIGMA",
-                        help="restore: noise σ on the 0–255 scale (denoise; deblurring adds 3)")
+        sp.add_argument("--noise", type=lambda t: _positive_float(t, 255.0), default=None, metavar="SIGMA",
+                        help="restore: noise σ on the 0–255 scale (denoise, default 10; deblurring adds 3)")
         sp.add_argument("--blur", type=lambda t: _positive_float(t, 100.0), default=None, metavar="SIGMA_HAT",
                         help="restore: the Gaussian blur's σ̂ (deblur: 3, 5, 7 in the paper)")
-        sp.add_argument("--lam", type=lambda t: _positive_float(t, 1e6), default=None,
+        sp.add_argument("--lam", type=_weight, default=None,
                         help="restore: λ of eq. (18) (default: the authors' best for Butterfly)")
-        sp.add_argument("--beta", type=lambda t: _positive_float(t, 1e6), default=None,
+        sp.add_argument("--beta", type=_weight, default=None,
                         help="restore: β of eq. (22) (default: the authors' best for Butterfly)")
         sp.add_argument("--section", type=int, choices=(4, 5, 6), default=4,
                         help="image: whose protocol (4: Adam, Table 1; 5: GD, Fig. 15; 6: GD, §6's pixel subsets)")
@@ -262,9 +274,13 @@ def _config(args, lr: float | None):
         if args.problem == "deblur":
             if args.blur is None:
                 raise UsageError("--problem deblur needs --blur SIGMA_HAT (the paper's 3, 5 or 7)")
+            if args.noise is not None:
+                raise UsageError("--noise is denoising's: a blurred image gets the paper's noise σ = 3")
             overrides["blur"] = args.blur
         else:
-            overrides["noise"] = args.noise
+            if args.blur is not None:
+                raise UsageError("--blur is deblurring's: add --problem deblur")
+            overrides["noise"] = 10.0 if args.noise is None else args.noise
         for name in ("lam", "beta", "optimizer"):
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
@@ -363,8 +379,8 @@ def _cmd_sweep(args) -> int:
     if args.lams is not None or args.betas is not None:
         if args.experiment != "restore":
             raise UsageError("--lams and --betas are restore's (the (λ, β, lr) grid of Appendix C)")
-        lams = parse_rates(args.lams) if args.lams is not None else [None]
-        betas = parse_rates(args.betas) if args.betas is not None else [None]
+        lams = parse_rates(args.lams, "--lams", _weight, "λ") if args.lams is not None else [None]
+        betas = parse_rates(args.betas, "--betas", _weight, "β") if args.betas is not None else [None]
         configs = [c.replace(**({"lam": lam} if lam is not None else {}), **({"beta": beta} if beta is not None else {}))
                    for c in configs for lam in lams for beta in betas]
     if args.backend == "batched" and (args.method == "msdl" or args.track_every):

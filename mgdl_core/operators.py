@@ -50,9 +50,15 @@ class Identity:
         return "Identity()"
 
 
+def _image_like(x: torch.Tensor, what: str) -> torch.Tensor:
+    if x.ndim < 2:
+        raise ValueError(f"{what} works on images [..., H, W], got a tensor of shape {tuple(x.shape)}")
+    return x
+
+
 def gaussian_taps(sigma: float) -> torch.Tensor:
     """The authors' 1-D kernel: size int(6σ̂) + 1 (19, 31, 43 for σ̂ = 3, 5, 7), normalised, float64."""
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+    if isinstance(sigma, bool) or not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"the blur's standard deviation must be a positive number, got {sigma!r}")
     size = int(6 * sigma) + 1
     grid = torch.arange((-size) // 2 + 1, size // 2 + 1, dtype=torch.float64)
@@ -105,11 +111,11 @@ class GaussianBlur:
         return self._cache[key]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        rows, cols = self._matrices(x)
+        rows, cols = self._matrices(_image_like(x, "the blur"))
         return rows @ x @ cols.t()
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        rows, cols = self._matrices(y)
+        rows, cols = self._matrices(_image_like(y, "the blur's adjoint"))
         return rows.t() @ y @ cols
 
     def norm_squared_bound(self) -> float:
@@ -156,10 +162,13 @@ class FiniteDifference:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         fwd = self.direction == "forward"
+        _image_like(x, "the differences")
         return torch.cat([self._diff(x, -2, fwd), self._diff(x, -1, fwd)], dim=-2)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         fwd = self.direction == "forward"
+        if _image_like(y, "the differences' adjoint").shape[-2] % 2:
+            raise ValueError(f"the differences' adjoint takes a stacked [2H, W] array, got {tuple(y.shape)}")
         h = y.shape[-2] // 2
         return self._diff_adjoint(y[..., :h, :], -2, fwd) + self._diff_adjoint(y[..., h:, :], -1, fwd)
 

@@ -94,8 +94,14 @@ class RofObjective:
             g = self.scale * g
         return g if self.offset is None else g + self.offset
 
+    def _target(self, target: torch.Tensor) -> torch.Tensor:
+        if target.numel() != self.shape[0] * self.shape[1]:
+            raise ValueError(f"the observation has {target.numel()} values, not the {self.shape[0]}×{self.shape[1]} "
+                             "pixels of this objective")
+        return target.reshape(self.shape)
+
     def value(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        g, f = self.image(pred), target.reshape(self.shape)
+        g, f = self.image(pred), self._target(target)
         u = self.u
         return (0.5 * (f - self.A(g)).pow(2).sum() + 0.5 * self.beta * (u - self.B(g)).pow(2).sum()
                 + self.lam * u.abs().sum())
@@ -103,7 +109,7 @@ class RofObjective:
     def output_gradient(self, pred: torch.Tensor, target: torch.Tensor,
                         scale: float | torch.Tensor = 1.0) -> torch.Tensor:
         """∂L/∂N = scale_l·[Aᵀ(A g − f̂) + β Bᵀ(B g − u)], as an [H·W, 1] column."""
-        g, f = self.image(pred), target.reshape(self.shape)
+        g, f = self.image(pred), self._target(target)
         grad = self.A.adjoint(self.A(g) - f) + self.beta * self.B.adjoint(self.B(g) - self.u)
         return grad.reshape(-1, 1) * (self.scale * scale)
 

@@ -100,3 +100,14 @@ def test_bad_operator_arguments_are_clear_errors():
         FiniteDifference("central")
     with pytest.raises(ValueError, match=">= 0"):
         soft_threshold(torch.zeros(2), -1.0)
+
+
+def test_operators_refuse_what_is_not_an_image():
+    with pytest.raises(ValueError, match="images"):
+        GaussianBlur(1.0)(torch.zeros(5))
+    with pytest.raises(ValueError, match="images"):
+        FiniteDifference()(torch.zeros(5))
+    with pytest.raises(ValueError, match="stacked"):
+        FiniteDifference().adjoint(torch.zeros(5, 4))
+    with pytest.raises(ValueError, match="positive"):
+        GaussianBlur(True)
