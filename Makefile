@@ -8,7 +8,7 @@ SHELL := /bin/bash
 
 PYTHON  ?= python3
 PROFILE ?= quick
-# The project's extras to install: all = book + test + restoration; CI adds ray (EXTRAS=all,ray).
+# The project's extras to install: all = book + test + restoration + convex; CI adds ray (EXTRAS=all,ray).
 EXTRAS  ?= all
 VENV    := .venv
 PY      := $(VENV)/bin/python
