@@ -37,14 +37,14 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, check_int, check_number, plain
-from .experiments import RunConfig, RunSummary, _device, check_profile, run_callbacks, summarize
+from .experiments import RunConfig, RunSummary, _device, _grade_result, check_profile, run_callbacks, summarize
 from .grids import pixel_grid, psnr
 from .mgdl import MGDLModel, MGDLResult, grade_loop
 from .nets import Network, init_params, mgdl_structure, sgdl_network
 from .operators import FiniteDifference, GaussianBlur, Identity
 from .rof import Auxiliary, ProxGradient, RofObjective
 from .runtime import configure_cpu, get_dtype
-from .step import forward, mlp_forward
+from .step import forward
 from .train import Callback, Dataset, Split, TrainState, train
 
 PROBLEMS = ("denoise", "deblur")
@@ -279,7 +279,7 @@ def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSu
         net = sgdl_network(structure, init=config.init, seed=config.seed, dtype=dtype, device=device)
         r = fit(net, data, rof, None, config.epochs, resume)
         image, nets, results, grade_losses = rof.image(forward(net, data.train.x)), [net], [r], []
-        hist = r.history
+        hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
     else:
         grades = mgdl_structure(structure)
         epochs = config.grade_epochs or (config.epochs,) * len(grades)
@@ -288,16 +288,13 @@ def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSu
 
         def train_grade(l: int, grade_data: Dataset, offset=None, scale: float = 1.0):
             objective = rof if offset is None else rof.for_grade(offset, scale)
-            net = Network([init_params(grades[l - 1], config.init, seed=config.seed, dtype=dtype, device=device)])
             if l <= len(finished):  # trained before an interruption: its parameters and its u
                 saved = finished[l - 1]
-                with torch.no_grad():
-                    for t, s in zip(net.tensors(), saved["params"]):
-                        t.copy_(s)
-                rof.aux.u = saved["step_state"]["u"].to(dtype=dtype, device=device)
-                from .experiments import _grade_result
                 r = _grade_result(saved, grades[l - 1])
+                net = r.net.to(dtype=dtype, device=device)
+                rof.aux.u = saved["step_state"]["u"].to(dtype=dtype, device=device)
             else:
+                net = Network([init_params(grades[l - 1], config.init, seed=config.seed, dtype=dtype, device=device)])
                 fresh = resume is not None and l == len(finished) + 1 and resume.get("grade") == l
                 r = fit(net, grade_data, objective, l, epochs[l - 1], resume if fresh else None)
                 if store is not None:
@@ -311,21 +308,11 @@ def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSu
                           scale=rms_scale if config.grade_scaling else None)
         image = loop.predictions["train"].reshape(rof.shape)
         grade_losses = [v.item() for v in loop.losses["train"]]
-        hist = MGDLResult(MGDLModel(nets), results, {}).history()
-    outcome = "diverged" if any(r.outcome == "diverged" for r in results) else results[-1].outcome
-    diverged = None
-    if outcome == "diverged":
-        done = 0
-        for r in results:
-            if r.outcome == "diverged":
-                diverged = done + (r.diverged_epoch or 0)
-                break
-            done += r.epochs_run
+        res = MGDLResult(MGDLModel(nets), results, {})
+        hist, outcome, diverged = res.history(), res.outcome, res.diverged_epoch
     params = [n.vector().cpu() for n in nets]
     seconds = sum(r.seconds for r in results)
-    with torch.no_grad():
-        pred = image.reshape(-1, 1)
-    return summarize(config, data, hist, outcome, diverged, pred, grade_losses, params, seconds)
+    return summarize(config, data, hist, outcome, diverged, image.reshape(-1, 1), grade_losses, params, seconds)
 
 
 def restoration_psnr(summary: RunSummary) -> float:

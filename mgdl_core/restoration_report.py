@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .grids import psnr
 from .restoration import RestorationRun, restoration_psnr

@@ -5,8 +5,8 @@ the pixel grid, are the image N_Θ (H × W). With A the degradation (:mod:`mgdl_
 the identity for denoising, a Gaussian blur for deblurring) and B the first-order differences
 of total variation, the model is
 
-- eq. (18), G(Θ) = ½‖f̂ − A N_Θ‖²_F + λ‖B N_Θ‖_{1,1}, the objective every method is judged by
-  (:meth:`RofObjective.energy`), and
+- eq. (18), G(Θ) = ½‖f̂ − A N_Θ‖²_F + λ‖B N_Θ‖_{1,1}, the model itself
+  (:func:`mgdl_core.restoration_baselines.rof_energy`), and
 - eq. (22) (SGDL, and grade 1 of MGDL), its splitting with an auxiliary u ∈ R^{2H×W}:
   L(Θ, u) = ½‖f̂ − A N_Θ‖²_F + β/2‖u − B N_Θ‖²_F + λ‖u‖_{1,1};
 - eq. (24) (MGDL grade l ≥ 2), the same with N_Θ replaced by g_l = ε_l N_{Θ_l} + g_{l−1}: the
@@ -118,12 +118,6 @@ class RofObjective:
         u = self.u
         self.aux.u = soft_threshold(alpha * self.B(self.image(pred)) + (1.0 - alpha) * u,
                                     alpha * self.lam / self.beta)
-
-    def energy(self, image: torch.Tensor, target: torch.Tensor) -> float:
-        """Eq. (18) at an image (any method's): ½‖f̂ − A f‖²_F + λ‖B f‖_{1,1}, in float64."""
-        f64 = image.detach().reshape(self.shape).double()
-        obs = target.detach().reshape(self.shape).double()
-        return float(0.5 * (obs - self.A(f64)).pow(2).sum() + self.lam * self.B(f64).abs().sum())
 
     def __repr__(self) -> str:
         return (f"RofObjective{self.equation}({self.shape[0]}×{self.shape[1]}, A={self.A!r}, B={self.B!r}, "

@@ -21,6 +21,7 @@ from mgdl_core.step import STEPS, Adam, GradientDescent, gradients, loss_autogra
 from mgdl_core.sweep import run_batched
 from mgdl_core.synthetic import synthetic_dataset
 from mgdl_core.train import Dataset, Split, TrainConfig, train
+from step_resume import step_straight_and_resumed
 
 REFERENCE = Path(__file__).parent / "data" / "core_reference.json"
 
@@ -99,17 +100,7 @@ def test_adam_step_object_equals_torch_adam_and_resumes_exactly():
     # 3 steps, a checkpoint of the step's state, 3 more in a fresh step object: bit for bit
     a, b = sgdl_network("[1]->[16]x2->[1]", seed=2), sgdl_network("[1]->[16]x2->[1]", seed=2)
     xa, ya = x.float(), y.float()
-    straight = Adam(1e-2)
-    for _ in range(6):
-        straight(a, xa, ya, HALF_MSE)
-    first = Adam(1e-2)
-    for _ in range(3):
-        first(b, xa, ya, HALF_MSE)
-    saved = {k: ([t.clone() for t in v] if isinstance(v, list) else v) for k, v in first.state_dict().items()}
-    second = Adam(1e-2)
-    second.load_state_dict(saved, b)
-    for _ in range(3):
-        second(b, xa, ya, HALF_MSE)
+    step_straight_and_resumed(lambda: Adam(1e-2), a, b, xa, ya, HALF_MSE, 3, 3)
     assert all(torch.equal(p, q) for p, q in zip(a.tensors(), b.tensors()))
 
 

@@ -9,6 +9,7 @@ from mgdl_core import fused
 from mgdl_core.nets import Network, msdl_network, sgdl_network
 from mgdl_core.objectives import HALF_MSE, Shifted
 from mgdl_core.step import Adam, AdamState, GradientDescent, adam_step_, gd_step_, gradients
+from step_resume import step_straight_and_resumed
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason="this PyTorch has no oneDNN linear op")
 
@@ -71,17 +72,7 @@ def test_fused_steps_track_the_reference_steps_and_a_float64_run(kind):
 def test_fused_adam_resumes_bit_for_bit():
     x, y = _data()
     a, b = _net(1), _net(1)
-    straight = Adam(1e-3)
-    for _ in range(4):
-        straight(a, x, y, HALF_MSE)
-    first = Adam(1e-3)
-    for _ in range(2):
-        first(b, x, y, HALF_MSE)
-    second = Adam(1e-3)
-    second.load_state_dict({k: ([t.clone() for t in v] if isinstance(v, list) else v)
-                            for k, v in first.state_dict().items()}, b)
-    for _ in range(2):
-        second(b, x, y, HALF_MSE)
+    step_straight_and_resumed(lambda: Adam(1e-3), a, b, x, y, HALF_MSE, 2, 2)
     assert all(torch.equal(p, q) for p, q in zip(a.tensors(), b.tensors()))
 
 
