@@ -20,7 +20,8 @@ fit an offset, append a column of ones to X (:func:`with_bias_column`).
   as pilancilab/scnn samples them), whose program is then an upper bound on (8)'s optimum.
 - :func:`solve_convex_grade`: program (9) by cvxpy (the optional extra ``convex``), with its
   constraints; the result says which patterns carry neurons.
-- :func:`two_layer_objective`: eq. (8) for any network, to check a recovery or a GD run by.
+- :func:`two_layer_loss`: eq. (8) as a torch function of the grade's parameter vector (what GD
+  trains, :mod:`mgdl_core.theory`); :func:`two_layer_objective` evaluates it at a network.
 
 tests/test_convex.py checks the enumeration against brute-force sampling, the recovered
 network's objective against the program's optimum, and the optimum against 20 GD runs of (8).
@@ -30,8 +31,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
+import torch
 
 
 def with_bias_column(x: np.ndarray) -> np.ndarray:
@@ -161,8 +164,51 @@ def recover_network(solution: ConvexGrade) -> tuple[np.ndarray, np.ndarray]:
     return (np.stack(ws, axis=1) if ws else np.zeros((d, 0))), np.asarray(alphas)
 
 
+def two_layer_loss(vector: torch.Tensor, x: torch.Tensor, e: torch.Tensor, beta: float,
+                   activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu) -> torch.Tensor:
+    """Eq. (8) as a differentiable function of the vector (vec W, α) of a grade with m =
+    len(vector) / (d + 1) neurons (W [d, m] stored row by row, then α [m]): what GD trains.
+    ``activation`` replaces the ReLU, e.g. by a smooth softplus where a theorem needs σ ∈ C²."""
+    if x.ndim != 2 or e.ndim != 1 or e.shape[0] != x.shape[0]:
+        raise ValueError(f"x must be [N, d] and e [N], got {tuple(x.shape)} and {tuple(e.shape)}")
+    d = x.shape[1]
+    m, rest = divmod(vector.numel(), d + 1)
+    if rest or m < 1 or vector.ndim != 1:
+        raise ValueError(f"a vector of m·(d + 1) entries is needed for d = {d}, got shape {tuple(vector.shape)}")
+    w, alpha = vector[:d * m].reshape(d, m), vector[d * m:]
+    fit = activation(x @ w) @ alpha - e
+    return 0.5 * fit @ fit + 0.5 * beta * (w.pow(2).sum() + alpha @ alpha)
+
+
+def random_two_layer(d: int, width: int, generator: torch.Generator) -> np.ndarray:
+    """A random start of (8) as its parameter vector: W ~ N(0, 1/d) [d, width], α ~ N(0, 1/width)
+    (float64), the scaling of a He-like initialisation for a grade with d inputs."""
+    w = torch.randn(d, width, generator=generator, dtype=torch.float64) / math.sqrt(d)
+    a = torch.randn(width, generator=generator, dtype=torch.float64) / math.sqrt(width)
+    return pack_two_layer(w.numpy(), a.numpy())
+
+
+def pack_two_layer(w: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The vector (vec W, α) of :func:`two_layer_loss` from W [d, m] and α [m]."""
+    return np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1), np.asarray(alpha, dtype=np.float64)])
+
+
+def unpack_two_layer(vector: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """W [d, m] and α [m] from the vector of :func:`two_layer_loss`."""
+    vector = np.asarray(vector, dtype=np.float64).reshape(-1)
+    m, rest = divmod(vector.size, d + 1)
+    if rest:
+        raise ValueError(f"a vector of m·(d + 1) entries is needed for d = {d}, got {vector.size}")
+    return vector[:d * m].reshape(d, m), vector[d * m:]
+
+
 def two_layer_objective(w: np.ndarray, alpha: np.ndarray, x: np.ndarray, e: np.ndarray, beta: float) -> float:
     """Eq. (8) at a network W [d, m], α [m]: ½‖(X W)_+ α − e‖² + β/2 (‖W‖_F² + ‖α‖²)."""
     x, e = _check_data(x, e)
-    fit = np.maximum(x @ w, 0.0) @ alpha - e
-    return float(0.5 * fit @ fit + 0.5 * beta * (np.sum(w * w) + alpha @ alpha))
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 2 or w.shape[0] != x.shape[1] or np.shape(alpha) != (w.shape[1],):
+        raise ValueError(f"W must be [d = {x.shape[1]}, m] and alpha [m], got {w.shape} and {np.shape(alpha)}")
+    if w.shape[1] == 0:
+        return float(0.5 * e @ e)
+    vector = torch.from_numpy(pack_two_layer(w, alpha))
+    return float(two_layer_loss(vector, torch.from_numpy(x), torch.from_numpy(e), beta))

@@ -15,6 +15,16 @@ from .errors import ConfigError
 from .experiments import check_profile
 
 _PLANS: dict[str, dict[str, dict[str, object]]] = {
+    # Theory (§2–3, §6 Theorems 4–5, Appendix A): the rate-bound part reads the runs of the §5
+    # and §6 pages (their plans, the same records); GD beside (7) on one grade of 24 parameters
+    # with a dense Hessian per step; MGDL with convex grades on ``points`` of Setting 1 (later
+    # grades: the patterns of ``samples`` random directions) beside GD grades of ``width``.
+    "theory": {
+        "quick": dict(linear_steps=5_000, points=32, grades=3, beta=0.05, width=32, gd_lr=0.005, gd_steps=4_000,
+                      samples=300),
+        "paper": dict(linear_steps=20_000, points=32, grades=3, beta=0.05, width=32, gd_lr=0.005,
+                      gd_steps=100_000, samples=2_000),
+    },
     # §4 Table 1, Figs 5–6: every available image (Walnut's file is not public). A run's own sizes
     # (epochs, downscaling, Adam) are its section's protocol: mgdl_core.image_regression.
     # The Fourier-feature MLP beside the paper's networks: on Cameraman in quick, everywhere in paper.
@@ -86,3 +96,34 @@ def page_plan(page: str, profile: str) -> MappingProxyType:
 def pages() -> list[str]:
     """The pages that have a plan."""
     return list(_PLANS)
+
+
+# The runs several pages share, built in one place so that the pages ask for the same
+# configurations (hence read the same records) and cannot drift apart.
+# The paper's rates of the §6 tracked runs (Figures 2 and 16), chosen there by validation loss.
+TRACKED_RATES = MappingProxyType({(1, "sgdl"): 0.08, (1, "mgdl"): 0.06, (2, "sgdl"): 0.005, (2, "mgdl"): 0.2})
+SWEEP_KEYS = ((1, "sgdl"), (1, "mgdl"), (2, "sgdl"), (2, "mgdl"))
+
+
+def tracked_configs(profile: str) -> dict:
+    """The §6 page's SGDL and MGDL runs with spectra, keyed (setting, method), at the paper's
+    rates (:data:`TRACKED_RATES`) and the ``eigenvalues`` plan's sizes."""
+    from .experiments import SyntheticRun
+
+    plan = page_plan("eigenvalues", profile)
+    return {(s, m): SyntheticRun(setting=s, method=m, lr=lr, epochs=plan[f"{m}_epochs"],
+                                 track_every=plan[f"{m}_every"], early_stopping=plan["early_stopping"])
+            for (s, m), lr in TRACKED_RATES.items()}
+
+
+def rate_sweep_configs(profile: str) -> list:
+    """The §5 page's sweep: for each (setting, method) of :data:`SWEEP_KEYS` in turn, one run per
+    rate of the ``learning_rate`` plan (log-spaced over [0.001, 0.5])."""
+    from .experiments import SyntheticRun
+    from .sweep import log_rates
+
+    plan = page_plan("learning_rate", profile)
+    return [SyntheticRun(setting=s, method=m, lr=float(lr),
+                         epochs=plan["sgdl_epochs"] if m == "sgdl" else plan["mgdl_epochs"],
+                         early_stopping=plan["early_stopping"])
+            for s, m in SWEEP_KEYS for lr in log_rates(0.001, 0.5, plan["rates"])]

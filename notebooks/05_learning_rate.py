@@ -47,7 +47,7 @@ from mgdl_core.image_plots import fig15_figure
 from mgdl_core.image_regression import ImageRegressionRun
 from mgdl_core.image_report import mgdl_below_sgdl
 from mgdl_core.figures import best_runs_figure, loss_vs_rate_figure, seed_spread_figure
-from mgdl_core.plans import page_plan
+from mgdl_core.plans import SWEEP_KEYS, page_plan, rate_sweep_configs
 from mgdl_core.records import default_runs_dir
 from mgdl_core.runtime import environment_summary
 from mgdl_core.sweep import log_rates, sweep
@@ -86,11 +86,8 @@ glue("profile", profile, display=False)
 # $10^8$) is stopped and recorded as *diverged*.
 
 # %%
-plan = [(setting, method) for setting in (1, 2) for method in ("sgdl", "mgdl")]
-configs = [SyntheticRun(setting=s, method=m, lr=float(lr),
-                        epochs=PLAN["sgdl_epochs"] if m == "sgdl" else PLAN["mgdl_epochs"],
-                        early_stopping=PLAN["early_stopping"])
-           for s, m in plan for lr in RATES]
+plan = list(SWEEP_KEYS)
+configs = rate_sweep_configs(profile)  # mgdl_core.plans: the rates above, per (setting, method)
 # Processes on a CPU, batched on a GPU. Every run goes through its record in runs/: a run that
 # exists (from an earlier build, or from `mgdl sweep ... --profile paper` on a GPU box) is read,
 # not trained again.

@@ -48,7 +48,7 @@ from mgdl_core.experiments import SyntheticRun
 from mgdl_core.figures import eigen_loss_figure, spectrum_rows_figure
 from mgdl_core.image_plots import eigen_figure
 from mgdl_core.image_regression import S6_RATES, ImageRegressionRun
-from mgdl_core.plans import page_plan
+from mgdl_core.plans import TRACKED_RATES, page_plan, tracked_configs
 from mgdl_core.grids import psnr, psnr_from_loss
 from mgdl_core.plots import spectrum_player
 from mgdl_core.records import default_runs_dir
@@ -56,7 +56,7 @@ from mgdl_core.restoration import RestorationRun, restoration_psnr
 from mgdl_core.sweep import sweep
 
 # The paper's rates (Figures 2 and 16), chosen there by validation loss.
-RATES = {(1, "sgdl"): 0.08, (1, "mgdl"): 0.06, (2, "sgdl"): 0.005, (2, "mgdl"): 0.2}
+RATES = TRACKED_RATES
 # Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
 PLAN = page_plan("eigenvalues", profile)
 for key, value in PLAN.items():
@@ -77,10 +77,8 @@ glue("profile", profile, display=False)
 # ```
 
 # %%
-configs = [SyntheticRun(setting=s, method=m, lr=lr, epochs=PLAN[f"{m}_epochs"], track_every=PLAN[f"{m}_every"],
-                        early_stopping=PLAN["early_stopping"])
-           for (s, m), lr in RATES.items()]
-runs = dict(zip(RATES, sweep(configs, progress=False, out=default_runs_dir())))
+configs = tracked_configs(profile)  # mgdl_core.plans: RATES with this page's plan
+runs = dict(zip(configs, sweep(list(configs.values()), progress=False, out=default_runs_dir())))
 
 # %%
 # The numbers, for the reader. Not checked: near −1 a count moves by one with the CPU's rounding.

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.convex import (activation_patterns, recover_network, solve_convex_grade, two_layer_objective,
-                              with_bias_column)
+from mgdl_core.convex import (activation_patterns, pack_two_layer, random_two_layer, recover_network, solve_convex_grade,
+                              two_layer_loss, two_layer_objective, unpack_two_layer, with_bias_column)
+from mgdl_core.theory import gradient_descent
 
 cp = pytest.importorskip("cvxpy", reason="the convex program needs the optional extra 'convex' (cvxpy)")
 
@@ -60,18 +61,12 @@ def test_recovered_network_attains_the_convex_optimum(beta):
 
 
 def _gd_two_layer(x, e, beta, m, seed, steps=4000, lr=0.05):
-    """Plain GD (autograd, float64) on eq. (8): the non-convex problem, from one initialisation."""
-    g = torch.Generator().manual_seed(seed)
+    """GD (mgdl_core.theory.gradient_descent, float64) on eq. (8), the non-convex problem, from one
+    random initialisation."""
     xt, et = torch.from_numpy(x), torch.from_numpy(e)
-    w = (torch.randn(x.shape[1], m, generator=g, dtype=torch.float64) / math.sqrt(x.shape[1])).requires_grad_()
-    a = (torch.randn(m, generator=g, dtype=torch.float64) / math.sqrt(m)).requires_grad_()
-    opt = torch.optim.SGD([w, a], lr=lr)
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = 0.5 * ((torch.relu(xt @ w) @ a - et) ** 2).sum() + 0.5 * beta * (w.pow(2).sum() + a.pow(2).sum())
-        loss.backward()
-        opt.step()
-    return two_layer_objective(w.detach().numpy(), a.detach().numpy(), x, e, beta)
+    start = random_two_layer(x.shape[1], m, torch.Generator().manual_seed(seed))
+    vector, _ = gradient_descent(lambda v: two_layer_loss(v, xt, et, beta), start, lr, steps)
+    return two_layer_objective(*unpack_two_layer(vector, x.shape[1]), x, e, beta)
 
 
 def test_no_gd_run_of_the_nonconvex_problem_beats_the_convex_optimum():
@@ -95,3 +90,67 @@ def test_bad_inputs_are_clear_errors():
         activation_patterns(np.zeros(5))
     with pytest.raises(ValueError, match="samples"):
         activation_patterns(x, samples=0)
+
+
+def test_convex_mgdl_grades_are_the_programs_of_their_features_and_residuals():
+    """Grade 1 is program (9) on [x, 1] and y; grade 2 the program on grade 1's ReLU layer and
+    residual; the fit's prediction is the sum of the grades, its losses eq. (3)."""
+    from mgdl_core.convex_mgdl import convex_mgdl
+
+    x, e = _data(16, seed=4)
+    fit = convex_mgdl(x[:, 0], e, 2, 1e-2, samples=300, seed=5)
+    first = solve_convex_grade(x, e, 1e-2)
+    assert fit.grades[0].objective == pytest.approx(first.value, rel=1e-6)
+    assert fit.grades[0].neurons == first.m_star == fit.grades[0].w.shape[1]
+    h = np.maximum(x @ fit.grades[0].w, 0.0)
+    residual = e - h @ fit.grades[0].alpha
+    second = solve_convex_grade(with_bias_column(h), residual, 1e-2,
+                                activation_patterns(with_bias_column(h), samples=300, seed=6))
+    assert fit.grades[1].objective == pytest.approx(second.value, rel=1e-6)
+    for grades, loss in zip((1, 2), fit.losses):
+        assert loss == pytest.approx(np.mean((e - fit.predict(x[:, 0], grades)) ** 2) / 2, rel=1e-9)
+    assert fit.losses[1] < fit.losses[0]
+
+
+def test_gd_mgdl_grade_one_cannot_beat_the_convex_grade_one():
+    from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
+
+    x, e = _data(16, seed=4)
+    convex = convex_mgdl(x[:, 0], e, 1, 1e-2)
+    gd = gd_mgdl(x[:, 0], e, 2, 1e-2, width=16, lr=0.05, steps=1500, seed=0)
+    assert gd.grades[0].objective >= convex.grades[0].objective * (1 - 1e-6)
+    assert len(gd.grades) == 2 and gd.grades[1].w.shape == (17, 16)
+    loss = np.mean((e - gd.predict(x[:, 0])) ** 2) / 2
+    assert gd.losses[-1] == pytest.approx(loss, rel=1e-9)
+    with pytest.raises(ValueError, match="n_grades"):
+        gd_mgdl(x[:, 0], e, 0, 1e-2, width=4, lr=0.1, steps=3)
+    with pytest.raises(ValueError, match="width"):
+        gd_mgdl(x[:, 0], e, 1, 1e-2, width=0, lr=0.1, steps=3)
+    with pytest.raises(ValueError, match="beta"):
+        convex_mgdl(x[:, 0], e, 1, -1.0)
+    with pytest.raises(ValueError, match="samples"):
+        convex_mgdl(x[:, 0], e, 2, 1e-2, samples=0)
+    with pytest.raises(ValueError, match="no neuron"):
+        convex_mgdl(x[:, 0], e, 1, 1e6)
+    with pytest.raises(ValueError, match="learning rate"):
+        gd_mgdl(x[:, 0], e, 1, 1e-2, width=4, lr=-1.0, steps=3)
+
+
+def test_two_layer_loss_layout_and_shapes():
+    """The vector layout of (8) (W row by row, then α) agrees with pack/unpack and the NumPy
+    objective; wrong shapes are clear errors, not broadcasts."""
+    x, e = _data(6)
+    rng = np.random.default_rng(0)
+    w, a = rng.standard_normal((2, 3)), rng.standard_normal(3)
+    v = pack_two_layer(w, a)
+    uw, ua = unpack_two_layer(v, 2)
+    assert np.array_equal(uw, w) and np.array_equal(ua, a)
+    direct = 0.5 * np.sum((np.maximum(x @ w, 0) @ a - e) ** 2) + 0.05 * (np.sum(w * w) + a @ a)
+    assert two_layer_objective(w, a, x, e, 0.1) == pytest.approx(direct, rel=1e-12)
+    xt, et = torch.from_numpy(x), torch.from_numpy(e)
+    with pytest.raises(ValueError, match="e \\[N\\]"):
+        two_layer_loss(torch.from_numpy(v), xt, et[:1], 0.1)
+    with pytest.raises(ValueError, match="m·\\(d \\+ 1\\)"):
+        two_layer_loss(torch.from_numpy(v[:-1]), xt, et, 0.1)
+    with pytest.raises(ValueError, match="m·\\(d \\+ 1\\)"):
+        unpack_two_layer(v[:-1], 2)

@@ -1,0 +1,216 @@
+"""What the theory page shows: the problems, the claims it checks and its figures (§2–3, §6,
+Appendices A–B; notebooks/03_theory.py).
+
+- Theorems 1–2: :func:`rate_rows` and :func:`rate_claims` put α̂ (the largest ‖H‖ recorded along
+  a tracked run, :func:`mgdl_core.theory.alpha_by_grade`) next to the run's rate and outcome;
+  :func:`rate_bound_figure` draws 2/α̂ over the §5 sweep.
+- Theorems 4–5: :func:`grade_problem` is one two-layer grade (8) on a few points of Setting 1
+  with a smooth (softplus) or the paper's ReLU activation, and :func:`linearisation_figure`
+  and :func:`path_claims` show GD beside (7).
+- Theorem 3: :func:`convex_rows` and :func:`convex_claims` compare MGDL with convex grades to
+  MGDL with GD grades (:mod:`mgdl_core.convex_mgdl`).
+
+The checked claims are decisions with room (:func:`mgdl_core.claims.decide`), never raw numbers.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Callable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .claims import decide
+from .convex import random_two_layer, two_layer_loss, with_bias_column
+from .convex_mgdl import TwoLayerMGDL
+from .figures import loss_vs_rate_figure
+from .plots import COLORS, LABELS
+from .synthetic import get_setting
+from .theory import LinearisedPath, alpha_by_grade
+
+# Rooms of the checked claims on α̂ (factors): the largest ‖H‖ recorded along a run near the edge
+# of stability moved by 5 % (SGDL, Setting 1) and by 24 % (MGDL's grade 4, Setting 2) between two
+# numeric paths on one machine, so a claim is made on η·max α̂ (which moved by under 6 %) and on
+# SGDL's α̂ against MGDL's first grade (ratios of 3 and more).
+RATE_ROOM = 1.08
+RATIO_ROOM = 1.25
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "softplus": torch.nn.functional.softplus, "relu": torch.relu}
+
+
+def _label(run) -> str:
+    c = run.config
+    return f"Setting {c.setting} {c.method.upper()} η={c.lr:g}"
+
+
+def rate_rows(runs: Sequence) -> list[tuple[str, float, list[float]]]:
+    """(label, η, α̂ per grade) of each tracked run."""
+    return [(_label(r), float(r.config.lr), alpha_by_grade(r)) for r in runs]
+
+
+def rate_text(runs: Sequence) -> str:
+    """A short table of η α̂ per grade (the theorems want η α̂ < 2), for the reader."""
+    lines = []
+    for label, lr, alphas in rate_rows(runs):
+        lines.append(f"{label}: α̂ = {', '.join(f'{a:.1f}' for a in alphas)}")
+        lines.append(f"  η·α̂ = {', '.join(f'{lr * a:.2f}' for a in alphas)}")
+    return "\n".join(lines)
+
+
+def rate_claims(tracked: Mapping[tuple[int, str], object]) -> list[str]:
+    """Per tracked run, keyed (setting, method): does η·α̂ exceed 2 at some grade (the sufficient
+    condition of Theorems 1–2 fails on the run's own path), with room :data:`RATE_ROOM`, and did
+    the run train without diverging; per setting whose SGDL and MGDL rates are within a factor 2:
+    is SGDL's α̂ more than twice MGDL's first-grade α̂_1 (room :data:`RATIO_ROOM`)."""
+    lines = []
+    for (setting, method), run in tracked.items():
+        alphas = alpha_by_grade(run)
+        fails = decide(run.config.lr * max(alphas), ">", 2.0, RATE_ROOM, relative=True)
+        lines.append(f"{_label(run)}: η·α̂ > 2 on its path: {fails}")
+        lines.append(f"  trained without diverging: {'yes' if run.outcome == 'completed' else 'no'}")
+    for setting in dict.fromkeys(s for s, _ in tracked):
+        sgdl, mgdl = tracked.get((setting, "sgdl")), tracked.get((setting, "mgdl"))
+        # Only at comparable rates: near the edge of stability λ_max is held near 2/η, so at rates
+        # far apart the ratio of α̂ measures the rates, not the networks.
+        if sgdl is None or mgdl is None or max(sgdl.config.lr, mgdl.config.lr) > 2 * min(sgdl.config.lr, mgdl.config.lr):
+            continue
+        ratio = alpha_by_grade(sgdl)[0] / alpha_by_grade(mgdl)[0]
+        lines.append(f"Setting {setting}: SGDL's α̂ > 2 × MGDL's α̂_1: {decide(ratio, '>', 2.0, RATIO_ROOM, relative=True)}")
+    return lines
+
+
+def rate_bound_figure(sweeps: Mapping[tuple[int, str], Sequence], tracked: Mapping[tuple[int, str], object]
+                      ) -> plt.Figure:
+    """The §5 sweep (final loss against η, crosses: diverged) with 2/α̂ of each tracked run as a
+    vertical line: solid for SGDL, dotted per MGDL grade (grade numbers on top)."""
+    fig = loss_vs_rate_figure(sweeps)
+    settings = list(dict.fromkeys(s for s, _ in sweeps))
+    for ax, s in zip(fig.axes, settings):
+        top = ax.get_ylim()[1]
+        for (setting, method), run in tracked.items():
+            if setting != s:
+                continue
+            alphas = alpha_by_grade(run)
+            for g, a in enumerate(alphas, start=1):
+                ax.axvline(2 / a, color=COLORS[method], lw=1.2, ls="-" if len(alphas) == 1 else ":")
+                if len(alphas) > 1:
+                    ax.text(2 / a, top, str(g), color=COLORS[method], fontsize=9, ha="center", va="bottom")
+            ax.plot([], [], color=COLORS[method], ls="-" if len(alphas) == 1 else ":",
+                    label=f"2/α̂, {LABELS[method]} at η = {run.config.lr:g}")
+        ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+@dataclass(frozen=True)
+class GradeProblem:
+    """One two-layer grade (8): its objective F of the parameter vector, the start W^0 and, for a
+    ReLU grade, the activation pattern map (None for a smooth grade, which has no kinks)."""
+
+    activation: str
+    objective: Callable[[torch.Tensor], torch.Tensor]
+    start: np.ndarray
+    patterns: Callable[[torch.Tensor], torch.Tensor] | None
+
+
+def grade_problem(activation: str, n: int = 16, width: int = 8, beta: float = 0.1, seed: int = 1,
+                  setting: int = 1) -> GradeProblem:
+    """Grade (8) on ``n`` points of ``setting`` (the cell midpoints of [0, 1], so that no point is
+    x = 0), ``width`` neurons with biases, weight β, from :func:`mgdl_core.convex.random_two_layer`."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}: use {', '.join(ACTIVATIONS)}")
+    x = (np.arange(n) + 0.5) / n
+    xb = torch.from_numpy(with_bias_column(x))
+    e = torch.from_numpy(get_setting(setting)(x))
+    start = random_two_layer(2, width, torch.Generator().manual_seed(seed))
+    sigma = ACTIVATIONS[activation]
+    # the pre-activations [x, 1] W of the layout of two_layer_loss (W first, row by row)
+    patterns = (lambda v: (xb @ v[:2 * width].reshape(2, width)) >= 0) if activation == "relu" else None
+    return GradeProblem(activation, lambda v: two_layer_loss(v, xb, e, beta, sigma), start, patterns)
+
+
+def _band(values: np.ndarray, windows: int = 250) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(step, min, max) of ``values`` over ``windows`` consecutive windows: a path that chatters
+    from step to step (a ReLU grade crossing a kink) drawn as its envelope, not as a solid block."""
+    size = max(1, values.size // windows)
+    n = values.size // size * size
+    blocks = values[:n].reshape(-1, size)
+    return np.arange(n).reshape(-1, size)[:, 0], blocks.min(axis=1), blocks.max(axis=1)
+
+
+def linearisation_figure(paths: Mapping[str, LinearisedPath]) -> plt.Figure:
+    """Per activation (a row: the smooth grade, then the ReLU grade): τ_k = ‖I − ηH(W^k)‖ (left;
+    the dotted line is 1, the axis cut at 1.2) and ‖W^k − W̃^k‖ from k = 2 on (right; W̃ = W at
+    k = 0, 1 by construction), each rate a colour, drawn as the band between the smallest and
+    the largest value over windows of the path (:func:`_band`)."""
+    activations = list(dict.fromkeys(label.split(",")[0] for label in paths))
+    rates = sorted({p.lr for p in paths.values()})
+    fig, axes = plt.subplots(len(activations), 2, figsize=(11, 3.4 * len(activations)), sharex=True, squeeze=False)
+    for label, p in paths.items():
+        row = axes[activations.index(label.split(",")[0])]
+        color = plt.get_cmap("tab10")(rates.index(p.lr))
+        for ax, values in ((row[0], p.tau), (row[1], np.maximum(p.gap[2:], 1e-17))):
+            k, low, high = _band(values)
+            ax.fill_between(k, low, high, color=color, alpha=0.35, lw=0)
+            ax.plot(k, high, color=color, lw=1, label=f"η = {p.lr:g}")
+    for row, activation in zip(axes, activations):
+        row[0].axhline(1.0, color="k", lw=0.8, ls=":")
+        row[0].set_ylim(0.98, 1.2)
+        row[0].set(ylabel="τ_k = ‖I − ηH(W^k)‖", title=f"{activation} grade: τ along the path (cut at 1.2)")
+        row[1].set_yscale("log")
+        row[1].set(ylabel="‖W^k − W̃^k‖", title=f"{activation} grade: GD (6) against (7)")
+        row[1].legend(fontsize=9, loc="lower left")
+    for ax in axes[-1]:
+        ax.set_xlabel("step k")
+    fig.tight_layout()
+    return fig
+
+
+def path_claims(paths: Mapping[str, LinearisedPath]) -> list[str]:
+    """Per path, with room (these are deterministic float64 iterations of 24 parameters, but
+    the ReLU paths chatter across kinks): is τ_k < 1 on the second half of the path (room
+    10⁻⁴); do GD and (7) part (peak gap above 1, 3× room); do they meet (gap at the end below
+    10⁻³, 2× room)."""
+    lines = []
+    for label, p in paths.items():
+        tail = p.tau[p.tau.size // 2:]
+        lines.append(f"{label}:")
+        lines.append(f"  τ_k < 1 on the second half: {decide(float(tail.max()), '<', 1.0, 1e-4)}")
+        lines.append(f"  they part, gap above 1: {decide(float(p.gap.max()), '>', 1.0, 3.0, relative=True)}")
+        lines.append(f"  they meet, gap at the end below 1e-3: {decide(float(p.gap[-1]), '<', 1e-3, 2.0, relative=True)}")
+    return lines
+
+
+def convex_rows(fits: Sequence[TwoLayerMGDL]) -> str:
+    """Per fit and grade: the training loss (3) after it, the objective (8), neurons and time."""
+    lines = [f"{'grade':<8}{'loss (3)':>10}{'(8)':>9}{'neurons':>9}{'s':>6}"]
+    for fit in fits:
+        lines.append(f"{fit.method}:")
+        for level, g in enumerate(fit.grades, start=1):
+            lines.append(f"  {level:<6}{g.loss:>10.2e}{g.objective:>9.3f}{g.neurons:>9d}{g.seconds:>6.1f}")
+    return "\n".join(lines)
+
+
+def convex_claims(convex: TwoLayerMGDL, gd: TwoLayerMGDL) -> list[str]:
+    """Grade 1's convex optimum against GD's (8) (Theorem 3: global, so never above it), and the
+    final training losses compared with a 2× room."""
+    first = decide(gd.grades[0].objective / convex.grades[0].objective, ">", 1.0, 1.02, relative=True)
+    final = decide(convex.losses[-1], "<", gd.losses[-1], 2.0, relative=True)
+    return [f"grade 1: GD's objective (8) above the convex optimum (2% room): {first}",
+            f"after {len(convex.grades)} grades: convex MGDL's loss below GD MGDL's (2× room): {final}"]
+
+
+def convex_fit_figure(x: np.ndarray, y: np.ndarray, fits: Sequence[TwoLayerMGDL]) -> plt.Figure:
+    """The data and each fit's prediction after each grade (one panel per fit)."""
+    grid = np.linspace(float(np.min(x)), float(np.max(x)), 400)
+    fig, axes = plt.subplots(1, len(fits), figsize=(11, 3.8), sharey=True, squeeze=False)
+    for ax, fit in zip(axes[0], fits):
+        ax.plot(x, y, "o", color="0.3", ms=4, label="data")
+        for level in range(1, len(fit.grades) + 1):
+            ax.plot(grid, fit.predict(grid, level), lw=1.2, label=f"after grade {level}")
+        ax.set(title=f"MGDL, {'convex program (9)' if fit.method == 'convex' else 'GD on (8)'} per grade", xlabel="x")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,282 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The theorems beside the numbers (§2–3, §6, Appendices A–B)
+#
+# The paper proves five results. This page puts each statement next to a computation that
+# tests it, and says where the computation and the statement part ways.
+#
+# - **Theorems 1 and 2** (§2, §3): GD (2) on the loss (1) of SGDL, and GD (4) on the loss (3)
+#   of each MGDL grade, converge when the learning rate is below $2/\alpha$, with
+#   $\alpha = \sup\|\mathbf H\|$ over a compact set holding the iterates ($\alpha_l$ for grade
+#   $l$). The paper argues $\alpha_l \ll \alpha$, so MGDL tolerates larger rates.
+# - **Theorems 4 and 5** (§6): GD written as (6) and its linearisation (7),
+#   $\tilde W^{k+1} = \mathbf A^{k-1}\tilde W^k - \eta u^{k-1}$ with
+#   $\mathbf A^{k-1} = \mathbf I - \eta \mathbf H(W^{k-1})$, converge, and to the same point,
+#   when $\tau = \sup\|\mathbf I - \eta\mathbf H\| < 1$.
+# - **Theorem 3** (§3, Appendix A): a grade with one hidden ReLU layer, problem (8), has the
+#   optimal value of the convex program (9) over the data's activation patterns, and the
+#   optimal network is recovered from the program's solution.
+
+# %% tags=["parameters"]
+profile = "quick"
+
+# %% tags=["hide-input"]
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+from myst_nb import glue
+
+from mgdl_core.analysis import split_runs
+from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
+from mgdl_core.plans import SWEEP_KEYS, TRACKED_RATES, page_plan, rate_sweep_configs, tracked_configs
+from mgdl_core.records import default_runs_dir
+from mgdl_core.sweep import sweep
+from mgdl_core.synthetic import get_setting
+from mgdl_core.theory import alpha_by_grade, linearised_gd
+from mgdl_core.theory_report import (convex_claims, convex_fit_figure, convex_rows, grade_problem,
+                                     linearisation_figure, path_claims, rate_bound_figure, rate_claims, rate_text)
+
+PLAN = page_plan("theory", profile)
+glue("profile", profile, display=False)
+
+# %% [markdown]
+# This page was built with the **{glue:text}`profile`** profile. Its first part reads the
+# runs of the [learning-rate page](05_learning_rate) and the
+# [eigenvalue page](06_eigenvalues) (the same configurations, so the same records: nothing is
+# trained twice); the other two parts compute in about a minute.
+#
+# ## Theorems 1 and 2: the rate bound along real runs
+#
+# The compact set of the theorems is not known in practice. The eigenvalue tracker records
+# $\|\mathbf H\|$ at every checkpoint of a run, so $\hat\alpha$, the largest value recorded,
+# is a lower estimate of $\alpha$ along that run (of $\alpha_l$ for each MGDL grade): where
+# $\eta\hat\alpha \ge 2$, the theorems' sufficient condition already fails on the run's own
+# path.
+
+# %%
+# The §6 page's tracked runs and the §5 page's sweep, built by mgdl_core.plans for all three pages.
+tracked_runs = tracked_configs(profile)
+results = sweep([*tracked_runs.values(), *rate_sweep_configs(profile)], progress=False, out=default_runs_dir())
+tracked = dict(zip(tracked_runs, results[:len(tracked_runs)]))
+sweeps = split_runs(results[len(tracked_runs):], SWEEP_KEYS)
+
+# %%
+# The numbers, for the reader (not checked: the largest ‖H‖ of a run near the edge of
+# stability moves by a few per cent with the CPU's rounding).
+print(rate_text(tracked.values()))
+
+# %% [markdown]
+# What the runs support whatever the machine (the checked output): whether $\eta\hat\alpha$
+# exceeds 2 at some grade by at least 8 %, whether the run trained to its last epoch without
+# diverging, and whether SGDL's $\hat\alpha$ is more than twice that of MGDL's first grade (by
+# at least 25 %). A single grade's $\hat\alpha_l$ moved by up to a quarter between two numeric
+# paths, so it is not checked grade by grade.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("\n".join(rate_claims(tracked)))
+
+# %% tags=["hide-input"]
+alphas = {key: alpha_by_grade(run) for key, run in tracked.items()}
+for (s, m), a in alphas.items():
+    glue(f"s{s}-{m}-alpha", ", ".join(f"{v:.1f}" for v in a), display=False)
+    glue(f"s{s}-{m}-eta-alpha", ", ".join(f"{TRACKED_RATES[s, m] * v:.2f}" for v in a), display=False)
+glue("s1-sgdl-bound", f"{2 / alphas[1, 'sgdl'][0]:.3f}", display=False)
+glue("s1-ratio", ", ".join(f"{alphas[1, 'sgdl'][0] / v:.1f}" for v in alphas[1, "mgdl"]), display=False)
+largest_ok = max(r.config.lr for r in sweeps[1, "sgdl"] if r.outcome == "completed")
+glue("s1-sgdl-largest", f"{largest_ok:.3g}", display=False)
+fig = rate_bound_figure(sweeps, tracked)
+glue("fig-rate-bound", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-rate-bound
+# :name: fig-rate-bound
+#
+# The §5 sweep (final training loss against η; crosses: diverged), with $2/\hat\alpha$ of the
+# tracked runs of §6 as vertical lines: SGDL (26) solid, each MGDL (30) grade dotted and
+# numbered. Setting 1 left, Setting 2 right.
+# ```
+#
+# Setting 1: SGDL at η = 0.08 has $\hat\alpha$ = {glue:text}`s1-sgdl-alpha`, so
+# $\eta\hat\alpha$ = {glue:text}`s1-sgdl-eta-alpha`: above 2, yet the run trains. This is the
+# edge of stability, the regime the [eigenvalue page](06_eigenvalues) shows: the sharpest
+# Hessian eigenvalue rises to about $2/\eta$ and GD keeps it there, oscillating in that
+# direction while the loss still falls. The sweep trains SGDL without divergence up to
+# η = {glue:text}`s1-sgdl-largest`, past the bound $2/\hat\alpha$ = {glue:text}`s1-sgdl-bound`
+# of its η = 0.08 run. Theorems 1–2 give a *sufficient* condition; the runs train without
+# diverging well beyond it. (A caveat in the other direction: $\hat\alpha$ is measured at one rate, and the
+# path of GD, hence its $\hat\alpha$, changes with η.)
+#
+# MGDL at η = 0.06 has $\hat\alpha_l$ = {glue:text}`s1-mgdl-alpha` for grades 1–4
+# ($\eta\hat\alpha_l$ = {glue:text}`s1-mgdl-eta-alpha`): SGDL's $\hat\alpha$ is
+# {glue:text}`s1-ratio` times these. The paper's "$\alpha_l \ll \alpha$" holds for the first
+# grade; later grades, which fit the high-frequency residual, have curvature within a factor of
+# two of SGDL's. Setting 2 (SGDL η = 0.005, MGDL η = 0.2): SGDL's $\hat\alpha$ is
+# {glue:text}`s2-sgdl-alpha` ($\eta\hat\alpha$ = {glue:text}`s2-sgdl-eta-alpha`, well inside
+# the bound at this small rate), MGDL's {glue:text}`s2-mgdl-alpha` ($\eta\hat\alpha_l$ =
+# {glue:text}`s2-mgdl-eta-alpha`): at least one of MGDL's grades trains where its own condition
+# fails. The two rates are 40 times apart, and near the edge of stability $\lambda_{\max}$ is
+# held near $2/\eta$, so in Setting 2 the ratio of the $\hat\alpha$ measures the rates, not the
+# networks; it is not compared there.
+#
+# ## Theorems 4 and 5: GD and its linearisation
+#
+# Here one grade of (8) is small enough to take the dense Hessian at every step: 16 points of
+# Setting 1, 8 neurons with biases, weight decay β = 0.1 (24 parameters). GD (6) runs beside
+# (7) from $\tilde W^0 = W^0$, $\tilde W^1 = W^1$ (`mgdl_core.theory.linearised_gd`), with
+# $\tau_k = \|\mathbf I - \eta\mathbf H(W^k)\|$ recorded along the path, at two rates and for
+# two activations: a smooth softplus, for which $\mathcal F$ is $C^\infty$ as the theorems
+# assume, and the paper's ReLU, for which it is not.
+
+# %%
+paths = {}
+for activation in ("softplus", "relu"):
+    problem = grade_problem(activation)
+    for eta in (0.01, 0.025):
+        paths[f"{activation}, η = {eta:g}"] = linearised_gd(problem.objective, problem.start, eta,
+                                                            PLAN["linear_steps"], patterns=problem.patterns)
+
+# %%
+# The numbers, for the reader (not checked).
+for label, p in paths.items():
+    half = p.tau.size // 2
+    print(f"{label}: τ max {p.tau_sup:.3f}, on the 2nd half {p.tau[half:].max():.5f};")
+    kinks = f"; kinks crossed at {int(p.crossed.sum())} steps" if label.startswith("relu") else ""
+    print(f"  gap peak {p.gap.max():.2g}, end {p.gap[-1]:.2g}{kinks}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("\n".join(path_claims(paths)))
+
+# %% tags=["hide-input"]
+for label, p in paths.items():
+    tag, tail = label.replace(", η = ", "-"), p.tau[p.tau.size // 2:]
+    glue(f"{tag}-tau-tail", f"{tail.max():.4f}", display=False)
+    glue(f"{tag}-above-one", f"{(tail > 1).mean():.0%}", display=False)
+    glue(f"{tag}-gap-peak", f"{p.gap.max():.2g}", display=False)
+    glue(f"{tag}-gap-end", f"{p.gap[-1]:.1g}", display=False)
+    glue(f"{tag}-step-end", f"{p.step[-2]:.2g}", display=False)
+    if label.startswith("relu"):
+        glue(f"{tag}-kinks", f"{int(p.crossed.sum()):,}", display=False)
+glue("linear-steps", f"{PLAN['linear_steps']:,}", display=False)
+fig = linearisation_figure(paths)
+glue("fig-linearisation", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-linearisation
+# :name: fig-linearisation
+#
+# One grade of (8), {glue:text}`linear-steps` GD steps from one random start; top: the
+# softplus grade, bottom: the ReLU grade; colour: the rate. Left: $\tau_k$, the spectral norm
+# of the iteration matrix at $W^k$ (the dotted line is 1). Right: the distance between GD (6)
+# and its linearisation (7). Each curve is drawn as the band between its smallest and largest
+# value over each of 250 windows of the path: the ReLU paths change from one step to the next.
+# ```
+#
+# *Smooth grade, η = 0.01.* Early on $\tau_k > 1$ (the Hessian has negative eigenvalues far
+# from a minimiser), so Theorem 4's hypothesis holds only on the tail of the path: there
+# $\tau_k$ stays below 1 (at most {glue:text}`softplus-0.01-tau-tail` on the second half).
+# The two sequences separate by at most {glue:text}`softplus-0.01-gap-peak` and then come
+# together, {glue:text}`softplus-0.01-gap-end` apart at the end and still closing: Theorem 5,
+# observed.
+#
+# *Smooth grade, η = 0.025.* $\tau_k > 1$ at {glue:text}`softplus-0.025-above-one` of the steps
+# of the second half (at most {glue:text}`softplus-0.025-tau-tail`), and GD itself does not
+# converge: it ends in a cycle of period two, its step staying at
+# {glue:text}`softplus-0.025-step-end` (the edge of stability again). The linearisation leaves GD, up to {glue:text}`softplus-0.025-gap-peak` apart:
+# (7) is no guide to GD at this rate.
+#
+# *ReLU grade.* $\mathcal F$ is a polynomial in $W$ on each region of fixed activation
+# patterns, and $\mathbf H$ is the Hessian there, defined almost everywhere; $\sigma$ is not
+# $C^2$, so neither theorem applies. On this path GD crosses a kink (some point's
+# pre-activation changes sign) at {glue:text}`relu-0.01-kinks` of the steps at η = 0.01: it
+# chatters along a kink, and $\tau_k > 1$ at {glue:text}`relu-0.01-above-one` of the steps of
+# the second half (at most {glue:text}`relu-0.01-tau-tail`). GD and (7) stay
+# {glue:text}`relu-0.01-gap-end` apart at the end, neither meeting nor parting; at η = 0.025
+# ({glue:text}`relu-0.025-kinks` steps across a kink, $\tau_k > 1$ at
+# {glue:text}`relu-0.025-above-one` of the second half) they end {glue:text}`relu-0.025-gap-end`
+# apart. Weight decay also shrinks unused neurons towards $w_j = 0$, where every point sits on
+# their kink: a ReLU grade's minimisers tend to lie where the smoothness the theorems need is
+# missing.
+#
+# ## Theorem 3: each grade as a convex program (Appendix A)
+#
+# A grade with one hidden ReLU layer, problem (8), is solved globally by the convex program (9)
+# over the activation patterns $D_i$ of its data (after Pilanci & Ergen;
+# `mgdl_core.convex`, tested against brute-force pattern enumeration, the recovered network's
+# objective and 20 GD runs). MGDL with such grades is a sequence of convex programs: grade $l$
+# solves (9) on the features of the grades before it, and the ReLU layer that Theorem 3
+# recovers becomes the next grade's features (`mgdl_core.convex_mgdl`). Beside it, the same
+# MGDL with each grade trained by GD on (8).
+
+# %%
+x = np.linspace(0.0, 1.0, PLAN["points"])
+y = get_setting(1)(x)
+convex = convex_mgdl(x, y, PLAN["grades"], PLAN["beta"], samples=PLAN["samples"])
+gd = gd_mgdl(x, y, PLAN["grades"], PLAN["beta"], width=PLAN["width"], lr=PLAN["gd_lr"], steps=PLAN["gd_steps"])
+
+# %%
+# The numbers, for the reader (not checked: times are this machine's).
+print(convex_rows([convex, gd]))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("\n".join(convex_claims(convex, gd)))
+
+# %% tags=["hide-input"]
+for name, fit in (("convex", convex), ("gd", gd)):
+    glue(f"{name}-losses", ", ".join(f"{v:.2g}" for v in fit.losses), display=False)
+    glue(f"{name}-neurons", ", ".join(str(g.neurons) for g in fit.grades), display=False)
+    glue(f"{name}-seconds", f"{fit.seconds:.1f}", display=False)
+glue("convex-patterns", ", ".join(str(g.patterns) for g in convex.grades), display=False)
+glue("convex-first", f"{convex.grades[0].objective:.3f}", display=False)
+glue("gd-first", f"{gd.grades[0].objective:.3f}", display=False)
+for key in ("points", "grades", "beta", "width", "gd_lr", "samples"):
+    glue(f"cvx-{key}", f"{PLAN[key]:g}", display=False)
+glue("cvx-gd-steps", f"{PLAN['gd_steps']:,}", display=False)
+fig = convex_fit_figure(x, y, [convex, gd])
+glue("fig-convex-mgdl", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-convex-mgdl
+# :name: fig-convex-mgdl
+#
+# MGDL on {glue:text}`cvx-points` points of Setting 1 (dots), the prediction after each of
+# {glue:text}`cvx-grades` grades, β = {glue:text}`cvx-beta`. Left: each grade the convex
+# program (9), its network recovered by Theorem 3. Right: each grade
+# {glue:text}`cvx-width` neurons trained by {glue:text}`cvx-gd-steps` GD steps at
+# η = {glue:text}`cvx-gd_lr`.
+# ```
+#
+# The first grade's data is one-dimensional with a bias, so every activation pattern is
+# enumerated and its program is exactly (8)'s global optimum: {glue:text}`convex-first`,
+# against {glue:text}`gd-first` for GD. Training losses (3) after each grade: convex
+# {glue:text}`convex-losses`, GD {glue:text}`gd-losses`. The convex grades use
+# {glue:text}`convex-neurons` neurons ($m_l^*$ of Theorem 3) over
+# {glue:text}`convex-patterns` patterns, in {glue:text}`convex-seconds` s; the GD grades have
+# {glue:text}`gd-neurons` neurons doing work (of {glue:text}`cvx-width`), in
+# {glue:text}`gd-seconds` s.
+#
+# Where the exactness ends: a later grade's features are the previous grade's $m^*_{l-1}$
+# ReLU outputs, $d_l = m^*_{l-1} + 1$ inputs, and the patterns can no longer be enumerated; the
+# program then uses the patterns of {glue:text}`cvx-samples` random directions (as
+# pilancilab/scnn does), a subset, so its optimum is an upper bound on that grade's (8). The
+# number of patterns of $N$ points in $d$ dimensions grows like $N^{d-1}$ (at most $2N$ for
+# $d = 2$), and as $2^N$ once $d \ge N$, as here after the first grade: the convex route is
+# exact for the first grade of low-dimensional data, and a sampled heuristic beyond.

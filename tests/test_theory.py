@@ -1,0 +1,168 @@
+"""GD beside its linearisation (7), and α along a run (Theorems 1–2, 4–5), against direct computation."""
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from mgdl_core.theory import LinearisedPath, alpha_by_grade, gradient_descent, linearised_gd
+
+
+def _quadratic(m=6, seed=0):
+    """F(W) = ½ Wᵀ Q W − bᵀ W + 3 with Q symmetric positive definite: ∇F = QW − b, H = Q."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, m))
+    q = a @ a.T / m + 0.1 * np.eye(m)
+    b = rng.standard_normal(m)
+    qt, bt = torch.from_numpy(q), torch.from_numpy(b)
+    return (lambda w: 0.5 * w @ qt @ w - bt @ w + 3.0), q, b
+
+
+def test_on_a_quadratic_the_linearised_iteration_is_gd_exactly():
+    f, q, b = _quadratic()
+    lam = np.linalg.eigvalsh(q)
+    for eta in (0.5 / lam[-1], 1.9 / lam[-1], 2.2 / lam[-1]):  # τ < 1, τ < 1 near the edge, τ > 1
+        path = linearised_gd(f, np.ones(6), eta, 60)
+        assert path.gap.max() <= 1e-12 * (1 + np.abs(path.w).max())
+        # τ_k = ‖I − ηQ‖ at every step: the closed form
+        np.testing.assert_allclose(path.tau, np.abs(1 - eta * lam).max(), rtol=1e-12)
+        np.testing.assert_allclose(path.a_min, 1 - eta * lam[-1], rtol=1e-12)
+
+
+def test_gd_equals_the_closed_form_iterates_of_a_quadratic():
+    f, q, b = _quadratic()
+    eta, w = 0.3, np.ones(6)
+    last, losses = gradient_descent(f, w, eta, 25)
+    for _ in range(25):
+        w = w - eta * (q @ w - b)
+    np.testing.assert_allclose(last, w, rtol=1e-12)
+    assert losses.size == 26 and losses[0] == pytest.approx(0.5 * 6 * q.sum() / 6 - b.sum() + 3.0)
+
+
+def _smooth(seed=1):
+    """A non-quadratic, strongly convex F: ½‖Aw − c‖² + ¼ Σ w⁴ (r ≠ 0 in (6))."""
+    rng = np.random.default_rng(seed)
+    a, c = torch.from_numpy(rng.standard_normal((8, 5))), torch.from_numpy(rng.standard_normal(8))
+    return lambda w: 0.5 * (a @ w - c).pow(2).sum() + 0.25 * w.pow(4).sum()
+
+
+def test_the_recursion_is_eq_7_as_written():
+    """W̃^{k+1} = A^{k−1} W̃^k − η u^{k−1}, u = ∇F − H W, computed literally with dense matrices."""
+    f = _smooth()
+    eta, steps = 0.02, 12
+    path = linearised_gd(f, np.full(5, 0.8), eta, steps)
+    ws = [torch.full((5,), 0.8, dtype=torch.float64)]
+    for _ in range(steps):
+        w = ws[-1].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(w), w)
+        ws.append(ws[-1] - eta * g)
+    tilde = [ws[0], ws[1]]
+    for k in range(1, steps):
+        wk1 = ws[k - 1].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(wk1), wk1)
+        h = torch.autograd.functional.hessian(f, ws[k - 1])
+        a, u = torch.eye(5, dtype=torch.float64) - eta * h, g - h @ ws[k - 1]
+        tilde.append(a @ tilde[k] - eta * u)
+    gaps = [float((x - y).norm()) for x, y in zip(ws, tilde)]
+    np.testing.assert_allclose(path.gap, gaps, atol=1e-12)
+    assert path.gap[:2].max() == 0 and path.gap[2:].max() > 0  # r ≠ 0: they differ after W^1
+
+
+def test_theorem_5_both_converge_to_the_same_point_when_tau_below_1():
+    f = _smooth()
+    path = linearised_gd(f, np.full(5, 0.8), 0.05, 3000, tol=1e-13)
+    assert path.tau_sup < 1 and path.outcome == "converged"
+    assert path.gap[-1] < 1e-9 and path.gap.max() > 1e3 * path.gap[-1]
+
+
+def test_divergence_is_an_outcome_and_past_2_over_lambda_the_two_part():
+    f, q, _ = _quadratic()  # on a quadratic (7) is GD: this checks that divergence is an outcome
+    eta = 2.5 / np.linalg.eigvalsh(q)[-1]
+    path = linearised_gd(f, np.ones(6), eta, 3000)
+    assert path.outcome == "diverged" and path.tau_sup > 1
+    f = _smooth()
+    # non-quadratic: a rate past 2/λ_max at the start makes W̃ leave GD (which stays bounded by w⁴)
+    g = linearised_gd(f, np.full(5, 0.8), 0.6, 400)
+    assert g.tau_sup > 1 and g.gap.max() > 1.0
+
+
+def test_crossing_a_kink_is_marked():
+    f = lambda w: 0.5 * (w + 1.0).pow(2).sum()
+    path = linearised_gd(f, np.array([1.0]), 0.1, 40, patterns=lambda w: w >= 0)
+    assert path.crossed.dtype == bool and path.crossed.sum() == 1
+    assert not linearised_gd(f, np.array([1.0]), 0.1, 5).crossed.any()
+
+
+def test_alpha_along_a_run_is_the_largest_recorded_norm_per_grade():
+    sgdl = SimpleNamespace(history={"hessian_norm": [3.0, 7.5, 6.0]})
+    assert alpha_by_grade(sgdl) == [7.5]
+    mgdl = SimpleNamespace(history={"hessian_norm": [1.0, 2.0, 9.0, 4.0, 0.5], "eig_grade": [1, 1, 2, 2, 3]})
+    assert alpha_by_grade(mgdl) == [2.0, 9.0, 0.5]
+    with pytest.raises(ValueError, match="track_every"):
+        alpha_by_grade(SimpleNamespace(history={}))
+
+
+@pytest.mark.parametrize("bad", [dict(lr=0.0), dict(lr=math.nan), dict(steps=0), dict(w0=[math.nan]), dict(lr=True)])
+def test_bad_input_is_a_clear_error(bad):
+    kw = dict(w0=[1.0], lr=0.1, steps=3) | bad
+    with pytest.raises(ValueError):
+        linearised_gd(lambda w: w.pow(2).sum(), **kw)
+    with pytest.raises(ValueError):
+        gradient_descent(lambda w: w.pow(2).sum(), **kw)
+
+
+def test_gd_stops_with_a_nan_when_the_gradient_leaves_the_floats():
+    _, losses = gradient_descent(lambda w: w.pow(4).sum(), [10.0], 1.0, 50)  # w ← w − 4w³ blows up
+    assert not math.isfinite(losses[-1]) and losses.size < 51 and np.isfinite(losses[:-1]).all()
+
+
+def test_rate_claims_decide_with_room_on_the_largest_grade():
+    from mgdl_core.theory_report import rate_claims
+
+    def run(setting, method, lr, norms, grades=None, outcome="completed"):
+        h = {"hessian_norm": norms} | ({"eig_grade": grades} if grades else {})
+        return SimpleNamespace(config=SimpleNamespace(setting=setting, method=method, lr=lr), history=h, outcome=outcome)
+
+    tracked = {(1, "sgdl"): run(1, "sgdl", 0.1, [10.0, 30.0]),  # η·α̂ = 3: yes
+               (1, "mgdl"): run(1, "mgdl", 0.1, [5.0, 21.0], [1, 2]),  # 2.1: inside the 8 % band
+               (2, "sgdl"): run(2, "sgdl", 0.1, [12.0], outcome="diverged")}
+    lines = rate_claims(tracked)
+    assert lines[0].endswith(": yes") and lines[2].endswith("too close to call") and lines[4].endswith(": no")
+    assert lines[5].endswith("diverging: no")
+    assert lines[6] == "Setting 1: SGDL's α̂ > 2 × MGDL's α̂_1: yes" and len(lines) == 7  # 30/5 = 6
+
+
+def _path(tau, gap):
+    tau, gap = np.asarray(tau, float), np.asarray(gap, float)
+    z = np.zeros_like(tau)
+    return LinearisedPath(0.1, z, gap, tau, z, z, z, z.astype(bool), np.zeros(1), np.zeros(1), "max_steps")
+
+
+def test_path_claims_answer_with_room():
+    from mgdl_core.theory_report import path_claims
+
+    lines = path_claims({"meets": _path([1.2, 1.1, 0.999, 0.998], [0, 0, 1e-2, 1e-4]),
+                         "parts": _path([1.2, 1.3, 1.2, 1.00005], [0, 0, 5.0, 2e-3]),
+                         "close": _path([1, 1, 1, 1], [0, 0, 0.5, 1e-3])})
+    assert lines[1:4] == ["  τ_k < 1 on the second half: yes", "  they part, gap above 1: no",
+                          "  they meet, gap at the end below 1e-3: yes"]
+    assert lines[5:8] == ["  τ_k < 1 on the second half: no", "  they part, gap above 1: yes",
+                          "  they meet, gap at the end below 1e-3: no"]
+    assert set(lines[9:12]) == {"  τ_k < 1 on the second half: too close to call",
+                                "  they part, gap above 1: too close to call",
+                                "  they meet, gap at the end below 1e-3: too close to call"}
+
+
+def test_grade_problem_patterns_are_the_pre_activation_signs():
+    from mgdl_core.convex import unpack_two_layer
+    from mgdl_core.theory_report import grade_problem
+
+    p = grade_problem("relu", n=5, width=3)
+    w, _ = unpack_two_layer(p.start, 2)
+    x = (np.arange(5) + 0.5) / 5
+    expected = np.c_[x, np.ones(5)] @ w >= 0
+    assert np.array_equal(p.patterns(torch.from_numpy(p.start)).numpy(), expected)
+    assert grade_problem("softplus").patterns is None
+    with pytest.raises(ValueError, match="activation"):
+        grade_problem("tanh")
