@@ -169,3 +169,28 @@ def grades_ended_early(run: RunSummary, planned: RunSummary) -> int:
     lengths = np.diff([0, *grade_ends(run)])
     planned_lengths = np.diff([0, *grade_ends(planned)])
     return int(sum(a < b for a, b in zip(lengths, planned_lengths)))
+
+
+# The authors' own final training losses (0.5·MSE) for the paper's §6–§7 runs, from the outputs
+# of their notebooks (shared/notes/anchor-repo.md §4.1 and §6; the paper prints only figures).
+AUTHORS_TRAIN_LOSS = {(1, "mgdl"): 8.39e-5, (2, "sgdl"): 0.364, (1, "msdl"): 0.0112}
+AUTHORS_GRADE_LOSSES = {(1, "mgdl"): (0.4403, 0.1138, 0.003185, 8.39e-5)}
+
+
+def scale_lines(run: RunSummary) -> list[str]:
+    """A paper-scale run in a few short lines: its final loss beside the authors' (where known),
+    its grades' losses, and where its spectra cross −1 (counts and the lowest eigenvalue)."""
+    c = run.config
+    key = (c.setting, c.method)
+    lines = [f"Setting {c.setting} {c.method.upper()} η={c.lr:g}, {run.epochs_run:,} epochs:"]
+    authors = f" (authors: {AUTHORS_TRAIN_LOSS[key]:.3g})" if key in AUTHORS_TRAIN_LOSS else ""
+    lines.append(f"  final train loss {run.train_loss:.3g}{authors}")
+    if run.grade_train_losses:
+        lines.append("  grades: " + ", ".join(f"{v:.3g}" for v in run.grade_train_losses))
+        if key in AUTHORS_GRADE_LOSSES:
+            lines.append("  authors: " + ", ".join(f"{v:.3g}" for v in AUTHORS_GRADE_LOSSES[key]))
+    if len(run.history.get("eig_epoch", ())):
+        n = len(run.history["eig_epoch"])
+        lines.append(f"  below -1 at {checkpoints_below(run)} of {n} checkpoints")
+        lines.append(f"  lowest {min_eigenvalue(run):.3f}, {lowest_where(run)}")
+    return lines

@@ -240,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     doctor = sub.add_parser("doctor", help="verify every record and checkpoint under --out; remove stale temporary folders")
     doctor.add_argument("--out", default=None)
+    export = sub.add_parser("export", help="write a finished record as a compact, verified result (results/)")
+    export.add_argument("run", help="a record folder, or a hash (prefix) under --out")
+    export.add_argument("--name", required=True, help="the result's name, e.g. s6-setting1-sgdl")
+    export.add_argument("--out", default=None, help="where the record is (default: $MGDL_RUNS_DIR or runs/)")
+    export.add_argument("--results", default=None, help="results folder (default: $MGDL_RESULTS_DIR or results/)")
+    export.add_argument("--replay", type=_int_in(0, lambda: 10**6), default=1000, metavar="EPOCHS",
+                        help="re-train this many epochs with the current code and compare (0: skip)")
     return p
 
 
@@ -431,8 +438,8 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _cmd_show(args) -> int:
-    from .experiments import load_record
+def _record_folder(args) -> Path:
+    """``args.run`` as a record folder, or the one record under --out whose hash starts with it."""
     from .records import is_complete
 
     folder = Path(args.run)
@@ -442,7 +449,32 @@ def _cmd_show(args) -> int:
             raise UsageError(f"no record {args.run!r} under {_out(args)}/" if not matches else
                              f"{args.run!r} matches {len(matches)} records; give more of the hash")
         folder = matches[0]
+    return folder
+
+
+def _cmd_show(args) -> int:
+    from .experiments import load_record
+
+    folder = _record_folder(args)
     _print_summary(load_record(folder), args.json, folder)  # a corrupt record: CorruptRecord, exit 2
+    return 0
+
+
+def _cmd_export(args) -> int:
+    """Export a record into the results folder, read it back verified and, unless --replay 0,
+    replay its first epochs with this code (exit 1 when the replay does not match)."""
+    from .results import export_result, read_result, replay_result, result_text
+
+    folder = export_result(_record_folder(args), args.name, args.results)
+    result = read_result(folder)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    print(f"{folder} ({size / 1024:.0f} KiB)\n  {result_text(result)}")
+    if args.replay:
+        replay = replay_result(result, args.replay)
+        print(f"  replay of {replay.epochs:,} epochs: {replay.rows} rows, largest relative difference "
+              f"{replay.max_rel_diff:.2g} (tolerance {replay.rtol:g}): {'ok' if replay.ok else 'MISMATCH'}")
+        if not replay.ok:
+            return EXIT_PROBLEMS
     return 0
 
 
@@ -460,7 +492,8 @@ def _cmd_doctor(args) -> int:
     return EXIT_PROBLEMS if n else 0
 
 
-HANDLERS = {"run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show, "doctor": _cmd_doctor}
+HANDLERS = {"run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show, "doctor": _cmd_doctor,
+            "export": _cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:
