@@ -194,3 +194,56 @@ def scale_lines(run: RunSummary) -> list[str]:
         lines.append(f"  below -1 at {checkpoints_below(run)} of {n} checkpoints")
         lines.append(f"  lowest {min_eigenvalue(run):.3f}, {lowest_where(run)}")
     return lines
+
+
+def scale_report(results: Mapping, keys: Sequence[tuple[int, str]]) -> str:
+    """The checked text of a page's paper-scale part: :func:`scale_lines` and the spectrum claims
+    of each (setting, method) in ``keys`` that has a result (a :class:`~mgdl_core.results.Result`),
+    and a line for each that has none yet."""
+    from .claims import spectrum_claims
+
+    lines = []
+    for key in keys:
+        if key in results:
+            run = results[key].run
+            lines += scale_lines(run)
+            if len(run.history.get("eig_epoch", ())):
+                lines += [f"  {line}" for line in spectrum_claims(run)]
+        else:
+            lines.append(f"Setting {key[0]} {key[1].upper()}: not computed at the paper's scale yet")
+    return "\n".join(lines)
+
+
+SCALE_KEYS = ("below", "n", "loss", "min-eig", "later-min")
+
+
+def scale_values(run: RunSummary) -> dict[str, str]:
+    """The numbers a page's prose quotes of a paper-scale run, formatted: checkpoints below −1
+    (``below``) of ``n``, the final loss, the lowest eigenvalue and the lowest after the grades'
+    initialisations (``later-min``)."""
+    from .claims import lowest
+
+    return {"below": f"{checkpoints_below(run)}", "n": f"{len(run.history['eig_epoch'])}",
+            "loss": f"{run.train_loss:.2g}", "min-eig": f"{min_eigenvalue(run):.2f}",
+            "later-min": f"{lowest(run, at_start=False):.2f}"}
+
+
+def draws_report(draws: Mapping[tuple[int, str], Mapping[str, object]], levels: Mapping[int, float]) -> str:
+    """The same paper-scale configuration over several draws (other seeds of the initial weights,
+    another numeric path; each a :class:`~mgdl_core.results.Result`): per (setting, method), the
+    final training loss of each draw, their relative spread (:func:`~mgdl_core.claims.spread`),
+    and whether every draw ends below the setting's level (with a 2× room, as §5's claims)."""
+    from .claims import decide
+
+    lines = []
+    for (setting, method), results in draws.items():
+        if not results:
+            continue
+        losses = {label: r.run.train_loss for label, r in results.items()}
+        lines.append(f"Setting {setting} {method.upper()}, {len(losses)} draws, final train loss:")
+        lines += [f"  {label}: {loss:.3g}" for label, loss in losses.items()]
+        lines.append(f"  spread (max - min) / median: {spread(list(losses.values())):.2f}")
+        answers = {decide(v, "<", levels[setting], 2, relative=True) for v in losses.values()}
+        verdict = answers.pop() if len(answers) == 1 else "not at every draw"
+        lines.append(f"  below {levels[setting]:g} at every draw: {verdict}")
+    return "\n".join(lines)

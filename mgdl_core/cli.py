@@ -245,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--name", required=True, help="the result's name, e.g. s6-setting1-sgdl")
     export.add_argument("--out", default=None, help="where the record is (default: $MGDL_RUNS_DIR or runs/)")
     export.add_argument("--results", default=None, help="results folder (default: $MGDL_RESULTS_DIR or results/)")
-    export.add_argument("--replay", type=_int_in(0, lambda: 10**6), default=1000, metavar="EPOCHS",
-                        help="re-train this many epochs with the current code and compare (0: skip)")
+    export.add_argument("--replay", type=_int_in(0, lambda: 10**6), default=None, metavar="EPOCHS",
+                        help="re-train this many epochs with the current code and compare (0: skip; default: "
+                             "1,000 for a synthetic run, two recording periods for an image task)")
     return p
 
 
@@ -461,20 +462,23 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    """Export a record into the results folder, read it back verified and, unless --replay 0,
-    replay its first epochs with this code (exit 1 when the replay does not match)."""
-    from .results import export_result, read_result, replay_result, result_text
+    """Export a record into the results folder: written aside, read back verified and, unless
+    --replay 0, its first epochs replayed with this code; it replaces an older result of that
+    name only then (exit 1, nothing replaced, when the replay does not match)."""
+    from .results import ReplayMismatch, export_result, read_result, replay_epochs, replay_result, result_text
 
-    folder = export_result(_record_folder(args), args.name, args.results)
+    try:
+        folder = export_result(_record_folder(args), args.name, args.results, replay=args.replay)
+    except ReplayMismatch as exc:
+        print(f"mgdl: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     result = read_result(folder)
     size = sum(p.stat().st_size for p in folder.iterdir())
     print(f"{folder} ({size / 1024:.0f} KiB)\n  {result_text(result)}")
-    if args.replay:
-        replay = replay_result(result, args.replay)
+    if args.replay != 0:
+        replay = replay_result(result, args.replay or replay_epochs(result))  # again, to report its figures
         print(f"  replay of {replay.epochs:,} epochs: {replay.rows} rows, largest relative difference "
-              f"{replay.max_rel_diff:.2g} (tolerance {replay.rtol:g}): {'ok' if replay.ok else 'MISMATCH'}")
-        if not replay.ok:
-            return EXIT_PROBLEMS
+              f"{replay.max_rel_diff:.2g} (tolerance {replay.rtol:g}): ok")
     return 0
 
 

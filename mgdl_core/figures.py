@@ -109,3 +109,13 @@ def spectrum_rows_figure(run: RunSummary) -> plt.Figure:
     plot_loss_curve(axes[1], run)
     fig.tight_layout()
     return fig
+
+
+def results_figure(results: Sequence) -> plt.Figure:
+    """:func:`eigen_loss_figure` of committed results (:class:`~mgdl_core.results.Result`), or a
+    one-line figure saying none is computed yet (a page's figure exists either way)."""
+    if results:
+        return eigen_loss_figure([r.run for r in results])
+    fig = plt.figure(figsize=(6, 0.6))
+    fig.text(0.5, 0.5, "not computed at the paper's scale yet", ha="center", va="center")
+    return fig

@@ -12,7 +12,8 @@ long paper-profile run on some machine), small enough to commit:
         history.npz      the record's history: per-row series (loss, epoch, grade) thinned to at
                          most ``max_rows`` rows, all rows up to ``whole_epochs`` kept (what a
                          replay compares); spectra and other per-checkpoint arrays whole
-        predictions.npz  the test predictions, thinned to at most 1,000 points
+        predictions.npz  the test predictions: a synthetic run's thinned to at most 1,000 points,
+                         an image task's (the reconstructed image) whole
 
 No pickles, no weights. :func:`export_result` writes one (``mgdl export``), :func:`read_result`
 reads it back as a :class:`~mgdl_core.experiments.RunSummary` (verified: seal, file digests,
@@ -25,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,9 @@ from .records import ROOT, _config_digest, _digest, _json_bytes, _npz_bytes, _pa
     json_safe, read_record
 
 RESULT_FILES = ("config.json", "history.npz", "predictions.npz")
+_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+# Per-checkpoint arrays (spectra): never thinned, whatever their length.
+_SPECTRUM_KEYS = ("eig_", "lambda_max", "hessian_norm")
 RESULT_VERSION = 1
 _PROVENANCE = ("hash", "outcome", "diverged_epoch", "train_loss", "val_loss", "test_loss", "grade_train_losses",
                "epochs_run", "seconds", "seed", "git_sha", "library_version", "created", "config_sha256")
@@ -47,6 +52,10 @@ def results_dir() -> Path:
     return Path(os.environ.get("MGDL_RESULTS_DIR") or ROOT / "results")
 
 
+def _per_row(key: str, value, n: int) -> bool:
+    return not key.startswith(_SPECTRUM_KEYS) and np.shape(value)[:1] == (n,)
+
+
 def _thin_rows(history: dict[str, np.ndarray], max_rows: int, whole_epochs: int) -> dict[str, np.ndarray]:
     epochs = np.asarray(history.get("epoch", ()))
     n = epochs.size
@@ -54,25 +63,31 @@ def _thin_rows(history: dict[str, np.ndarray], max_rows: int, whole_epochs: int)
         return dict(history)
     head = np.flatnonzero(epochs <= whole_epochs)
     rest = np.setdiff1d(np.arange(n), head)
-    keep = np.union1d(head, rest[np.unique(np.linspace(0, rest.size - 1, max_rows - head.size).astype(int))])
+    room = max(max_rows - head.size, 2)
+    keep = np.union1d(head, rest[np.unique(np.linspace(0, rest.size - 1, room).astype(int))])
     if "grade" in history:  # the last row of every grade (its final loss) survives the thinning
         grades = np.asarray(history["grade"])
         keep = np.union1d(keep, np.flatnonzero(np.r_[grades[1:] != grades[:-1], True]))
-    return {k: (np.asarray(v)[keep] if np.shape(v)[:1] == (n,) else v) for k, v in history.items()}
+    return {k: (np.asarray(v)[keep] if _per_row(k, v, n) else v) for k, v in history.items()}
 
 
 def export_result(record: str | Path, name: str, out: str | Path | None = None, *, max_rows: int = 2_000,
-                  whole_epochs: int = 5_000, max_points: int = 1_000) -> Path:
+                  whole_epochs: int = 5_000, max_points: int = 1_000, replay: int | None = 0) -> Path:
     """Write the verified record folder ``record`` as the result ``<out>/<kind>/<name>/`` (out:
-    :func:`results_dir`), replacing an older export of that name; returns its folder."""
-    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-        raise ConfigError(f"a result name is letters, digits, '-', '_' or '.', got {name!r}")
+    :func:`results_dir`) and return its folder. The export is written to a temporary folder, read
+    back verified and (``replay`` epochs, None: :func:`replay_epochs`, 0: none) replayed there;
+    only then does it replace an older result of that name, which is kept when anything fails
+    (:class:`ReplayMismatch`)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"a result name is ASCII letters, digits, '-', '_' or '.', got {name!r}")
     rec = read_record(record)  # verified, or CorruptRecord
     if rec.meta.get("outcome") not in ("completed", "diverged"):
         raise ConfigError(f"{record} did not finish (outcome {rec.meta.get('outcome')!r})")
+    sealed = _parse_json(rec.folder, "summary.json", (rec.folder / "summary.json").read_bytes()).get("sha256")
     history = _thin_rows(rec.history, max_rows, whole_epochs)
     pred = rec.predictions
-    step = max(1, math.ceil(np.asarray(pred["test_x"]).shape[0] / max_points))
+    # a synthetic run's test curve is thinned; an image task's prediction is the image, kept whole
+    step = max(1, math.ceil(np.asarray(pred["test_x"]).shape[0] / max_points)) if rec.kind == "synthetic" else 1
     blobs = {"config.json": _json_bytes({"kind": rec.kind, "config": rec.config}),
              "history.npz": _npz_bytes(history),
              "predictions.npz": _npz_bytes({k: np.asarray(v)[::step] for k, v in pred.items()})}
@@ -81,19 +96,38 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
         **{k: v for k, v in rec.meta.items() if k.startswith("env_")},
         "thinning": {"max_rows": max_rows, "whole_epochs": whole_epochs, "prediction_step": step,
                      "rows": int(np.size(history.get("epoch", ()))), "record_rows": int(np.size(rec.history.get("epoch", ())))},
-        "record_sha256": rec.meta.get("sha256"),
+        "record_sha256": sealed,
         "files": {k: _sha256(v) for k, v in blobs.items()},
     })
     meta["sha256"] = _digest(meta)
     folder = Path(out or results_dir()) / rec.kind / name
-    tmp = folder.with_name(f".{name}.tmp")
+    tmp = folder.with_name(f".{name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for file, data in {**blobs, "result.json": _json_bytes(meta)}.items():
-        (tmp / file).write_bytes(data)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.rename(tmp, folder)
+    try:
+        for file, data in {**blobs, "result.json": _json_bytes(meta)}.items():
+            (tmp / file).write_bytes(data)
+        result = read_result(tmp)
+        epochs = replay_epochs(result) if replay is None else replay
+        if epochs:
+            check = replay_result(result, epochs)
+            if not check.ok:
+                raise ReplayMismatch(f"{record}: the current code does not reproduce its first {epochs:,} epochs "
+                                     f"({check}); nothing was exported")
+        if folder.exists():  # the old result moves aside until the new one is in place
+            old = folder.with_name(f".{name}.old-{os.getpid()}")
+            os.rename(folder, old)
+            os.rename(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+class ReplayMismatch(RuntimeError):
+    """A result whose first epochs the current code does not reproduce."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +150,12 @@ class Result:
 
 
 def read_result(folder: str | Path) -> Result:
-    """The result in ``folder``, verified: its seal, every file's digest, and its configuration,
-    which must still be a valid configuration of the current code hashing to the hash it was
-    exported under (else :class:`~mgdl_core.errors.CorruptRecord`: re-run it or remove it)."""
+    """The result in ``folder``, verified: its seal, every file's digest, the final metrics against
+    the last history rows, and its configuration, which must still be a valid configuration of
+    the current code hashing to the hash it was exported under (else
+    :class:`~mgdl_core.errors.CorruptRecord`: re-run it or remove it). The seal has no key: this
+    catches damage and code drift, not a deliberate forgery (the replay tests the head of the
+    history against the code; the rest is the exporter's word)."""
     folder = Path(folder)
     if not (folder / "result.json").is_file():
         raise FileNotFoundError(f"no result in {folder} (result.json missing)")
@@ -126,33 +163,50 @@ def read_result(folder: str | Path) -> Result:
     sealed = meta.pop("sha256", None)
     if sealed != _digest(meta):
         raise CorruptRecord(folder, "result.json", "checksum mismatch: the file was changed or damaged")
+    if meta.get("result_version") != RESULT_VERSION:
+        raise CorruptRecord(folder, "result.json", f"result version {meta.get('result_version')!r}, "
+                                                   f"this library reads {RESULT_VERSION}")
+    files = meta.get("files")
+    if not isinstance(files, dict):
+        raise CorruptRecord(folder, "result.json", "no file digests")
     blobs = {}
     for file in RESULT_FILES:
         path = folder / file
         blobs[file] = path.read_bytes() if path.is_file() else None
-        if blobs[file] is None or _sha256(blobs[file]) != meta["files"].get(file):
+        if blobs[file] is None or _sha256(blobs[file]) != files.get(file):
             raise CorruptRecord(folder, file, "missing or changed: checksum mismatch")
     doc = _parse_json(folder, "config.json", blobs["config.json"])
     kinds = experiment_kinds()
-    if doc.get("kind") not in kinds:
-        raise CorruptRecord(folder, "config.json", f"unknown kind {doc.get('kind')!r}")
+    if doc.get("kind") not in kinds or doc.get("kind") != meta.get("kind"):
+        raise CorruptRecord(folder, "config.json", f"unknown or mismatched kind {doc.get('kind')!r}")
     try:
         config = kinds[doc["kind"]](**doc["config"])
     except (TypeError, ValueError) as exc:
         raise CorruptRecord(folder, "config.json", f"no longer a valid configuration: {exc}") from None
     digest = _config_digest(doc["kind"], dataclasses.asdict(config))
-    if digest != meta.get("config_sha256"):
+    if digest != meta.get("config_sha256") or digest[:16] != meta.get("hash"):
         raise CorruptRecord(folder, "config.json", f"the current code hashes this configuration to {digest[:16]}, "
                                                    f"the result was exported as {meta.get('hash')}: re-run it")
     history = _parse_npz(folder, "history.npz", blobs["history.npz"])
     pred = _parse_npz(folder, "predictions.npz", blobs["predictions.npz"])
-    nan = lambda v: math.nan if v is None else float(v)
-    run = RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
-                     train_loss=nan(meta["train_loss"]), val_loss=nan(meta["val_loss"]),
-                     test_loss=nan(meta["test_loss"]), epochs_run=int(meta["epochs_run"]),
-                     seconds=float(meta["seconds"]), history=history,
-                     grade_train_losses=[nan(v) for v in meta["grade_train_losses"]],
-                     test_x=pred.get("test_x"), test_pred=pred.get("test_pred"))
+    try:
+        nan = lambda v: math.nan if v is None else float(v)
+        n = np.size(history["epoch"])
+        if n == 0 or any(np.shape(history[k])[:1] != (n,) for k in ("train_loss", "val_loss")):
+            raise ValueError("the loss rows are empty or of unequal length")
+        if not {"test_x", "test_pred"} <= pred.keys():
+            raise ValueError("test_x or test_pred missing")
+        train = nan(meta["train_loss"])
+        if meta["outcome"] == "completed" and not math.isclose(train, float(history["train_loss"][-1]), rel_tol=1e-6):
+            raise ValueError(f"the final train loss {train} is not the history's last row")
+        run = RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
+                         train_loss=train, val_loss=nan(meta["val_loss"]),
+                         test_loss=nan(meta["test_loss"]), epochs_run=int(meta["epochs_run"]),
+                         seconds=float(meta["seconds"]), history=history,
+                         grade_train_losses=[nan(v) for v in meta["grade_train_losses"]],
+                         test_x=pred["test_x"], test_pred=pred["test_pred"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptRecord(folder, "result.json", f"inconsistent ({type(exc).__name__}: {exc})") from None
     return Result(folder, run, meta)
 
 
@@ -183,24 +237,51 @@ class Replay:
         return self.rows > 0 and self.max_rel_diff <= self.rtol
 
 
-def replay_result(result: Result, epochs: int = 1_000, rtol: float = 0.1) -> Replay:
-    """Re-train ``result``'s configuration for its first ``epochs`` (per grade for MGDL; no
-    spectra) and compare the training loss at every row of epoch ≤ ``epochs`` of grade 1.
-
-    The tolerance is what rounding allows: between two numeric paths of one CPU (AVX-512 and
-    ATen's default kernels), SGDL at η = 0.08 on Setting 1, at the edge of stability, differed
-    by 3 % over its first 1,000 epochs (21 % by 3,000); MGDL and MSDL by under 10⁻⁴."""
+def replay_epochs(result: Result) -> int:
+    """How far a routine check replays: 1,000 epochs of a synthetic run (about a second), two
+    recording periods of an image task (a few seconds at the paper's image sizes)."""
     config = result.run.config
-    replayed = config.replace(epochs=epochs, track_every=0).run()
+    return 1_000 if result.meta.get("kind") == "synthetic" else 2 * int(config.record_every)
+
+
+def replay_tolerance(config) -> float:
+    """What rounding allows over a replay: between two numeric paths of one CPU (AVX-512 and
+    ATen's default kernels) SGDL at η = 0.08 on Setting 1, at the edge of stability, differed by
+    3 % over its first 1,000 epochs (21 % by 3,000); MGDL and MSDL by under 10⁻⁴. So 10 % for
+    SGDL, 1 % for the others."""
+    return 0.1 if config.method == "sgdl" else 0.01
+
+
+def replay_result(result: Result, epochs: int = 1_000, rtol: float | None = None) -> Replay:
+    """Re-train ``result``'s configuration for its first ``epochs`` (MGDL: grade 1 only; no
+    spectra) and compare the training loss at every row of grade 1 with epoch ≤ ``epochs``,
+    within ``rtol`` (default :func:`replay_tolerance`). A NaN on either side is a mismatch."""
+    config = result.run.config
+    changes: dict = {"epochs": epochs, "track_every": 0}
+    if config.method == "mgdl":
+        from .nets import mgdl_structure
+
+        grades = len(mgdl_structure(config.structure or config.default_structure()))
+        changes["grade_epochs"] = (epochs,) + (0,) * (grades - 1)
+    replayed = config.replace(**changes).run()
+
     def rows(h):
         e = np.asarray(h["epoch"])
         g = np.asarray(h["grade"]) if "grade" in h else np.ones_like(e)
-        mask = (e <= epochs) & (g == g[0])
+        mask = (e <= epochs) & (g == g[0]) if e.size else np.zeros(0, bool)
         return dict(zip(e[mask].tolist(), np.asarray(h["train_loss"])[mask].tolist()))
+
     ours, theirs = rows(replayed.history), rows(result.run.history)
     common = sorted(set(ours) & set(theirs))
-    diffs = [abs(ours[k] - theirs[k]) / max(abs(theirs[k]), 1e-300) for k in common]
-    return Replay(epochs, len(common), max(diffs) if diffs else math.inf, rtol)
+    a, b = np.array([ours[k] for k in common]), np.array([theirs[k] for k in common])
+    diffs = np.abs(a - b) / np.maximum(np.abs(b), 1e-300)
+    worst = float(np.max(diffs)) if diffs.size and np.isfinite(diffs).all() else math.inf
+    return Replay(epochs, len(common), worst, replay_tolerance(config) if rtol is None else rtol)
+
+
+def provenance_text(results) -> str:
+    """Each result's method and :attr:`Result.caption`, for a figure's caption ("none yet")."""
+    return "; ".join(f"{r.run.config.method.upper()}: {r.caption}" for r in results) or "none yet"
 
 
 def result_text(result: Result) -> str:

@@ -99,4 +99,6 @@ def environment_summary(device: torch.device | None = None) -> dict[str, str]:
         from .fused import describe  # which numeric path a large float32 step takes here
 
         info["cpu_fused_step"] = describe()
+        # ATen's kernels (AVX-512, AVX2 or the default ones: ATEN_CPU_CAPABILITY) round differently
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info

@@ -188,8 +188,8 @@ plt.close(fig)
 # value over each of 250 windows of the path: the ReLU paths change from one step to the next.
 # ```
 #
-# *Smooth grade, η = 0.01.* Early on $\tau_k > 1$ (the Hessian has negative eigenvalues far
-# from a minimiser), so Theorem 4's hypothesis holds only on the tail of the path: there
+# *Smooth grade, η = 0.01.* Early on $\tau_k > 1$ (far from a minimiser the Hessian has
+# negative eigenvalues), so Theorem 4's hypothesis holds only on the tail of the path: there
 # $\tau_k$ stays below 1 (at most {glue:text}`softplus-0.01-tau-tail` on the second half).
 # The two sequences separate by at most {glue:text}`softplus-0.01-gap-peak` and then come
 # together, {glue:text}`softplus-0.01-gap-end` apart at the end and still closing: Theorem 5,
@@ -242,6 +242,7 @@ print("\n".join(convex_claims(convex, gd)))
 for name, fit in (("convex", convex), ("gd", gd)):
     glue(f"{name}-losses", ", ".join(f"{v:.2g}" for v in fit.losses), display=False)
     glue(f"{name}-neurons", ", ".join(str(g.neurons) for g in fit.grades), display=False)
+glue("convex-later-d", " and ".join(str(g.neurons + 1) for g in convex.grades[:-1]), display=False)
 glue("convex-patterns", ", ".join(str(g.patterns) for g in convex.grades), display=False)
 glue("convex-first", f"{convex.grades[0].objective:.3f}", display=False)
 glue("gd-first", f"{gd.grades[0].objective:.3f}", display=False)
@@ -280,5 +281,6 @@ plt.close(fig)
 # program then uses the patterns of {glue:text}`cvx-samples` random directions (as
 # pilancilab/scnn does), a subset, so its optimum is an upper bound on that grade's (8). The
 # number of patterns of $N$ points in $d$ dimensions grows like $N^{d-1}$ (at most $2N$ for
-# $d = 2$), and as $2^N$ once $d \ge N$, as here after the first grade: the convex route is
-# exact for the first grade of low-dimensional data, and a sampled heuristic beyond.
+# $d = 2$), towards $2^N$ as $d$ approaches $N$ (here the later grades have
+# $d$ = {glue:text}`convex-later-d` inputs for {glue:text}`cvx-points` points): the convex
+# route is exact for the first grade of low-dimensional data, and a sampled heuristic beyond.

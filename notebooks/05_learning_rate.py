@@ -89,8 +89,9 @@ glue("profile", profile, display=False)
 # machinery (the sweep, divergence as an outcome, the claims below), but at 6,000 epochs no
 # run of either method reaches the paper's loss levels, so it cannot test the paper's
 # intervals. **At the paper's scale** the sweep is not computed yet: 30 rates × 2 methods × 2
-# settings at $10^6$ epochs is about a day on the two cores of this kind of machine, or minutes
-# batched on one GPU (`mgdl sweep ... --profile paper --backend batched`; every run then goes
+# settings at $10^6$ epochs is about a day on the two cores of this kind of machine; on a GPU
+# the sweep runs batched (`mgdl sweep ... --profile paper --backend batched`, not timed here at
+# this size; every run then goes
 # into `results/` with `mgdl export`, as the paper-scale runs of the
 # [eigenvalue page](06_eigenvalues) did). Single paper-scale runs at the paper's own rates are
 # on that page: there MGDL ends two orders of magnitude below SGDL in Setting 2.
