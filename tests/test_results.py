@@ -165,4 +165,5 @@ def test_draws_report_states_each_draw_and_the_verdict(tmp_path):
     assert text.splitlines() == ["Setting 1 SGDL, 2 draws, final train loss:", f"  seed 42: {loss:.3g}",
                                  f"  again: {loss:.3g}", "  spread (max - min) / median: 0.00",
                                  f"  below {loss * 10:g} at every draw: yes"]
-    assert draws_report({(1, "sgdl"): {"a": result}}, {1: loss * 1.1}).endswith("too close to call")
+    assert draws_report({(1, "sgdl"): {"a": result, "b": result}}, {1: loss * 1.1}).endswith("too close to call")
+    assert draws_report({(1, "sgdl"): {"a": result}}, {1: 1.0}) == ""
