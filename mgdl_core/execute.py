@@ -126,8 +126,36 @@ def _widget_id_map(nb: dict) -> dict[str, str]:
     return mapping
 
 
+def compact_png(data: str) -> str:
+    """A base64 PNG figure as a 256-colour palette PNG when that is smaller (a plot's lines and
+    text need no more colours, and it is a third of the size or less), else unchanged:
+    deterministic, so that re-executing a notebook leaves it byte-identical."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    raw = base64.b64decode(data)
+    with Image.open(io.BytesIO(raw)) as im:
+        if im.mode == "P":  # compacted already: idempotent
+            return data
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode() if buf.tell() < len(raw) else data
+
+
+def _compact_figures(outputs: list) -> None:
+    for out in outputs:
+        for key, value in out.get("data", {}).items():
+            if key.endswith("image/png") and isinstance(value, str):
+                out["data"][key] = compact_png(value.replace("\n", ""))
+
+
 def normalize(nb: dict, input_path: str) -> dict:
-    """A copy of executed notebook ``nb`` (plain JSON dict) that is identical across runs."""
+    """A copy of executed notebook ``nb`` (plain JSON dict) that is identical across runs, its
+    figures compacted (:func:`compact_png`: a page's notebook stays under the 2 MiB a file may
+    have in git)."""
     nb = copy.deepcopy(nb)
     for i, cell in enumerate(nb.get("cells", [])):
         cell["id"] = f"cell-{i:03d}"
@@ -136,6 +164,7 @@ def normalize(nb: dict, input_path: str) -> dict:
         meta.pop("execution", None)
         if "outputs" in cell:
             cell["outputs"] = _merge_streams(cell["outputs"])
+            _compact_figures(cell["outputs"])
     # The page shows papermill's injected cell (the values actually used); the notebook's own
     # defaults would only repeat or contradict it, so they are removed from the rendered page.
     cells = nb.get("cells", [])

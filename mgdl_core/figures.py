@@ -119,3 +119,21 @@ def results_figure(results: Sequence) -> plt.Figure:
     fig = plt.figure(figsize=(6, 0.6))
     fig.text(0.5, 0.5, "not computed at the paper's scale yet", ha="center", va="center")
     return fig
+
+
+def paper_scale_parts(results: Mapping, methods: Sequence[str], settings: Sequence[int] = (1, 2)) -> dict:
+    """What a page's "at the paper's scale" part shows, per setting: (:func:`results_figure` of
+    the methods' results, their provenance, the numbers its prose quotes keyed
+    ``"<method>-<name>"``, "–" for a run not computed yet: :func:`~mgdl_core.analysis.scale_values`)."""
+    from .analysis import SCALE_KEYS, scale_values
+    from .results import provenance_text
+
+    parts = {}
+    for s in settings:
+        have = [results[s, m] for m in methods if (s, m) in results]
+        values = {}
+        for m in methods:
+            found = scale_values(results[s, m].run) if (s, m) in results else dict.fromkeys(SCALE_KEYS, "–")
+            values.update({f"{m}-{name}": v for name, v in found.items()})
+        parts[s] = (results_figure(have), provenance_text(have), values)
+    return parts

@@ -260,6 +260,19 @@ def _remove_leftovers(folder: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def replace_folder(tmp: Path, folder: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``folder``; an existing ``folder`` is moved aside
+    first and deleted after, so a reader sees the old one or the new one, never neither."""
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{_tag()}")
+        os.rename(folder, old)
+        os.rename(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, folder)
+    _fsync_dir(folder.parent)
+
+
 def write_record(folder: Path, kind: str, summary, environment: dict[str, str]) -> None:
     """Write a finished run's record: files and checksums into a temporary folder, then renamed
     into place (replacing an older record, as ``--force`` does), under the record's lock."""
@@ -296,14 +309,7 @@ def write_record(folder: Path, kind: str, summary, environment: dict[str, str]) 
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if folder.exists():  # --force: replace the old record; readers see the old or the new one
-            old = folder.with_name(f".{folder.name}.old-{_tag()}")
-            os.rename(folder, old)
-            os.rename(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, folder)
-        _fsync_dir(folder.parent)
+        replace_folder(tmp, folder)  # --force: readers see the old record or the new one
 
 
 _READ_ATTEMPTS = 100  # x 20 ms: how long a reader waits out a replacement under way

@@ -36,7 +36,7 @@ import numpy as np
 from .errors import ConfigError, CorruptRecord
 from .experiments import RunSummary, experiment_kinds
 from .records import ROOT, _config_digest, _digest, _json_bytes, _npz_bytes, _parse_json, _parse_npz, _sha256, \
-    json_safe, read_record
+    json_safe, read_record, replace_folder
 
 RESULT_FILES = ("config.json", "history.npz", "predictions.npz")
 _NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
@@ -114,13 +114,7 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
             if not check.ok:
                 raise ReplayMismatch(f"{record}: the current code does not reproduce its first {epochs:,} epochs "
                                      f"({check}); nothing was exported")
-        if folder.exists():  # the old result moves aside until the new one is in place
-            old = folder.with_name(f".{name}.old-{os.getpid()}")
-            os.rename(folder, old)
-            os.rename(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, folder)
+        replace_folder(tmp, folder)  # an older result moves aside until this one is in place
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -41,12 +41,11 @@ import numpy as np
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from mgdl_core.analysis import (SCALE_KEYS, checkpoints_below, count_below, first_below_text, grade_ends,
-                                grades_ended_early, lowest_where, min_eigenvalue, scale_report, scale_values,
-                                draws_report)
+from mgdl_core.analysis import (checkpoints_below, count_below, first_below_text, grade_ends,
+                                grades_ended_early, lowest_where, min_eigenvalue, scale_report, draws_report)
 from mgdl_core.claims import decide, lowest, spectrum_claims
 from mgdl_core.experiments import SyntheticRun
-from mgdl_core.figures import eigen_loss_figure, results_figure, spectrum_rows_figure
+from mgdl_core.figures import eigen_loss_figure, paper_scale_parts, spectrum_rows_figure
 from mgdl_core.image_plots import eigen_figure
 from mgdl_core.image_regression import S6_RATES, ImageRegressionRun
 from mgdl_core.plans import TRACKED_RATES, page_plan, tracked_configs
@@ -191,16 +190,12 @@ paper = load_results({key: f"synthetic/s6-setting{key[0]}-{key[1]}" for key in R
 print(scale_report(paper, RATES))
 
 # %% tags=["hide-input"]
-for s in (1, 2):
-    have = [paper[s, m] for m in ("sgdl", "mgdl") if (s, m) in paper]
-    glue(f"paper-s{s}-provenance", provenance_text(have), display=False)
-    fig = results_figure(have)
+for s, (fig, provenance, values) in paper_scale_parts(paper, ("sgdl", "mgdl")).items():
     glue(f"fig-paper-setting{s}", fig, display=False)
     plt.close(fig)
-    for m in ("sgdl", "mgdl"):  # a run not computed yet reads "–" in the prose
-        values = scale_values(paper[s, m].run) if (s, m) in paper else dict.fromkeys(SCALE_KEYS, "–")
-        for name, value in values.items():
-            glue(f"paper-s{s}-{m}-{name}", value, display=False)
+    glue(f"paper-s{s}-provenance", provenance, display=False)
+    for name, value in values.items():  # a run not computed yet reads "–" in the prose
+        glue(f"paper-s{s}-{name}", value, display=False)
 missing = [f"Setting {s} {m.upper()}" for s, m in RATES if (s, m) not in paper]
 glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missing)} (about 10 minutes to an hour "
      "each on one core of this CPU: `mgdl run synthetic --profile paper --track-every 10000`, then `mgdl export`)."

@@ -32,15 +32,15 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from mgdl_core.analysis import (SCALE_KEYS, checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
-                                scale_report, scale_values, split_runs)
+from mgdl_core.analysis import (checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
+                                scale_report, split_runs)
 from mgdl_core.claims import diverged_rates, lowest, spectrum_claims
 from mgdl_core.experiments import SyntheticRun
-from mgdl_core.figures import eigen_loss_figure, loss_vs_rate_figure, prediction_figure, results_figure
+from mgdl_core.figures import eigen_loss_figure, loss_vs_rate_figure, paper_scale_parts, prediction_figure
 from mgdl_core.plans import page_plan
 from mgdl_core.plots import spectrum_player
 from mgdl_core.records import default_runs_dir
-from mgdl_core.results import load_results, provenance_text
+from mgdl_core.results import load_results
 from mgdl_core.synthetic import SETTINGS
 from mgdl_core.sweep import log_rates, sweep
 
@@ -172,16 +172,12 @@ paper = load_results({(s, m): f"synthetic/{'s7' if m == 'msdl' else 's6'}-settin
 print(scale_report(paper, RATES))
 
 # %% tags=["hide-input"]
-for s in (1, 2):
-    have = [paper[s, m] for m in ("msdl", "mgdl") if (s, m) in paper]
-    glue(f"paper-s{s}-provenance", provenance_text(have), display=False)
-    fig = results_figure(have)
+for s, (fig, provenance, values) in paper_scale_parts(paper, ("msdl", "mgdl")).items():
     glue(f"fig-paper-msdl-s{s}", fig, display=False)
     plt.close(fig)
-    for m in ("msdl", "mgdl"):  # a run not computed yet reads "–" in the prose
-        values = scale_values(paper[s, m].run) if (s, m) in paper else dict.fromkeys(SCALE_KEYS, "–")
-        for name, value in values.items():
-            glue(f"paper-s{s}-{m}-{name}", value, display=False)
+    glue(f"paper-s{s}-provenance", provenance, display=False)
+    for name, value in values.items():  # a run not computed yet reads "–" in the prose
+        glue(f"paper-s{s}-{name}", value, display=False)
 missing = [f"Setting {s} {m.upper()}" for s, m in RATES if (s, m) not in paper]
 glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missing)}." if missing else
      "All four runs are computed.", display=False)

@@ -156,3 +156,27 @@ def test_spectrum_player_is_offline(tmp_path):
     run = RunSummary(SyntheticRun(method="sgdl", epochs=10), "completed", None, 0.5, 0.5, 0.5, 10, 0.1, h)
     (tmp_path / "player.html").write_text(spectrum_player([run], name="t", frames=2))
     assert execute.external_references(tmp_path) == []
+
+
+def test_figures_are_compacted_deterministically_and_kept_when_not_smaller():
+    import base64
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from mgdl_core.execute import compact_png
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(range(50), [i * i for i in range(50)])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode()
+    small = compact_png(data)
+    assert len(small) < len(data) and compact_png(data) == small
+    with Image.open(io.BytesIO(base64.b64decode(small))) as a, Image.open(buf) as b:
+        assert a.size == b.size
+    assert compact_png(small) == small  # a palette PNG gains nothing: left as it is
