@@ -37,6 +37,8 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .book_style import compact_png  # noqa: F401  (executed notebooks store their figures compacted)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "book" / "executed"
@@ -124,25 +126,6 @@ def _widget_id_map(nb: dict) -> dict[str, str]:
 
         visit(min((m for m in state if m not in mapping), key=key))
     return mapping
-
-
-def compact_png(data: str) -> str:
-    """A base64 PNG figure as a 256-colour palette PNG when that is smaller (a plot's lines and
-    text need no more colours, and it is a third of the size or less), else unchanged:
-    deterministic, so that re-executing a notebook leaves it byte-identical."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    raw = base64.b64decode(data)
-    with Image.open(io.BytesIO(raw)) as im:
-        if im.mode == "P":  # compacted already: idempotent
-            return data
-        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    buf = io.BytesIO()
-    small.save(buf, format="PNG", optimize=True)
-    return base64.b64encode(buf.getvalue()).decode() if buf.tell() < len(raw) else data
 
 
 def _compact_figures(outputs: list) -> None:

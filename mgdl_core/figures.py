@@ -14,25 +14,46 @@ from .plots import (plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate,
                     plot_spectrum_rows)
 
 __all__ = ["loss_vs_rate_figure", "seed_spread_figure", "best_runs_figure", "eigen_loss_figure",
-           "prediction_figure", "spectrum_rows_figure"]
+           "prediction_figure", "spectrum_rows_figure", "figure_legend"]
+
+
+def figure_legend(fig, ncol: int = 2) -> None:
+    """One legend for the whole figure, below its panels (constrained layout), of every labelled
+    artist of every panel once: inside a panel, a legend covers data."""
+    handles, labels = [], []
+    for ax in fig.axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    for ax in fig.axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    for legend in list(fig.legends):  # an earlier figure legend: this one replaces it
+        legend.remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
 
 
 def loss_vs_rate_figure(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]],
                         thresholds: Mapping[int, float] | None = None) -> plt.Figure:
     """Figures 1 and 28: final training loss against the learning rate, one panel per setting
     (in the order of ``sweeps``' keys (setting, method)), one curve per method; with
-    ``thresholds``, each setting's loss level as a dashed line."""
+    ``thresholds``, each setting's loss level as a dashed line; the legend below
+    (:func:`figure_legend`)."""
     settings = list(dict.fromkeys(s for s, _ in sweeps))
-    fig, axes = plt.subplots(1, len(settings), figsize=(11, 4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(settings), figsize=(8, 4.2), sharey=True, squeeze=False, layout="constrained")
     for ax, s in zip(axes[0], settings):
         for (setting, m), runs in sweeps.items():
             if setting == s:
                 plot_loss_vs_rate(ax, runs, m)
         if thresholds is not None:
             ax.axhline(thresholds[s], color="0.5", ls="--", lw=1)
-        ax.set_title(f"Setting {s}")
-    axes[0, 0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+        ax.set_title(f"Setting {s}", pad=12)  # room above for the ✕ of diverged runs on the top edge
+        rates = [r.config.lr for (setting, _), runs in sweeps.items() if setting == s for r in runs]
+        ax.set_xlim(min(rates + [1e-3]) / 1.3, max(rates + [0.5]) * 1.3)  # the paper's [0.001, 0.5], always
+    for ax in axes[0, 1:]:
+        ax.set_ylabel("")  # the axis is shared; its ticks are on the first panel
+    figure_legend(fig)
     return fig
 
 
@@ -55,36 +76,47 @@ def best_runs_figure(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]],
     ``targets[setting]`` (one panel per method). Two methods per setting, as (setting, method)
     keys in the order of ``sweeps``; a method whose runs all diverged leaves its panel empty."""
     settings = list(dict.fromkeys(s for s, _ in sweeps))
-    fig, axes = plt.subplots(len(settings), 3, figsize=(14, 6.5), gridspec_kw=dict(width_ratios=[1.2, 1, 1]),
-                             squeeze=False)
+    fig = plt.figure(figsize=(8, 6.4 * len(settings)))
+    grid = fig.add_gridspec(2 * len(settings), 2)
     for row, s in enumerate(settings):
+        loss_ax = fig.add_subplot(grid[2 * row, :])
         methods = [m for setting, m in sweeps if setting == s]
         for col, m in enumerate(methods):
+            ax = fig.add_subplot(grid[2 * row + 1, col])
             r = best_run(sweeps[s, m])
             if r is None:
+                ax.set_axis_off()
                 continue
-            plot_loss_curve(axes[row, 0], r)
-            plot_prediction(axes[row, col + 1], r, targets[s])
-            axes[row, col + 1].set_title(f"Setting {s}, {m.upper()}, η = {r.config.lr:.3g}", fontsize=10)
-            axes[row, col + 1].legend(fontsize=7, loc="lower left")
-        axes[row, 0].set_title(f"Setting {s}: training loss of the best runs", fontsize=10)
-        axes[row, 0].legend(fontsize=8)
+            plot_loss_curve(loss_ax, r)
+            plot_prediction(ax, r, targets[s])
+            ax.set_title(f"Setting {s}, {m.upper()}, η = {r.config.lr:.3g}")
+            ax.legend(loc="lower left", framealpha=0.6)
+        loss_ax.set_title(f"Setting {s}: training loss of the best runs")
+        loss_ax.legend()
     fig.tight_layout()
     return fig
 
 
-def eigen_loss_figure(runs: Sequence[RunSummary], titles: Sequence[str | None] | None = None,
-                      figsize: tuple[float, float] = (12, 6.5)) -> plt.Figure:
-    """Figures 2, 3, 16, 25, 26: one column per run, the tracked eigenvalues of I − ηH on top
+def eigen_loss_figure(runs: Sequence[RunSummary], titles: Sequence[str | None] | None = None) -> plt.Figure:
+    """Figures 2, 3, 16, 25, 26: per run, the tracked eigenvalues of I − ηH on top
     (:func:`~mgdl_core.plots.plot_eigen_trajectories`, with ``titles`` or the default ones)
-    and the training loss below, sharing the epoch axis."""
-    fig, axes = plt.subplots(2, len(runs), figsize=figsize, sharex="col", squeeze=False)
-    for col, r in enumerate(runs):
-        plot_eigen_trajectories(axes[0, col], r, title=None if titles is None else titles[col])
-        plot_loss_curve(axes[1, col], r)
-        axes[0, col].set_xlabel("")
-    axes[0, 0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+    and the training loss below, sharing the epoch axis; two runs side by side, more below."""
+    columns = min(len(runs), 2)
+    blocks = -(-len(runs) // columns)
+    fig, axes = plt.subplots(2 * blocks, columns, figsize=(8, 6.4 * blocks), sharex="col", squeeze=False,
+                             gridspec_kw=dict(height_ratios=[1.25, 1] * blocks), layout="constrained")
+    for k, r in enumerate(runs):
+        top, bottom = axes[2 * (k // columns), k % columns], axes[2 * (k // columns) + 1, k % columns]
+        plot_eigen_trajectories(top, r, title=None if titles is None else titles[k])
+        plot_loss_curve(bottom, r)
+        top.set_xlabel("")
+        top.tick_params(labelbottom=True)
+        bottom.tick_params(labelbottom=True)  # sharex hides them on all but the last row
+    for k in range(len(runs), blocks * columns):  # an odd run out leaves its panels empty
+        axes[2 * (k // columns), k % columns].set_axis_off()
+        axes[2 * (k // columns) + 1, k % columns].set_axis_off()
+    # below the panels: inside one, the legend would cover the eigenvalues near −1 that matter
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig
 
 
@@ -92,11 +124,15 @@ def prediction_figure(runs: Mapping[Hashable, RunSummary], targets: Mapping[Hash
                       titles: Mapping[Hashable, str]) -> plt.Figure:
     """Figure 27: one panel per run, its test prediction against ``targets[key]``, titled
     ``titles[key]``."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(11, 3.5), squeeze=False)
-    for ax, (key, r) in zip(axes[0], runs.items()):
+    columns = min(len(runs), 2)
+    rows = -(-len(runs) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(8, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(runs):]:
+        ax.set_axis_off()
+    for ax, (key, r) in zip(axes.flat, runs.items()):
         plot_prediction(ax, r, targets[key])
-        ax.set_title(titles[key], fontsize=10)
-        ax.legend(fontsize=7, loc="lower left")
+        ax.set_title(titles[key])
+        ax.legend(loc="lower left", framealpha=0.6)
     fig.tight_layout()
     return fig
 
@@ -104,7 +140,7 @@ def prediction_figure(runs: Mapping[Hashable, RunSummary], targets: Mapping[Hash
 def spectrum_rows_figure(run: RunSummary) -> plt.Figure:
     """The tracked eigenvalues of I − ηH, one row of dots per checkpoint
     (:func:`~mgdl_core.plots.plot_spectrum_rows`, left), and the training loss (right)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
     plot_spectrum_rows(axes[0], run)
     plot_loss_curve(axes[1], run)
     fig.tight_layout()

@@ -16,10 +16,10 @@ from .image_report import network_row, snapshots
 from .images import IMAGES
 from .plots import LABELS, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate
 
-FONT = 9
-# The pages embed every figure as a PNG in a committed notebook: 80 dpi keeps a six-panel figure
-# near 100 KB and its 9-point text legible at the column's width.
-DPI = 80
+FONT = 10
+# The pages embed every figure as a PNG in a committed notebook. 93 dpi makes a 7.2-inch figure
+# the column's 672 px (mgdl_core.book_style), where its 10-point titles are shown at 12.9 px.
+DPI = 93
 
 
 def _title(name: str) -> str:
@@ -44,9 +44,9 @@ def fig5_figure(sgdl: RunSummary, mgdl: RunSummary) -> plt.Figure:
         ax = fig.add_subplot(grid[0, i * cols // 2:(i + 1) * cols // 2])
         plot_loss_curve(ax, run)
         ax.set_title(f"({'ab'[i]}) {LABELS[run.config.method]} loss", fontsize=FONT)
-        ax.tick_params(labelsize=FONT - 1)
-        ax.xaxis.label.set_size(FONT - 1)
-        ax.yaxis.label.set_size(FONT - 1)
+        ax.tick_params(labelsize=FONT)
+        ax.xaxis.label.set_size(FONT)
+        ax.yaxis.label.set_size(FONT)
     letters = iter("cdefghijklmn")
     for row, (run, snaps) in enumerate(((sgdl, s_snaps), (mgdl, m_snaps)), start=1):
         grade = " grade 4" if run.config.method == "mgdl" else ""
@@ -59,14 +59,17 @@ def fig5_figure(sgdl: RunSummary, mgdl: RunSummary) -> plt.Figure:
 
 def fig6_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]]) -> plt.Figure:
     """Fig. 6: per image, SGDL's and MGDL's loss curves and their predictions (PSNR on every pixel)."""
-    fig, axes = plt.subplots(len(pairs), 4, figsize=(7.2, 1.9 * len(pairs)),
+    from matplotlib.ticker import NullFormatter
+
+    fig, axes = plt.subplots(len(pairs), 4, figsize=(7.2, 2.3 * len(pairs)),
                              gridspec_kw={"width_ratios": [1.5, 1.5, 1, 1]}, squeeze=False)
     for row, (name, (sgdl, mgdl)) in zip(axes, pairs.items()):
         image = sgdl.config.image_array()
         for ax, run in zip(row[:2], (sgdl, mgdl)):
             plot_loss_curve(ax, run)
             ax.set_title(f"{_title(name)}: {LABELS[run.config.method]} loss", fontsize=FONT)
-            ax.tick_params(labelsize=FONT - 2)
+            ax.tick_params(labelsize=FONT)
+            ax.yaxis.set_minor_formatter(NullFormatter())  # in a small panel they overprint each other
             ax.set_xlabel("")
             ax.set_ylabel("")
         for ax, run in zip(row[2:], (sgdl, mgdl)):
@@ -78,27 +81,32 @@ def fig6_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]]) -> plt.Figur
 
 def fig15_figure(runs: Mapping[str, Sequence[RunSummary]]) -> plt.Figure:
     """Fig. 15: final training loss against the learning rate, SGDL and MGDL, one panel per
-    image; a diverged run is marked at the top of its panel."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(7.2, 2.6), squeeze=False)
-    for ax, (name, rs) in zip(axes[0], runs.items()):
+    image (two per row); a diverged run is marked at the top of its panel."""
+    rows = -(-len(runs) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(7.2, 2.9 * rows), squeeze=False)
+    for ax in axes.flat[len(runs):]:
+        ax.set_axis_off()
+    for ax, (name, rs) in zip(axes.flat, runs.items()):
         for method in ("sgdl", "mgdl"):
             plot_loss_vs_rate(ax, [r for r in rs if r.config.method == method], method)
         ax.set_title(_title(name), fontsize=FONT)
-        ax.tick_params(labelsize=FONT - 2)
-        ax.xaxis.label.set_size(FONT - 1)
-        ax.yaxis.label.set_size(FONT - 1)
-        ax.legend(fontsize=FONT - 2)
+        ax.tick_params(labelsize=FONT)
+        ax.xaxis.label.set_size(FONT)
+        ax.yaxis.label.set_size(FONT)
+    axes.flat[0].legend()
     fig.tight_layout()
     return fig
 
 
-def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]], height: float = 2.6) -> plt.Figure:
-    """Figs 18–24: per image (or cell), the 10 smallest (solid) and largest (dashed) eigenvalues
-    of I − ηH along SGDL's and MGDL's training, with the ±1 lines; ``height`` inches per row."""
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(7.2, height * len(pairs)), squeeze=False, dpi=DPI)
+def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]], height: float = 3.2) -> plt.Figure:
+    """Figs 18–24: per image (or cell), the 10 smallest eigenvalues (lines) and the band of the 10
+    largest of I − ηH along SGDL's and MGDL's training, with the ±1 lines; ``height`` inches per
+    row, the legend below the panels."""
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(7.2, height * len(pairs) + 0.4), squeeze=False, dpi=DPI,
+                             layout="constrained")
     for row, (name, (sgdl, mgdl)) in zip(axes, pairs.items()):
         for ax, run in zip(row, (sgdl, mgdl)):
             plot_eigen_trajectories(ax, run, f"{_title(name)}: {LABELS[run.config.method]}, η = {run.config.lr:g}")
-            ax.tick_params(labelsize=FONT - 1)
-    fig.tight_layout()
+            ax.tick_params(labelsize=FONT)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig

@@ -10,12 +10,17 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .analysis import count_below  # noqa: F401  (re-exported: it lived here before mgdl_core.analysis)
 from .experiments import RunSummary
 
 COLORS = {"sgdl": "tab:red", "mgdl": "tab:blue", "msdl": "tab:green"}
+# the eigenvalue axis stops here: what matters is near −1, and an initialisation can be at −20
+EIG_FLOOR = -3.0
 LABELS = {"sgdl": "SGDL", "mgdl": "MGDL", "msdl": "MSDL"}
+# a frame of matplotlib's player: a base64 PNG in a JavaScript string, continued with "\\" + newline
+_FRAME = re.compile(r'(data:image/png;base64,)([A-Za-z0-9+/=\\\n]+)')
 _FONT_AWESOME_LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*"\s*/?>', re.S)
 
 
@@ -30,6 +35,7 @@ def plot_loss_vs_rate(ax, runs: Sequence[RunSummary], method: str, key: str = "t
         ax.plot(lrs[bad], np.full(bad.sum(), 1.0), "x", color=COLORS[method], ms=8, mew=2,
                 transform=ax.get_xaxis_transform(), clip_on=False,
                 label=f"{LABELS[method]} NaN (diverged)")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide on a short log axis
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("final training loss")
 
@@ -58,6 +64,21 @@ def plot_seed_spread(ax, runs: Sequence[RunSummary], method: str) -> None:
     ax.set_ylabel("final training loss")
 
 
+def epoch_axis(ax, run: RunSummary | None = None) -> None:
+    """An epoch x-axis: ticks as 500k, 1M, 1.5M (no "1e6" offset to collide with the label),
+    labelled "epoch", with "(grades added up)" for a run trained grade by grade."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(x, _):
+        if abs(x) >= 1e6:
+            return f"{x / 1e6:g}M"
+        return f"{x / 1e3:g}k" if abs(x) >= 1e4 else f"{x:g}"
+
+    ax.xaxis.set_major_formatter(FuncFormatter(fmt))
+    graded = run is not None and run.config.method == "mgdl"
+    ax.set_xlabel("epoch (grades added up)" if graded else "epoch")
+
+
 def plot_loss_curve(ax, run: RunSummary, label: str | None = None) -> None:
     """Training loss against epoch; MGDL grade boundaries as dotted lines."""
     h = run.history
@@ -66,7 +87,7 @@ def plot_loss_curve(ax, run: RunSummary, label: str | None = None) -> None:
     if "grade" in h:
         for e in h["epoch"][np.flatnonzero(np.diff(h["grade"])) + 1]:
             ax.axvline(e, color="0.7", ls=":", lw=1)
-    ax.set_xlabel("epoch (grades added up for MGDL)")
+    epoch_axis(ax, run)
     ax.set_ylabel("training loss")
 
 
@@ -79,24 +100,30 @@ def plot_prediction(ax, run: RunSummary, target) -> None:
 
 
 def plot_eigen_trajectories(ax, run: RunSummary, title: str | None = None) -> None:
-    """The 10 smallest (solid) and 10 largest (dashed) eigenvalues of I − ηH over training, with
-    the ±1 lines of Theorems 4–5 (the paper's Figures 2, 16, 25, 26)."""
+    """The 10 smallest eigenvalues of I − ηH over training, one line each (the paper's indices
+    0–9), and the band the 10 largest span (their ten lines would merge into one), with the ±1
+    lines of Theorems 4–5 (the paper's Figures 2, 16, 25, 26)."""
     h = run.history
     e, small, large = h["eig_epoch"], h["eig_smallest"], h["eig_largest"]
     cmap = __import__("matplotlib").colormaps["viridis"]
     k = small.shape[1]
+    ax.fill_between(e, large.min(axis=1), large.max(axis=1), color="0.55", alpha=0.45, lw=0,
+                    label=f"{large.shape[1]} largest (band)")
     for i in range(k):
         ax.plot(e, small[:, i], color=cmap(i / max(k - 1, 1)), lw=1.2, label=f"index {i}" if i in (0, k - 1) else None)
-        ax.plot(e, large[:, k - 1 - i], color=cmap(i / max(k - 1, 1)), lw=0.9, ls="--")
     for level in (-1, 1):
         ax.axhline(level, color="k", lw=0.8, ls=":")
     if "eig_grade" in h:
         for b in e[np.flatnonzero(np.diff(h["eig_grade"])) + 1]:
             ax.axvline(b, color="0.7", ls=":", lw=1)
-    ax.set_xlabel("epoch (grades added up for MGDL)")
+    low = float(np.nanmin(small))
+    if low < EIG_FLOOR:  # a freshly initialised network far below −1 would flatten the rest
+        ax.set_ylim(bottom=EIG_FLOOR)
+        ax.text(0.02, 0.02, f"lowest {low:.3g}, below the axis", transform=ax.transAxes, ha="left", va="bottom")
+    epoch_axis(ax, run)
     ax.set_ylabel("eigenvalues of I − ηH")
     m = run.config.method
-    ax.set_title(title or f"{LABELS[m]}, η = {run.config.lr:g}", fontsize=10)
+    ax.set_title(title or f"{LABELS[m]}, η = {run.config.lr:g}")
 
 
 def plot_spectrum_rows(ax, run: RunSummary) -> None:
@@ -112,25 +139,62 @@ def plot_spectrum_rows(ax, run: RunSummary) -> None:
     ax.set_ylabel("epoch")
 
 
-def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60, name: str = "spectrum") -> str:
+def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 100, name: str = "spectrum",
+                    alt: str | None = None) -> str:
     """A self-contained HTML animation (matplotlib ``to_jshtml``: a slider and play buttons,
     plain JavaScript, works in the static book with no kernel and no internet).
 
     Frame t shows, for every run, the tracked eigenvalues of I − ηH at the checkpoint t/frames
-    of the way through its training (left) and its loss curve with that epoch marked (right).
-    The random element id matplotlib generates is replaced by ``name`` so that re-executing
-    the notebook gives identical output.
+    of the way through its training (left) and its loss curve with that epoch marked (right);
+    its title says, per run, the epoch and how many eigenvalues are below −1. It is drawn in
+    the book's style (:data:`~mgdl_core.book_style.BOOK_RC`, checked legible), its frames are
+    palette PNGs (:func:`~mgdl_core.book_style.compact_png`), its image has ``alt`` text (by
+    default, what the frames show) and sits in a box that scrolls sideways on a phone
+    (``book/_static/book_fixes.css``). The random element id matplotlib generates is replaced
+    by ``name`` so that re-executing the notebook gives identical output. A page glues it and
+    captions it with ``glue:figure``.
     """
+    import html as html_lib
+
+    import matplotlib.pyplot as plt
+
+    from .book_style import BOOK_RC, compact_png
+
+    with plt.rc_context(BOOK_RC):
+        html = _draw_player(runs, frames, dpi, name)
+    # matplotlib links Font Awesome from a CDN for the player's buttons; the book's theme already
+    # ships those icons, and an offline book must make no network request at all.
+    html = _FONT_AWESOME_LINK.sub("", html)
+    html = _FRAME.sub(lambda m: m[1] + compact_png(m[2].replace("\\\n", "")), html)
+    for uid in set(re.findall(r"_anim_img([0-9a-f]{32})", html)):
+        html = html.replace(uid, name)
+    if alt is None:
+        who = " and ".join(f"{LABELS[r.config.method]} (η = {r.config.lr:g})" for r in runs)
+        alt = (f"Animation, {frames} frames through training: for {who}, the 10 smallest and 10 largest "
+               "eigenvalues of I − ηH as dots against the ±1 lines (left) and the training loss with the "
+               "frame's epoch marked (right).")
+    img = re.compile(r'<img id="_anim_img' + re.escape(name) + r'"[^>]*>')
+    if len(img.findall(html)) != 1:
+        raise RuntimeError("matplotlib's player markup changed: expected one <img id=\"_anim_img...\">")
+    return img.sub(lambda m: f'<div class="mgdl-scroll">{m[0][:-1].rstrip("/")} alt="{html_lib.escape(alt)}"></div>',
+                   html, count=1)
+
+
+def _draw_player(runs: Sequence[RunSummary], frames: int, dpi: int, name: str) -> str:
+    """:func:`spectrum_player`'s animation, drawn under the current rc."""
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
-    fig, (ax_eig, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=dpi,
-                                          gridspec_kw=dict(width_ratios=[1.2, 1]))
+    from .book_style import check_legible
+
+    fig, (ax_eig, ax_loss) = plt.subplots(1, 2, figsize=(8, 4.0), dpi=dpi,
+                                          gridspec_kw=dict(width_ratios=[1.25, 1]))
     lows = [r.history["eig_smallest"].min() for r in runs]
     highs = [r.history["eig_largest"].max() for r in runs]
     for r in runs:
-        plot_loss_curve(ax_loss, r)
-    ax_loss.legend(fontsize=8, loc="upper right")
+        plot_loss_curve(ax_loss, r, label=LABELS[r.config.method])
+    ax_loss.set_xlabel("epoch")
+    ax_loss.legend(loc="upper right")
     markers = [ax_loss.axvline(0, color=COLORS[r.config.method], lw=1, alpha=0.6) for r in runs]
     dots = []
     for row, r in enumerate(runs):
@@ -139,13 +203,16 @@ def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60,
         dots.append(d)
     for level in (-1, 1):
         ax_eig.axvline(level, color="k", lw=0.8, ls=":")
-    ax_eig.set_xlim(min(min(lows), -1.05) - 0.05, max(max(highs), 1.05) + 0.05)
+    lo, hi = min(min(lows), -1.05), max(max(highs), 1.05)
+    ax_eig.set_xlim(lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo))  # room for a dot's radius at both ends
     ax_eig.set_ylim(-0.5, len(runs) - 0.5)
     ax_eig.set_yticks(range(len(runs)), [LABELS[r.config.method] for r in runs])
-    ax_eig.set_xlabel("eigenvalues of I − ηH (10 smallest, 10 largest)")
-    # a placeholder of full length so that tight_layout leaves room for the frame titles
-    title = ax_eig.set_title("SGDL: epoch 0, 0 below −1;  MGDL: epoch 0, 0 below −1", fontsize=9, loc="left")
+    ax_eig.set_xlabel("eigenvalues of I − ηH")
+    # one title line per run; a placeholder of full length so that tight_layout leaves room
+    title = ax_eig.set_title("\n".join(f"{LABELS[r.config.method]}: epoch 0,000,000, 10 below −1" for r in runs),
+                             loc="left")
     fig.tight_layout()
+    check_legible(fig, f"player {name}")
 
     def draw(t: int):
         parts = []
@@ -157,15 +224,10 @@ def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 60,
             epoch = h["eig_epoch"][i]
             m.set_xdata([epoch, epoch])
             parts.append(f"{LABELS[r.config.method]}: epoch {int(epoch):,}, {(h['eig_smallest'][i] < -1).sum()} below −1")
-        title.set_text(";  ".join(parts))
+        title.set_text("\n".join(parts))
         return dots + markers + [title]
 
     anim = FuncAnimation(fig, draw, frames=frames, blit=False)
     html = anim.to_jshtml(fps=2, default_mode="once")
     plt.close(fig)
-    # matplotlib links Font Awesome from a CDN for the player's buttons; the book's theme already
-    # ships those icons, and an offline book must make no network request at all.
-    html = _FONT_AWESOME_LINK.sub("", html)
-    for uid in set(re.findall(r"_anim_img([0-9a-f]{32})", html)):
-        html = html.replace(uid, name)
     return html

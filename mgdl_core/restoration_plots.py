@@ -11,7 +11,7 @@ import numpy as np
 from .experiments import RunSummary
 from .grids import psnr
 from .image_plots import DPI, FONT, _show, _title
-from .plots import LABELS
+from .plots import COLORS, LABELS
 from .restoration import RestorationRun, restoration_psnr
 
 
@@ -35,13 +35,13 @@ def inputs_figure(configs: Sequence[RestorationRun], columns: int = 3) -> plt.Fi
 def plot_psnr_curve(ax, run: RunSummary) -> None:
     """PSNR against the epoch (grades' epochs added up for MGDL, grade boundaries dotted)."""
     h = run.history
-    ax.plot(h["psnr_epoch"], h["psnr"], lw=0.9, color="C0" if run.config.method == "sgdl" else "C1")
+    ax.plot(h["psnr_epoch"], h["psnr"], lw=0.9, color=COLORS[run.config.method])
     if "psnr_grade" in h:
         for e in h["psnr_epoch"][np.flatnonzero(np.diff(h["psnr_grade"]) != 0)]:
             ax.axvline(e, color="k", ls=":", lw=0.8)
-    ax.set_xlabel("epoch", fontsize=FONT - 1)
-    ax.set_ylabel("PSNR (dB)", fontsize=FONT - 1)
-    ax.tick_params(labelsize=FONT - 2)
+    ax.set_xlabel("epoch", fontsize=FONT)
+    ax.set_ylabel("PSNR (dB)", fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
 
 
 def training_figure(pairs: Sequence[tuple[RunSummary, RunSummary]]) -> plt.Figure:

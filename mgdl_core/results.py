@@ -81,7 +81,7 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"a result name is ASCII letters, digits, '-', '_' or '.', got {name!r}")
     rec = read_record(record)  # verified, or CorruptRecord
-    if rec.meta.get("outcome") not in ("completed", "diverged"):
+    if rec.meta.get("outcome") not in ("completed", "early_stopped", "diverged"):
         raise ConfigError(f"{record} did not finish (outcome {rec.meta.get('outcome')!r})")
     sealed = _parse_json(rec.folder, "summary.json", (rec.folder / "summary.json").read_bytes()).get("sha256")
     history = _thin_rows(rec.history, max_rows, whole_epochs)
@@ -191,7 +191,7 @@ def read_result(folder: str | Path) -> Result:
         if not {"test_x", "test_pred"} <= pred.keys():
             raise ValueError("test_x or test_pred missing")
         train = nan(meta["train_loss"])
-        if meta["outcome"] == "completed" and not math.isclose(train, float(history["train_loss"][-1]), rel_tol=1e-6):
+        if meta["outcome"] in ("completed", "early_stopped") and not math.isclose(train, float(history["train_loss"][-1]), rel_tol=1e-6):
             raise ValueError(f"the final train loss {train} is not the history's last row")
         run = RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
                          train_loss=train, val_loss=nan(meta["val_loss"]),

@@ -26,7 +26,7 @@ import torch
 from .claims import decide
 from .convex import random_two_layer, two_layer_loss, with_bias_column
 from .convex_mgdl import TwoLayerMGDL
-from .figures import loss_vs_rate_figure
+from .figures import figure_legend, loss_vs_rate_figure
 from .plots import COLORS, LABELS
 from .synthetic import get_setting
 from .theory import LinearisedPath, alpha_by_grade
@@ -96,11 +96,12 @@ def rate_bound_figure(sweeps: Mapping[tuple[int, str], Sequence], tracked: Mappi
             alphas = alpha_by_grade(run)
             for g, a in enumerate(alphas, start=1):
                 ax.axvline(2 / a, color=COLORS[method], lw=1.2, ls="-" if len(alphas) == 1 else ":")
-                if len(alphas) > 1:
-                    ax.text(2 / a, top, str(g), color=COLORS[method], fontsize=9, ha="center", va="bottom")
+                if len(alphas) > 1:  # staggered down the top edge, so that close lines' numbers do not overprint
+                    ax.text(2 / a, 0.97 - 0.07 * (g - 1), str(g), color=COLORS[method], ha="center", va="top",
+                            transform=ax.get_xaxis_transform())
             ax.plot([], [], color=COLORS[method], ls="-" if len(alphas) == 1 else ":",
                     label=f"2/α̂, {LABELS[method]} at η = {run.config.lr:g}")
-        ax.legend(fontsize=8, loc="lower left")
+    figure_legend(fig)
     return fig
 
 
@@ -147,7 +148,7 @@ def linearisation_figure(paths: Mapping[str, LinearisedPath]) -> plt.Figure:
     the largest value over windows of the path (:func:`_band`)."""
     activations = list(dict.fromkeys(label.split(",")[0] for label in paths))
     rates = sorted({p.lr for p in paths.values()})
-    fig, axes = plt.subplots(len(activations), 2, figsize=(11, 3.4 * len(activations)), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(activations), 2, figsize=(8, 3.6 * len(activations)), sharex=True, squeeze=False)
     for label, p in paths.items():
         row = axes[activations.index(label.split(",")[0])]
         color = plt.get_cmap("tab10")(rates.index(p.lr))
@@ -158,10 +159,10 @@ def linearisation_figure(paths: Mapping[str, LinearisedPath]) -> plt.Figure:
     for row, activation in zip(axes, activations):
         row[0].axhline(1.0, color="k", lw=0.8, ls=":")
         row[0].set_ylim(0.98, 1.2)
-        row[0].set(ylabel="τ_k = ‖I − ηH(W^k)‖", title=f"{activation} grade: τ along the path (cut at 1.2)")
+        row[0].set(ylabel=r"$\tau_k = \|I - \eta H(W^k)\|$", title=f"{activation}: τ_k (axis cut at 1.2)")
         row[1].set_yscale("log")
-        row[1].set(ylabel="‖W^k − W̃^k‖", title=f"{activation} grade: GD (6) against (7)")
-        row[1].legend(fontsize=9, loc="lower left")
+        row[1].set(ylabel=r"$\|W^k - \tilde W^k\|$", title=f"{activation}: GD (6) against (7)")
+        row[1].legend(loc="lower left")
     for ax in axes[-1]:
         ax.set_xlabel("step k")
     fig.tight_layout()
@@ -206,12 +207,12 @@ def convex_claims(convex: TwoLayerMGDL, gd: TwoLayerMGDL) -> list[str]:
 def convex_fit_figure(x: np.ndarray, y: np.ndarray, fits: Sequence[TwoLayerMGDL]) -> plt.Figure:
     """The data and each fit's prediction after each grade (one panel per fit)."""
     grid = np.linspace(float(np.min(x)), float(np.max(x)), 400)
-    fig, axes = plt.subplots(1, len(fits), figsize=(11, 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(fits), figsize=(8, 3.8), sharey=True, squeeze=False)
     for ax, fit in zip(axes[0], fits):
         ax.plot(x, y, "o", color="0.3", ms=4, label="data")
         for level in range(1, len(fit.grades) + 1):
             ax.plot(grid, fit.predict(grid, level), lw=1.2, label=f"after grade {level}")
         ax.set(title=f"MGDL, {'convex program (9)' if fit.method == 'convex' else 'GD on (8)'} per grade", xlabel="x")
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 0].legend()
     fig.tight_layout()
     return fig

@@ -38,6 +38,7 @@ profile = "quick"
 import matplotlib.pyplot as plt
 import numpy as np
 from myst_nb import glue
+from mgdl_core.book_style import glue_figure, use_book_style
 
 from mgdl_core.analysis import split_runs
 from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
@@ -48,6 +49,7 @@ from mgdl_core.synthetic import get_setting
 from mgdl_core.theory import alpha_by_grade, linearised_gd
 from mgdl_core.theory_report import (convex_claims, convex_fit_figure, convex_rows, grade_problem,
                                      linearisation_figure, path_claims, rate_bound_figure, rate_claims, rate_text)
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
 PLAN = page_plan("theory", profile)
 glue("profile", profile, display=False)
@@ -99,12 +101,14 @@ glue("s1-ratio", ", ".join(f"{alphas[1, 'sgdl'][0] / v:.1f}" for v in alphas[1, 
 largest_ok = max(r.config.lr for r in sweeps[1, "sgdl"] if r.outcome == "completed")
 glue("s1-sgdl-largest", f"{largest_ok:.3g}", display=False)
 fig = rate_bound_figure(sweeps, tracked)
-glue("fig-rate-bound", fig, display=False)
-plt.close(fig)
+glue_figure("fig-rate-bound", fig)
 
 # %% [markdown]
+# {numref}`fig-rate-bound` sets each tracked run's $2/\hat\alpha$ against the §5 sweep's final losses.
+#
 # ```{glue:figure} fig-rate-bound
 # :name: fig-rate-bound
+# :alt: Two log-log panels, Setting 1 and 2: final training loss of SGDL and MGDL against the learning rate, with vertical lines at 2 over the largest Hessian eigenvalue of each tracked run (one per MGDL grade, numbered).
 #
 # The §5 sweep (final training loss against η; crosses: diverged), with $2/\hat\alpha$ of the
 # tracked runs of §6 as vertical lines: SGDL (26) solid, each MGDL (30) grade dotted and
@@ -174,12 +178,14 @@ for label, p in paths.items():
         glue(f"{tag}-kinks", f"{int(p.crossed.sum()):,}", display=False)
 glue("linear-steps", f"{PLAN['linear_steps']:,}", display=False)
 fig = linearisation_figure(paths)
-glue("fig-linearisation", fig, display=False)
-plt.close(fig)
+glue_figure("fig-linearisation", fig)
 
 # %% [markdown]
+# {numref}`fig-linearisation` follows $\tau_k$ and the gap between GD and (7) along each path.
+#
 # ```{glue:figure} fig-linearisation
 # :name: fig-linearisation
+# :alt: Two rows of panels, a softplus grade and a ReLU grade: left, tau_k, the norm of I minus eta times the Hessian, along the path for each rate, with the line 1; right, the gap between gradient descent and the linearised iteration (7) on a log scale.
 #
 # One grade of (8), {glue:text}`linear-steps` GD steps from one random start; top: the
 # softplus grade, bottom: the ReLU grade; colour: the rate. Left: $\tau_k$, the spectral norm
@@ -250,12 +256,14 @@ for key in ("points", "grades", "beta", "width", "gd_lr", "samples"):
     glue(f"cvx-{key}", f"{PLAN[key]:g}", display=False)
 glue("cvx-gd-steps", f"{PLAN['gd_steps']:,}", display=False)
 fig = convex_fit_figure(x, y, [convex, gd])
-glue("fig-convex-mgdl", fig, display=False)
-plt.close(fig)
+glue_figure("fig-convex-mgdl", fig)
 
 # %% [markdown]
+# {numref}`fig-convex-mgdl` shows what the two kinds of grades fit, grade by grade.
+#
 # ```{glue:figure} fig-convex-mgdl
 # :name: fig-convex-mgdl
+# :alt: Two panels: the 32 training points of Setting 1 and the MGDL prediction after each of 3 grades, convex grades (left) and gradient-descent grades (right).
 #
 # MGDL on {glue:text}`cvx-points` points of Setting 1 (dots), the prediction after each of
 # {glue:text}`cvx-grades` grades, β = {glue:text}`cvx-beta`. Left: each grade the convex

@@ -30,6 +30,7 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 from myst_nb import glue
+from mgdl_core.book_style import glue_figure, use_book_style
 import matplotlib.pyplot as plt
 
 from mgdl_core.image_plots import fig5_figure, fig6_figure
@@ -39,6 +40,7 @@ from mgdl_core.images import IMAGES, load_image
 from mgdl_core.plans import page_plan
 from mgdl_core.records import default_runs_dir
 from mgdl_core.sweep import sweep
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
 PLAN = page_plan("images", profile)
 
@@ -47,11 +49,11 @@ glue("n-images", len(images), display=False)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"{'':4}{'name':<18}{'paper':<18}{'file':<22}{'size':>11}{'mean':>7}")
+print(f"{'':4}{'name':<17}{'paper':<17}{'file':<21}{'size':>9}{'mean':>7}")
 for letter, (name, img) in zip("abcdef", images.items()):
     info = IMAGES[name]
     size = f"{img.shape[0]}x{img.shape[1]}"
-    print(f"({letter}) {name:<18}{info.paper_name:<18}{info.filename:<22}{size:>11}{img.mean():7.3f}")
+    print(f"({letter}) {name:<17}{info.paper_name:<17}{info.filename:<21}{size:>9}{img.mean():7.3f}")
 
 # %% [markdown]
 # The names are those `load_image` accepts; the authors' own name for 'Pirate' (`male`) works
@@ -59,18 +61,20 @@ for letter, (name, img) in zip("abcdef", images.items()):
 # images from 256×256 to 1024×1024 give training sets from 16,384 to 262,144 points.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 3, figsize=(9, 6.4))
+fig, axes = plt.subplots(2, 3, figsize=(7.2, 5.8))
 for ax, letter, (name, img) in zip(axes.flat, "abcdef", images.items()):
     ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="antialiased")
-    ax.set_title(f"({letter}) {IMAGES[name].paper_name}, {img.shape[0]}×{img.shape[1]}", fontsize=10)
+    ax.set_title(f"({letter}) {IMAGES[name].paper_name}\n{img.shape[0]}×{img.shape[1]}")
     ax.axis("off")
 fig.tight_layout()
-glue("fig-test-images", fig, display=False)
-plt.close(fig)
+glue_figure("fig-test-images", fig)
 
 # %% [markdown]
+# {numref}`fig-images` shows the six test images as the library loads them.
+#
 # ```{glue:figure} fig-test-images
 # :name: fig-images
+# :alt: Six grey-scale test images with their names and sizes: the resolution chart, Cameraman, Barbara, Butterfly, Pirate and the chest X-ray.
 #
 # The paper's Figure 4 without (g) 'Walnut': the {glue:text}`n-images` clean test images,
 # in grey levels from 0 (black) to 1 (white).
@@ -158,11 +162,9 @@ glue("cameraman-fourier-train", f"{by['cameraman', 'sgdl+fourier'].train:.1f}", 
 glue("cameraman-fourier-heldout", f"{by['cameraman', 'sgdl+fourier'].test_heldout:.2f}", display=False)
 glue("fourier-scale", f"{runs['cameraman', 'sgdl+fourier'].config.fourier_scale:g}", display=False)
 fig = fig5_figure(runs["cameraman", "sgdl"], runs["cameraman", "mgdl"])
-glue("fig-cameraman", fig, display=False)
-plt.close(fig)
+glue_figure("fig-cameraman", fig)
 fig = fig6_figure({name: (runs[name, "sgdl"], runs[name, "mgdl"]) for name in PLAN["images"] if name != "cameraman"})
-glue("fig-regression", fig, display=False)
-plt.close(fig)
+glue_figure("fig-regression", fig)
 
 # %% [markdown]
 # The paper reports MGDL above SGDL on every image, by 0.42 to 3.94 dB in TePSNR. Here, on
@@ -177,8 +179,11 @@ plt.close(fig)
 # paper's networks are not better interpolators than the textbook ones; the paper's subject is
 # how stably the two networks train, which the next figures show.
 #
+# For Cameraman, {numref}`fig-cameraman` follows both networks through training.
+#
 # ```{glue:figure} fig-cameraman
 # :name: fig-cameraman
+# :alt: Cameraman regression: two panels of the training loss of SGDL and MGDL on a log scale over the epochs, then two rows of small reconstructed images, SGDL's at four epochs and MGDL's at the same epochs of its last grade, each titled with its PSNR.
 #
 # The paper's Figure 5 for Cameraman: (a)–(b) the training loss of SGDL and MGDL (grade
 # boundaries dotted); (c)–(f) SGDL's prediction at the last kept epochs; (g)–(j) MGDL's after the
@@ -187,8 +192,11 @@ plt.close(fig)
 # {glue:text}`cameraman-mgdl-spikes` times (within a grade).
 # ```
 #
+# {numref}`fig-regression` does the same for the other images, one row each.
+#
 # ```{glue:figure} fig-regression
 # :name: fig-regression
+# :alt: For each further test image a row: the training losses of SGDL and MGDL and their reconstructed images.
 #
 # The paper's Figure 6 (without Walnut): per image, the training loss of SGDL and of MGDL, and
 # their predictions with the PSNR on every pixel.

@@ -38,8 +38,9 @@ profile = "quick"
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, display
+from IPython.display import HTML
 from myst_nb import glue
+from mgdl_core.book_style import glue_figure, use_book_style
 
 from mgdl_core.analysis import (checkpoints_below, count_below, first_below_text, grade_ends,
                                 grades_ended_early, lowest_where, min_eigenvalue, scale_report, draws_report)
@@ -55,6 +56,7 @@ from mgdl_core.records import default_runs_dir
 from mgdl_core.results import load_results, provenance_text
 from mgdl_core.restoration import RestorationRun, grade_psnrs, restoration_psnr
 from mgdl_core.sweep import sweep
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
 # The paper's rates (Figures 2 and 16), chosen there by validation loss.
 RATES = TRACKED_RATES
@@ -118,16 +120,16 @@ for (s, m), r in runs.items():
 
 for s in (1, 2):
     fig = eigen_loss_figure([runs[s, "sgdl"], runs[s, "mgdl"]])
-    glue(f"fig-eig-setting{s}", fig, display=False)
-    plt.close(fig)
+    glue_figure(f"fig-eig-setting{s}", fig)
 
 # %% [markdown]
 # ## Setting 1 (the paper's Figure 2)
 #
 # ```{glue:figure} fig-eig-setting1
 # :name: fig-eig-setting1
+# :alt: Setting 1, SGDL (left) and MGDL (right): the 10 smallest eigenvalues of I minus eta H over the epochs as coloured lines and the 10 largest as a grey band, with the lines plus and minus 1; below, the training loss on a log scale.
 #
-# Setting 1. Top: the 10 smallest (solid) and 10 largest (dashed) eigenvalues of
+# Setting 1. Top: the 10 smallest (lines) and the band of the 10 largest (grey) eigenvalues of
 # $I - \eta H$ at each checkpoint, SGDL (26) at η = 0.08 (left) and MGDL (30) at η = 0.06
 # (right, grades one after another, dotted lines between them); the dotted horizontal lines
 # are ±1. Bottom: the training loss.
@@ -141,18 +143,29 @@ for s in (1, 2):
 # Hessian eigenvalue {glue:text}`s1-mgdl-lmax` against $2/\eta$ = {glue:text}`s1-mgdl-eos`).
 # Final training losses: SGDL {glue:text}`s1-sgdl-loss`, MGDL {glue:text}`s1-mgdl-loss`.
 #
-# Move the slider (or press play) to step through the checkpoints: each dot is one eigenvalue
-# of $I - \eta H$ at that moment, the vertical lines on the right mark the epoch.
+# The same two runs can be stepped through checkpoint by checkpoint in the player below
+# ({numref}`player-setting1`): it shows where in training SGDL's eigenvalues leave $(-1, 1)$.
 
 # %% tags=["hide-input"]
-# NBVAL_IGNORE_OUTPUT
-display(HTML(spectrum_player([runs[1, "sgdl"], runs[1, "mgdl"]], name="setting1")))
+glue("player-setting1", HTML(spectrum_player([runs[1, "sgdl"], runs[1, "mgdl"]], name="setting1")), display=False)
+
+# %% [markdown]
+# ```{glue:figure} player-setting1
+# :name: player-setting1
+#
+# Player, Setting 1: the runs of {numref}`fig-eig-setting1`, one checkpoint per frame (move the
+# slider, or press ▶). Left: each dot is one of the 10 smallest or 10 largest eigenvalues of
+# $I - \eta H$ at that checkpoint, one row per method, with the lines ±1; the title says each
+# run's epoch and how many of its eigenvalues are below −1. Right: the training losses, the
+# frame's epoch marked by a vertical line.
+# ```
 
 # %% [markdown]
 # ## Setting 2 (the paper's Figure 16)
 #
 # ```{glue:figure} fig-eig-setting2
 # :name: fig-eig-setting2
+# :alt: Setting 2, SGDL (left) and MGDL (right): the 10 smallest eigenvalues of I minus eta H over the epochs as lines, the 10 largest as a band, the lines plus and minus 1; below, the training loss.
 #
 # Setting 2: SGDL (26) at η = 0.005 (left) and MGDL (30) at η = 0.2 (right); as above.
 # ```
@@ -165,8 +178,17 @@ display(HTML(spectrum_player([runs[1, "sgdl"], runs[1, "mgdl"]], name="setting1"
 # afterwards; a quick-profile run covers only the beginning of that story.
 
 # %% tags=["hide-input"]
-# NBVAL_IGNORE_OUTPUT
-display(HTML(spectrum_player([runs[2, "sgdl"], runs[2, "mgdl"]], name="setting2")))
+glue("player-setting2", HTML(spectrum_player([runs[2, "sgdl"], runs[2, "mgdl"]], name="setting2")), display=False)
+
+# %% [markdown]
+# As for Setting 1, the player of {numref}`player-setting2` steps through the two runs.
+#
+# ```{glue:figure} player-setting2
+# :name: player-setting2
+#
+# Player, Setting 2: the runs of {numref}`fig-eig-setting2` one checkpoint per frame, drawn as
+# in {numref}`player-setting1`.
+# ```
 
 # %% [markdown]
 # (paper-scale)=
@@ -191,8 +213,7 @@ print(scale_report(paper, RATES))
 
 # %% tags=["hide-input"]
 for s, (fig, provenance, values) in paper_scale_parts(paper, ("sgdl", "mgdl")).items():
-    glue(f"fig-paper-setting{s}", fig, display=False)
-    plt.close(fig)
+    glue_figure(f"fig-paper-setting{s}", fig)
     glue(f"paper-s{s}-provenance", provenance, display=False)
     for name, value in values.items():  # a run not computed yet reads "–" in the prose
         glue(f"paper-s{s}-{name}", value, display=False)
@@ -202,8 +223,11 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
      if missing else "All four runs are computed.", display=False)
 
 # %% [markdown]
+# {numref}`fig-paper-setting1` and {numref}`fig-paper-setting2` are the paper's Figures 2 and 16 at its own scale.
+#
 # ```{glue:figure} fig-paper-setting1
 # :name: fig-paper-setting1
+# :alt: At the paper's scale, Setting 1, SGDL and MGDL over 10^6 epochs per grade: the 10 smallest eigenvalues of I minus eta H as lines, the 10 largest as a band, the lines plus and minus 1; below, the training loss.
 #
 # Setting 1 at the paper's scale, SGDL (26) at η = 0.08 (left) and MGDL (30) at η = 0.06
 # (right), as in the figures above. Computed: {glue:text}`paper-s1-provenance`.
@@ -211,6 +235,7 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 #
 # ```{glue:figure} fig-paper-setting2
 # :name: fig-paper-setting2
+# :alt: At the paper's scale, Setting 2, SGDL and MGDL over 10^6 epochs per grade: eigenvalues of I minus eta H (smallest as lines, largest as a band) and the training loss below.
 #
 # Setting 2 at the paper's scale, SGDL at η = 0.005 and MGDL at η = 0.2 (where computed).
 # Computed: {glue:text}`paper-s2-provenance`.
@@ -337,17 +362,17 @@ glue("img-eigstop-effect", "it never fired: the two MGDL runs are the same run" 
      else f"it ended {early} of the 4 grades early", display=False)
 titles = {"sgdl": "SGDL (27), η = 0.02", "mgdl": "MGDL (31), η = 0.2",
           "mgdl-eigstop": "MGDL (31), η = 0.2, with the −0.95 stop"}
-fig = eigen_loss_figure(list(img_runs.values()), titles=[titles[name] for name in img_runs], figsize=(14, 6.5))
-glue("fig-eig-image", fig, display=False)
-plt.close(fig)
+fig = eigen_loss_figure(list(img_runs.values()), titles=[titles[name] for name in img_runs])
+glue_figure("fig-eig-image", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-eig-image
 # :name: fig-eig-image
+# :alt: The resolution chart, three runs: SGDL and MGDL side by side, and below them MGDL with the stopping rule; for each, the eigenvalues of I minus eta H over the epochs (smallest as lines, largest as a band, the lines plus and minus 1) above its training loss.
 #
-# The resolution chart (§6 pixel subset). Top: the 10 smallest (solid) and 10 largest (dashed)
-# eigenvalues of $I - \eta H$; bottom: the training loss. Left SGDL, middle MGDL as the paper
-# describes it, right MGDL with the authors' unstated stopping rule.
+# The resolution chart (§6 pixel subset). Top: the 10 smallest (lines) and the band of the 10 largest (grey)
+# eigenvalues of $I - \eta H$, with the training loss below each. Top left SGDL, top right MGDL
+# as the paper describes it, below them MGDL with the authors' unstated stopping rule.
 # ```
 #
 # SGDL: at most {glue:text}`img-sgdl-max-below` eigenvalues below $-1$ at one checkpoint
@@ -364,8 +389,19 @@ plt.close(fig)
 # authors' own runs ended near 12 dB.
 
 # %% tags=["hide-input"]
-# NBVAL_IGNORE_OUTPUT
-display(HTML(spectrum_player([img_runs["sgdl"], img_runs["mgdl"]], frames=8, name="image")))
+glue("player-image", HTML(spectrum_player([img_runs["sgdl"], img_runs["mgdl"]], frames=8, name="image")),
+     display=False)
+
+# %% [markdown]
+# The player of {numref}`player-image` steps through the resolution chart's runs.
+#
+# ```{glue:figure} player-image
+# :name: player-image
+#
+# Player, the resolution chart: the SGDL and MGDL runs of {numref}`fig-eig-image`, one
+# checkpoint per frame, drawn as in {numref}`player-setting1`. MGDL's frames at the start of a
+# grade show that grade's freshly initialised network, before its first step.
+# ```
 
 # %% [markdown]
 # ## Three more images (the paper's Figures 18–20)
@@ -400,15 +436,17 @@ for (name, m), r in s6_runs.items():
     glue(f"s6-{name}-{m}-max-below", int(count_below(r).max()), display=False)
     glue(f"s6-{name}-{m}-psnr", f"{psnr_from_loss(r.test_loss):.2f} dB", display=False)
 fig = eigen_figure({name: (s6_runs[name, "sgdl"], s6_runs[name, "mgdl"]) for name in PLAN["s6_images"]})
-glue("fig-eig-images", fig, display=False)
-plt.close(fig)
+glue_figure("fig-eig-images", fig)
 
 # %% [markdown]
+# {numref}`fig-eig-images` shows the three images' spectra, a row each.
+#
 # ```{glue:figure} fig-eig-images
 # :name: fig-eig-images
+# :alt: Cameraman, Barbara and Butterfly, a row each: the eigenvalues of I minus eta H over SGDL's (left) and MGDL's (right) training, smallest as lines, largest as a band, with the lines plus and minus 1.
 #
-# The paper's Figures 18 (Cameraman), 19 (Barbara) and 20 (Butterfly): the 10 smallest (solid)
-# and 10 largest (dashed) eigenvalues of $I - \eta H$ along SGDL's (left) and MGDL's (right)
+# The paper's Figures 18 (Cameraman), 19 (Barbara) and 20 (Butterfly): the 10 smallest (lines)
+# and the band of the 10 largest (grey) eigenvalues of $I - \eta H$ along SGDL's (left) and MGDL's (right)
 # training, with the lines ±1; MGDL's grades one after another.
 # ```
 #
@@ -460,14 +498,16 @@ den_example = den_runs["butterfly", first, "sgdl"].config
 glue("den-butterfly-input", f"{psnr(den_example.observation(), den_example.clean_image()):.2f} dB", display=False)
 fig = eigen_figure({f"{name.capitalize()}, σ = {sigma:g}": (den_runs[name, sigma, "sgdl"], den_runs[name, sigma, "mgdl"])
                     for name in PLAN["den_images"] for sigma in PLAN["den_noises"]}, height=1.9)
-glue("fig-eig-denoise", fig, display=False)
-plt.close(fig)
+glue_figure("fig-eig-denoise", fig)
 
 # %% [markdown]
+# {numref}`fig-eig-denoise` shows the denoising runs' spectra, a row per image and noise level.
+#
 # ```{glue:figure} fig-eig-denoise
 # :name: fig-eig-denoise
+# :alt: Denoising at the quick profile's sizes, SGDL and MGDL per image: eigenvalues of I minus eta H over the epochs with the lines plus and minus 1.
 #
-# The paper's Figures 21–24: the 10 smallest (solid) and 10 largest (dashed) eigenvalues of
+# The paper's Figures 21–24: the 10 smallest (lines) and the band of the 10 largest (grey) eigenvalues of
 # $I - \eta H$ on the denoising objective along SGDL's (left) and MGDL's (right) training, for
 # Butterfly and Barbara (σ = 10 in the quick profile; also 30 in the paper's), with the lines
 # ±1; MGDL's grades one after another.
@@ -499,18 +539,20 @@ for m, res in den_paper.items():
 
 # %% tags=["hide-input"]
 if len(den_paper) == 2:
-    fig = eigen_figure({"Butterfly σ=10, 10⁵ epochs": (den_paper["sgdl"].run, den_paper["mgdl"].run)}, height=2.2)
+    fig = eigen_figure({"Butterfly σ=10": (den_paper["sgdl"].run, den_paper["mgdl"].run)})
 else:
     fig = plt.figure(figsize=(6, 1))
-glue("fig-eig-denoise-paper", fig, display=False)
-plt.close(fig)
+glue_figure("fig-eig-denoise-paper", fig)
 for m, res in den_paper.items():
     glue(f"den-paper-{m}-later", f"{lowest(res.run, at_start=False):.2f}", display=False)
 glue("den-paper-provenance", provenance_text(den_paper.values()), display=False)
 
 # %% [markdown]
+# {numref}`fig-eig-denoise-paper` is Figure 21 with the paper's protocol.
+#
 # ```{glue:figure} fig-eig-denoise-paper
 # :name: fig-eig-denoise-paper
+# :alt: Butterfly denoising at noise level 10 at the paper's scale, 10^5 epochs: two panels, SGDL and MGDL, of the eigenvalues of I minus eta H over the epochs (smallest as lines, largest as a band) with the lines plus and minus 1.
 #
 # Figure 21 at the paper's scale: Butterfly at σ = 10, SGDL (left) and MGDL (right), as in
 # the figure above. Computed: {glue:text}`den-paper-provenance`.
@@ -564,12 +606,14 @@ glue("full-lmax", f"{h['lambda_max'].max():.1f}", display=False)
 glue("full-eos", f"{2 / FULL_LR:.0f}", display=False)
 glue("full-psnr", f"{psnr_from_loss(full_run.test_loss):.2f} dB", display=False)
 fig = spectrum_rows_figure(full_run)
-glue("fig-full-size", fig, display=False)
-plt.close(fig)
+glue_figure("fig-full-size", fig)
 
 # %% [markdown]
+# {numref}`fig-full-size` shows that network's spectra, one row of dots per checkpoint.
+#
 # ```{glue:figure} fig-full-size
 # :name: fig-full-size
+# :alt: SGDL (28) on Cameraman at full size: eigenvalues of I minus eta H as dots, one row per checkpoint, against the lines plus and minus 1 (left), and the training loss (right).
 #
 # SGDL (28), 116,097 parameters, on Cameraman. Left: the 10 smallest and 10 largest eigenvalues of
 # $I - \eta H$ at each checkpoint (one row per checkpoint); right: the training loss.

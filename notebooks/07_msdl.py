@@ -29,8 +29,9 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 import matplotlib.pyplot as plt
-from IPython.display import HTML, display
+from IPython.display import HTML
 from myst_nb import glue
+from mgdl_core.book_style import glue_figure, use_book_style
 
 from mgdl_core.analysis import (checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
                                 scale_report, split_runs)
@@ -43,6 +44,7 @@ from mgdl_core.records import default_runs_dir
 from mgdl_core.results import load_results
 from mgdl_core.synthetic import SETTINGS
 from mgdl_core.sweep import log_rates, sweep
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
 # The paper's rates (Figures 25 and 26).
 RATES = {(1, "msdl"): 0.004, (1, "mgdl"): 0.06, (2, "msdl"): 0.006, (2, "mgdl"): 0.2}
@@ -105,31 +107,32 @@ glue("n-rates", len(sweep_rates), display=False)
 
 for s in (1, 2):
     fig = eigen_loss_figure([runs[s, "msdl"], runs[s, "mgdl"]])
-    glue(f"fig-msdl-setting{s}", fig, display=False)
-    plt.close(fig)
+    glue_figure(f"fig-msdl-setting{s}", fig)
 
 fig = prediction_figure({s: runs[s, "msdl"] for s in (1, 2)}, SETTINGS,
                         {s: f"Setting {s}, MSDL, η = {RATES[s, 'msdl']:g}" for s in (1, 2)})
-glue("fig-msdl-prediction", fig, display=False)
-plt.close(fig)
+glue_figure("fig-msdl-prediction", fig)
 
 fig = loss_vs_rate_figure(sweeps)
-glue("fig-msdl-rates", fig, display=False)
-plt.close(fig)
+glue_figure("fig-msdl-rates", fig)
 
 # %% [markdown]
 # ## Eigenvalues and loss (Figures 25 and 26)
 #
+# {numref}`fig-msdl-setting1` and {numref}`fig-msdl-setting2` set MSDL's spectra beside MGDL's, per setting.
+#
 # ```{glue:figure} fig-msdl-setting1
 # :name: fig-msdl-setting1
+# :alt: Setting 1, MSDL (left) and MGDL (right): the 10 smallest eigenvalues of I minus eta H over the epochs as lines and the 10 largest as a band, the lines plus and minus 1; below, the training loss.
 #
 # Setting 1: MSDL at η = 0.004 (left) and MGDL (30) at η = 0.06 (right). Top: the 10
-# smallest (solid) and 10 largest (dashed) eigenvalues of $I-\eta H$, with ±1 dotted;
+# smallest (lines) and the band of the 10 largest (grey) eigenvalues of $I-\eta H$, with ±1 dotted;
 # bottom: the training loss.
 # ```
 #
 # ```{glue:figure} fig-msdl-setting2
 # :name: fig-msdl-setting2
+# :alt: Setting 2, MSDL (left) and MGDL (right): eigenvalues of I minus eta H over the epochs (smallest as lines, largest as a band) and the training loss below.
 #
 # Setting 2: MSDL at η = 0.006 (left) and MGDL at η = 0.2 (right), as above.
 # ```
@@ -152,8 +155,24 @@ plt.close(fig)
 # {glue:text}`s1-mgdl-later-min` (Setting 1) and {glue:text}`s2-mgdl-later-min` (Setting 2).
 
 # %% tags=["hide-input"]
-# NBVAL_IGNORE_OUTPUT
-display(HTML(spectrum_player([runs[1, "msdl"], runs[1, "mgdl"]], name="msdl1")))
+glue("player-msdl1", HTML(spectrum_player([runs[1, "msdl"], runs[1, "mgdl"]], name="msdl1")), display=False)
+
+# %% [markdown]
+# The player below steps through the Setting 1 pair one checkpoint at a time
+# ({numref}`player-msdl1`). Its first frame is epoch 0, MSDL's initialisation, before any
+# step: the crossings below −1 counted above that happen there are not training's.
+#
+# ```{glue:figure} player-msdl1
+# :name: player-msdl1
+#
+# Player, Setting 1: MSDL and MGDL of {numref}`fig-msdl-setting1`, one checkpoint per frame
+# (move the slider, or press ▶). Left: each dot is one of the 10 smallest or 10 largest
+# eigenvalues of $I - \eta H$, one row per method, with the lines ±1; the title says each run's
+# epoch and how many eigenvalues are below −1. Right: the training losses, the frame's epoch
+# marked. The first frame, epoch 0, is MSDL's initialisation, before any step: its smallest
+# eigenvalue there is {glue:text}`s1-msdl-start-min`, and after it never below
+# {glue:text}`s1-msdl-later-min`.
+# ```
 
 # %% [markdown]
 # ## At the paper's scale (Figures 25 and 26, 10⁶ epochs)
@@ -173,8 +192,7 @@ print(scale_report(paper, RATES))
 
 # %% tags=["hide-input"]
 for s, (fig, provenance, values) in paper_scale_parts(paper, ("msdl", "mgdl")).items():
-    glue(f"fig-paper-msdl-s{s}", fig, display=False)
-    plt.close(fig)
+    glue_figure(f"fig-paper-msdl-s{s}", fig)
     glue(f"paper-s{s}-provenance", provenance, display=False)
     for name, value in values.items():  # a run not computed yet reads "–" in the prose
         glue(f"paper-s{s}-{name}", value, display=False)
@@ -183,8 +201,11 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
      "All four runs are computed.", display=False)
 
 # %% [markdown]
+# {numref}`fig-paper-msdl-s1` and {numref}`fig-paper-msdl-s2` are the paper's Figures 25 and 26 at its own scale.
+#
 # ```{glue:figure} fig-paper-msdl-s1
 # :name: fig-paper-msdl-s1
+# :alt: At the paper's scale, Setting 1, MSDL and MGDL: eigenvalues of I minus eta H over 10^6 epochs (smallest as lines, largest as a band, lines plus and minus 1) and the training loss below.
 #
 # Setting 1 at the paper's scale: MSDL at η = 0.004 (left) and MGDL at η = 0.06 (right), as in
 # the figures above. Computed: {glue:text}`paper-s1-provenance`.
@@ -192,6 +213,7 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 #
 # ```{glue:figure} fig-paper-msdl-s2
 # :name: fig-paper-msdl-s2
+# :alt: At the paper's scale, Setting 2, MSDL and MGDL: eigenvalues of I minus eta H over 10^6 epochs (smallest as lines, largest as a band) and the training loss below.
 #
 # Setting 2 at the paper's scale: MSDL at η = 0.006 (left) and MGDL at η = 0.2 (right).
 # Computed: {glue:text}`paper-s2-provenance`.
@@ -217,14 +239,20 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # %% [markdown]
 # ## Predictions (Figure 27) and the learning rate (Figure 28)
 #
+# {numref}`fig-msdl-prediction` shows MSDL's predictions (the paper's Figure 27).
+#
 # ```{glue:figure} fig-msdl-prediction
 # :name: fig-msdl-prediction
+# :alt: MSDL's prediction on the test points against the target function, Setting 1 and Setting 2.
 #
 # MSDL's prediction on the 10,000 test points against the target, Settings 1 and 2.
 # ```
 #
+# {numref}`fig-msdl-rates` is the learning-rate sweep of the paper's Figure 28.
+#
 # ```{glue:figure} fig-msdl-rates
 # :name: fig-msdl-rates
+# :alt: Two log-log panels, Setting 1 and 2: the final training loss of MSDL and of MGDL against the learning rate, diverged runs as crosses on the top edge.
 #
 # Final training loss against the learning rate, MSDL ({glue:text}`sweep-epochs` epochs)
 # and MGDL, {glue:text}`n-rates` rates in $[0.001, 0.5]$; crosses on the top edge diverged.

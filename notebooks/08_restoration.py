@@ -25,9 +25,13 @@
 # $$\mathcal G(\Theta) = \tfrac12\|\hat{\mathbf f} - \mathbf A\mathbf N_\Theta\|_F^2 + \lambda\|\mathbf B\mathbf N_\Theta\|_{1,1},$$
 #
 # with $\mathbf B$ the first-order differences. The network is trained on its splitting (22),
-# $\mathcal L(\Theta, \mathbf u) = \tfrac12\|\hat{\mathbf f} - \mathbf A\mathbf N_\Theta\|_F^2 + \tfrac\beta2\|\mathbf u - \mathbf B\mathbf N_\Theta\|_F^2 + \lambda\|\mathbf u\|_{1,1}$,
+#
+# $$\mathcal L(\Theta, \mathbf u) = \tfrac12\|\hat{\mathbf f} - \mathbf A\mathbf N_\Theta\|_F^2 + \tfrac\beta2\|\mathbf u - \mathbf B\mathbf N_\Theta\|_F^2 + \lambda\|\mathbf u\|_{1,1},$$
+#
 # by the proximity-gradient algorithm (20)–(21): each epoch first sets
-# $\mathbf u^{k+1} = \operatorname{prox}_{\alpha\lambda/\beta\|\cdot\|_{1,1}}(\alpha\mathbf B\mathbf N_{\Theta^k} + (1-\alpha)\mathbf u^k)$
+#
+# $$\mathbf u^{k+1} = \operatorname{prox}_{\alpha\lambda/\beta\|\cdot\|_{1,1}}(\alpha\mathbf B\mathbf N_{\Theta^k} + (1-\alpha)\mathbf u^k)$$
+#
 # (soft-thresholding), then takes one Adam step on $\mathcal L(\Theta, \mathbf u^{k+1})$. MGDL's
 # grade $l \ge 2$ trains $\mathbf g_l = \epsilon_l\mathcal N_{\Theta_l} + \mathbf g_{l-1}$ on the frozen
 # features of the grades before it, objective (24), with $\mathbf u$ carried over and Adam
@@ -46,6 +50,7 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 from myst_nb import glue
+from mgdl_core.book_style import glue_figure, use_book_style
 import matplotlib.pyplot as plt
 
 from mgdl_core.plans import page_plan
@@ -55,6 +60,7 @@ from mgdl_core.restoration_plots import inputs_figure, training_figure
 from mgdl_core.restoration_report import (ENERGY_ROOM, PSNR_ROOM, energy_text, pairs_by_cell, psnr_drops, restoration_claims,
                                           table_glue, table_rows)
 from mgdl_core.sweep import sweep
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
 PLAN = page_plan("restoration", profile)
 denoise = [RestorationRun.profile(profile, image=name, problem="denoise", noise=s, method=m)
@@ -79,15 +85,16 @@ glue("paper-epochs", f"{RESTORATION_PROFILES[4]['paper']['epochs']:,}", display=
 
 # %% tags=["hide-input"]
 fig = inputs_figure([c for c in denoise if c.method == "sgdl"])
-glue("fig-noisy", fig, display=False)
-plt.close(fig)
+glue_figure("fig-noisy", fig)
 fig = inputs_figure([c for c in deblur if c.method == "sgdl"])
-glue("fig-blurred", fig, display=False)
-plt.close(fig)
+glue_figure("fig-blurred", fig)
 
 # %% [markdown]
+# {numref}`fig-noisy` and {numref}`fig-blurred` show the degraded inputs the networks restore.
+#
 # ```{glue:figure} fig-noisy
 # :name: fig-noisy
+# :alt: The noisy test images of the denoising problems, one per image and noise level, with their PSNR.
 #
 # The paper's Figure 7 at this page's sizes: each image with Gaussian noise of standard
 # deviation σ (on the 0–255 scale), unclipped, titled with its PSNR against the clean image
@@ -97,6 +104,7 @@ plt.close(fig)
 #
 # ```{glue:figure} fig-blurred
 # :name: fig-blurred
+# :alt: The blurred test images of the deblurring problems, one per image and blur level, with their PSNR.
 #
 # The paper's Figure 11 at this page's sizes: each image blurred by the Gaussian of standard
 # deviation σ̂ (6σ̂ + 1 taps, symmetric boundary) plus noise σ = 3, titled with its PSNR.
@@ -239,11 +247,9 @@ glue("sgdl-drops", sum(psnr_drops(s) for s, _ in pairs.values()), display=False)
 glue("mgdl-drops", sum(psnr_drops(m) for _, m in pairs.values()), display=False)
 glue("n-cells", len(pairs), display=False)
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("denoise", first)])
-glue("fig-denoise-training", fig, display=False)
-plt.close(fig)
+glue_figure("fig-denoise-training", fig)
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("deblur", PLAN["blurs"][0])])
-glue("fig-deblur-training", fig, display=False)
-plt.close(fig)
+glue_figure("fig-deblur-training", fig)
 
 # %% [markdown]
 # ## PSNR during training (Figures 8–14)
@@ -260,8 +266,11 @@ plt.close(fig)
 # 1 dB below its best so far {glue:text}`sgdl-drops` times, MGDL's {glue:text}`mgdl-drops` times
 # (within a grade); these runs are short, so few falls are expected either way.
 #
+# {numref}`fig-denoise-training` and {numref}`fig-deblur-training` follow the PSNR through training.
+#
 # ```{glue:figure} fig-denoise-training
 # :name: fig-denoise-training
+# :alt: Denoising: per image, the PSNR of SGDL and MGDL over the epochs, and their restored images.
 #
 # The paper's Figures 8–10 at this page's sizes (σ = {glue:text}`first-noise`): per image, the PSNR
 # of SGDL and of MGDL during training (MGDL's grade boundaries dotted), and their final images
@@ -270,6 +279,7 @@ plt.close(fig)
 #
 # ```{glue:figure} fig-deblur-training
 # :name: fig-deblur-training
+# :alt: Deblurring: per image, the PSNR of SGDL and MGDL over the epochs, and their restored images.
 #
 # The paper's Figures 12–14 at this page's sizes: the same for deblurring.
 # ```

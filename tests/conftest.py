@@ -5,6 +5,9 @@ the paper's files (``MGDL_DATA_DIR``, then the library's cache; no download). Wh
 ``MGDL_DATA_DIR`` is set the user says the data is there, so a missing or wrong file fails
 the data tests instead of skipping them.
 
+The browser test (``tests/browser``) needs the built book; ``MGDL_BROWSER=after-book`` leaves
+it out of the session (CI's ``make test`` runs before ``make book``).
+
 Strict skips (``MGDL_STRICT_SKIPS=1``, set by ``.ci/run``): the session fails if any test was
 skipped for a reason other than the machine (no GPU, or running as root). CI has the images and installs Ray,
 so a skipped image or Ray test there means a broken setup, not a missing optional extra.
@@ -59,6 +62,22 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         _skipped.append((report.nodeid, reason))
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A whole module skipped (``allow_module_level``) counts as a skip too."""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append((report.nodeid, reason))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``MGDL_BROWSER=after-book``: the browser test is left for later (CI runs ``make test``
+    before ``make book``, then the browser test on the built book)."""
+    if os.environ.get("MGDL_BROWSER") == "after-book" and collection_path.name == "browser" \
+            and collection_path.parent == Path(__file__).parent:
+        return True
+    return None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -167,9 +167,49 @@ def test_layouts_draw_one_panel_per_run_or_setting(tiny):
     for fig, panels in layouts:
         assert len(fig.axes) == panels
         plt.close(fig)
-    fig = figures.eigen_loss_figure([tiny["mgdl"]], titles=["mine"], figsize=(6, 6))
-    assert fig.axes[0].get_title() == "mine" and tuple(fig.get_size_inches()) == (6, 6)
+    fig = figures.eigen_loss_figure([tiny["mgdl"]], titles=["mine"])
+    assert fig.axes[0].get_title() == "mine"
+    plt.close(fig)
+    fig = figures.eigen_loss_figure([tiny["sgdl"], tiny["mgdl"], tiny["sgdl"]])  # two, then one below
+    assert len([ax for ax in fig.axes if ax.axison]) == 6 and len(fig.axes) == 8
     plt.close(fig)
     fig = figures.best_runs_figure(sweeps, SETTINGS)
     assert fig.axes[1].get_title() == "Setting 1, SGDL, η = 0.05"
+    plt.close(fig)
+
+
+def test_layouts_are_legible_in_the_book_style(tiny):
+    """Every layout of a page, drawn in the book's style, passes the book's legibility check
+    (text at least MIN_TEXT_PX at the width the book shows it); in matplotlib's default style
+    the same layouts do not, so the check has teeth."""
+    from mgdl_core.book_style import BOOK_RC, FigureNotLegible, check_legible
+
+    sweeps = {(1, "sgdl"): [tiny["sgdl"]], (1, "mgdl"): [tiny["mgdl"]]}
+    draw = [lambda: figures.loss_vs_rate_figure(sweeps, thresholds={1: 1e-3}),
+            lambda: figures.seed_spread_figure([tiny["sgdl"], tiny["mgdl"]], ("sgdl", "mgdl"), "seeds"),
+            lambda: figures.best_runs_figure(sweeps, SETTINGS),
+            lambda: figures.eigen_loss_figure([tiny["sgdl"], tiny["mgdl"]]),
+            lambda: figures.prediction_figure({1: tiny["sgdl"]}, SETTINGS, {1: "Setting 1"}),
+            lambda: figures.spectrum_rows_figure(tiny["sgdl"])]
+    with plt.rc_context(BOOK_RC):
+        for d in draw:
+            fig = d()
+            check_legible(fig)
+            plt.close(fig)
+    with plt.rc_context({"font.size": 8, "legend.fontsize": 7}):
+        fig = draw[0]()
+        with pytest.raises(FigureNotLegible, match="below"):
+            check_legible(fig)
+        plt.close(fig)
+
+
+def test_figure_legend_is_one_legend_below_the_panels_with_each_label_once(tiny):
+    sweeps = {(1, "sgdl"): [tiny["sgdl"]], (1, "mgdl"): [tiny["mgdl"]]}
+    fig = figures.loss_vs_rate_figure(sweeps)
+    fig.axes[0].plot([], [], label="extra")
+    fig.axes[0].plot([], [], label="SGDL")  # a label seen before: not repeated
+    figures.figure_legend(fig)
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["SGDL", "MGDL", "extra"]
     plt.close(fig)

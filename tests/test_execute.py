@@ -146,7 +146,12 @@ def test_executed_notebooks_fetch_nothing_remote(tmp_path):
 
 def test_spectrum_player_is_offline(tmp_path):
     """matplotlib's player links Font Awesome from a CDN; the library's player must not."""
+    import base64
+    import io
+    import re
+
     import numpy as np
+    from PIL import Image
 
     from mgdl_core.experiments import RunSummary, SyntheticRun
     from mgdl_core.plots import spectrum_player
@@ -154,8 +159,19 @@ def test_spectrum_player_is_offline(tmp_path):
     h = {"eig_epoch": np.array([0, 10]), "eig_smallest": -np.ones((2, 3)), "eig_largest": np.ones((2, 3)),
          "epoch": np.array([0, 10]), "train_loss": np.array([1.0, 0.5])}
     run = RunSummary(SyntheticRun(method="sgdl", epochs=10), "completed", None, 0.5, 0.5, 0.5, 10, 0.1, h)
-    (tmp_path / "player.html").write_text(spectrum_player([run], name="t", frames=2))
+    html = spectrum_player([run], name="t", frames=2)
+    (tmp_path / "player.html").write_text(html)
     assert execute.external_references(tmp_path) == []
+    # deterministic, its frames palette PNGs, its image described and in the phone's scroll box
+    assert spectrum_player([run], name="t", frames=2) == html
+    frames = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(frames) == 2
+    for f in frames:
+        with Image.open(io.BytesIO(base64.b64decode(f))) as im:
+            assert im.mode == "P" and im.size[0] >= 700  # 8 inches at 100 dpi, cropped by nothing
+    assert re.search(r'<div class="mgdl-scroll"><img id="_anim_imgt" alt="Animation, 2 frames[^"]*SGDL[^"]*"></div>', html)
+    assert "_anim_imgt" in html and not re.search(r"_anim_img[0-9a-f]{32}", html)
+    assert "alt=\"mine\"" in spectrum_player([run], name="u", frames=2, alt="mine")
 
 
 def test_figures_are_compacted_deterministically_and_kept_when_not_smaller():

@@ -1,0 +1,178 @@
+"""§5 at the paper's scale: the claims the paper reads off its Figure 1, as data, and the
+committed paper-scale sweep runs (``results/synthetic/s5-…``) held against them, rate by rate.
+
+The paper (§5): "SGDL achieves a loss below 0.001 when the learning rate η lies in
+[0.03, 0.08], whereas MGDL maintains this performance over a broader interval of [0.01, 0.3].
+SGDL fails to converge when η > 0.3. In Setting 2 […] SGDL struggles with convergence for
+η > 0.006 and performs best at η = 0.005. By contrast, MGDL […] with the loss staying below
+0.01 for η in 0.08 and 0.3." So at a rate η the paper expects one of
+
+* ``"below"``: a final training loss below the setting's level (10⁻³, 10⁻²);
+* ``"fails"``: no convergence (divergence, or for Setting 2's SGDL "struggles");
+* ``"not below"``: anywhere else (its figure shows a loss above the level there);
+* ``"edge"``: within 10 % of an end it states, which it rounds: no verdict there.
+
+A computed run agrees when its outcome matches: below the level with a 2× room
+(:func:`~mgdl_core.claims.decide`, as the quick sweep's claims), not below it (or diverged),
+or diverged / not below for ``"fails"``. A run within the room is "too close to call".
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .claims import decide
+from .experiments import RunSummary
+
+__all__ = ["SweepClaim", "PAPER_SWEEP", "EDGE", "result_name", "load_sweep_results", "sweep_runs",
+           "sweep_provenance", "expected", "agreement", "sweep_scale_report", "sweep_scale_counts",
+           "disagreements_text"]
+
+
+@dataclass(frozen=True)
+class SweepClaim:
+    """What the paper says about one (setting, method) sweep: the loss ``level``, the interval
+    ``good`` of rates below it (None: no rate reaches it), and the rate above which training
+    ``fails_above`` (None: not stated)."""
+
+    level: float
+    good: tuple[float, float] | None
+    fails_above: float | None
+    words: str  # the paper's claim, in a few words
+
+    def expects(self, lr: float) -> str:
+        """``"below"``, ``"fails"``, ``"not below"``, or ``"edge"`` within :data:`EDGE` of an
+        end the paper states (its ends are rounded: "0.03" for a rate near 0.031)."""
+        ends = [*(self.good or ()), *([self.fails_above] if self.fails_above else [])]
+        if any(end / EDGE <= lr <= end * EDGE for end in ends):
+            return "edge"
+        if self.good is not None and self.good[0] <= lr <= self.good[1]:
+            return "below"
+        if self.fails_above is not None and lr > self.fails_above:
+            return "fails"
+        return "not below"
+
+
+# The paper's interval ends are one or two rounded digits read off its plot, and its sweep's
+# rates are not published: a rate within 10 % of an end is on the edge, where no verdict is given
+# (this book's 30 log-spaced rates are 24 % apart, so at most one rate per end).
+EDGE = 1.10
+
+PAPER_SWEEP: Mapping[tuple[int, str], SweepClaim] = {
+    (1, "sgdl"): SweepClaim(1e-3, (0.03, 0.08), 0.3, "loss < 1e-3 for η in [0.03, 0.08]; fails for η > 0.3"),
+    (1, "mgdl"): SweepClaim(1e-3, (0.01, 0.3), None, "loss < 1e-3 for η in [0.01, 0.3]"),
+    (2, "sgdl"): SweepClaim(1e-2, None, 0.006, "best at η = 0.005; struggles for η > 0.006"),
+    (2, "mgdl"): SweepClaim(1e-2, (0.08, 0.3), None, "loss < 1e-2 for η in [0.08, 0.3]"),
+}
+
+_NAME = re.compile(r"^s5-setting(\d)-(sgdl|mgdl)-eta([0-9.e-]+)$")
+
+
+def result_name(setting: int, method: str, lr: float) -> str:
+    """The name a §5 paper-scale run is exported under: ``s5-setting1-sgdl-eta0.07267``."""
+    return f"s5-setting{setting}-{method}-eta{lr:.4g}"
+
+
+def load_sweep_results(out: str | Path | None = None) -> dict[tuple[int, str], list]:
+    """Every committed §5 result (a :class:`~mgdl_core.results.Result`, verified when read), as
+    ``{(setting, method): results}`` sorted by rate; a (setting, method) with none is absent."""
+    from .results import list_results, read_result
+
+    found: dict[tuple[int, str], list] = {}
+    for folder in list_results(out):
+        m = _NAME.match(folder.name)
+        if folder.parent.name == "synthetic" and m:
+            found.setdefault((int(m[1]), m[2]), []).append(read_result(folder))
+    return {key: sorted(rs, key=lambda r: r.run.config.lr) for key, rs in sorted(found.items())}
+
+
+def sweep_runs(results: Mapping[tuple[int, str], Sequence]) -> dict[tuple[int, str], list[RunSummary]]:
+    """The runs of :func:`load_sweep_results`' results, for the figures and the report."""
+    return {key: [r.run for r in rs] for key, rs in results.items()}
+
+
+def sweep_provenance(results: Mapping[tuple[int, str], Sequence]) -> str:
+    """One caption for all of a sweep's results: how many, how long each took, where, when."""
+    every = [r for rs in results.values() for r in rs]
+    if not every:
+        return "none computed yet"
+    minutes = sorted(r.meta.get("seconds", 0) / 60 for r in every)
+    devices = sorted({str(r.meta.get("env_device", "?")) for r in every})
+    # "-dirty": the working tree had uncommitted changes when the run started
+    shas = sorted({str(r.meta.get("git_sha", "?"))[:7] + ("-dirty" if str(r.meta.get("git_sha")).endswith("-dirty")
+                                                          else "") for r in every})
+    days = sorted({str(r.meta.get("created", ""))[:10] for r in every})
+    torch = sorted({str(r.meta.get("env_torch", "?")) for r in every})
+    return (f"{len(every)} run{'s' if len(every) != 1 else ''} of {minutes[0]:.1f} to {minutes[-1]:.0f} min each on {', '.join(devices)} "
+            f"(torch {', '.join(torch)}, mgdl_core at {', '.join(shas)}, {', '.join(days)})")
+
+
+def expected(run: RunSummary) -> str:
+    """What the paper expects of ``run``'s (setting, method) at its rate (:class:`SweepClaim`)."""
+    return PAPER_SWEEP[run.config.setting, run.config.method].expects(run.config.lr)
+
+
+def agreement(run: RunSummary) -> tuple[str, str]:
+    """(our outcome in words, ``"agrees"`` / ``"disagrees"`` / ``"too close to call"`` /
+    ``"edge"``) for a paper-scale sweep run against :func:`expected`."""
+    claim = PAPER_SWEEP[run.config.setting, run.config.method]
+    if run.diverged or not math.isfinite(run.train_loss):
+        want = expected(run)
+        return "diverged", "edge" if want == "edge" else "agrees" if want in ("fails", "not below") else "disagrees"
+    below = decide(run.train_loss, "<", claim.level, 2, relative=True)
+    ours = {"yes": "below", "no": "not below"}.get(below, "too close to call")
+    if ours == "too close to call":
+        return ours, ours
+    want = expected(run)
+    if want == "edge":
+        return ours, "edge"
+    ok = ours == "below" if want == "below" else ours == "not below"
+    return ours, "agrees" if ok else "disagrees"
+
+
+def sweep_scale_report(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]],
+                       keys: Sequence[tuple[int, str]]) -> str:
+    """The checked text of §5's paper-scale part: per (setting, method) of ``keys``, the paper's
+    claim and one short line per computed rate (η, final loss, ours, the paper's, verdict)."""
+    lines = []
+    for key in keys:
+        claim = PAPER_SWEEP[key]
+        lines.append(f"Setting {key[0]} {key[1].upper()} (level {claim.level:g})")
+        lines.append(f"  paper: {claim.words}")
+        runs = sweeps.get(key, [])
+        if not runs:
+            lines.append("  not computed at the paper's scale yet")
+            continue
+        lines.append(f"  {'η':>7}  {'loss':>8}  {'ours':<10} {'paper':<10} verdict")
+        for r in runs:
+            ours, verdict = agreement(r)
+            loss = "NaN" if ours == "diverged" else f"{r.train_loss:.2g}"
+            lines.append(f"  {r.config.lr:>7.3g}  {loss:>8}  {ours:<10} {expected(r):<10} {verdict}")
+    return "\n".join(lines)
+
+
+def sweep_scale_counts(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]]) -> dict[str, int]:
+    """How many computed rates agree, disagree, are too close to call or on an edge, over all sweeps."""
+    counts = {"runs": 0, "agrees": 0, "disagrees": 0, "too close to call": 0, "edge": 0}
+    for runs in sweeps.values():
+        for r in runs:
+            counts["runs"] += 1
+            counts[agreement(r)[1]] += 1
+    return counts
+
+
+def disagreements_text(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]]) -> str:
+    """The runs that disagree with the paper, in words for the prose ("none" when none do)."""
+    parts = []
+    for (setting, method), runs in sweeps.items():
+        for r in runs:
+            ours, verdict = agreement(r)
+            if verdict == "disagrees":
+                loss = "diverged" if ours == "diverged" else f"ends at {r.train_loss:.2g} after {r.epochs_run:,} epochs"
+                parts.append(f"Setting {setting} {method.upper()} at η = {r.config.lr:.3g} {loss}, where the paper "
+                             f"expects {'a loss below' if expected(r) == 'below' else 'no loss below'} "
+                             f"{PAPER_SWEEP[setting, method].level:g}")
+    return "; ".join(parts) if parts else "none"
