@@ -37,7 +37,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .book_style import compact_png  # noqa: F401  (executed notebooks store their figures compacted)
+from .book_style import compact_png  # executed notebooks store their figures compacted
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"

@@ -63,6 +63,8 @@ def seed_spread_figure(runs: Sequence[RunSummary], methods: Sequence[str], title
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for m in methods:
         plot_seed_spread(ax, [r for r in runs if r.config.method == m], m)
+    ax.plot([], [], "o", color="0.4", ms=4, label="one seed")
+    ax.plot([], [], "x", color="0.4", ms=7, mew=2, label="one seed, diverged (top edge)")
     ax.set_title(title)
     ax.legend(loc="lower left")
     fig.tight_layout()
@@ -89,8 +91,8 @@ def best_runs_figure(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]],
                 continue
             plot_loss_curve(loss_ax, r)
             plot_prediction(ax, r, targets[s])
-            ax.set_title(f"Setting {s}, {m.upper()}, η = {r.config.lr:.3g}")
-            ax.legend(loc="lower left", framealpha=0.6)
+            # the test loss in the title: a legend would cover the target's troughs
+            ax.set_title(f"Setting {s}, {m.upper()}, η = {r.config.lr:.3g}\ntest loss {r.test_loss:.1e}")
         loss_ax.set_title(f"Setting {s}: training loss of the best runs")
         loss_ax.legend()
     fig.tight_layout()
@@ -115,8 +117,7 @@ def eigen_loss_figure(runs: Sequence[RunSummary], titles: Sequence[str | None] |
     for k in range(len(runs), blocks * columns):  # an odd run out leaves its panels empty
         axes[2 * (k // columns), k % columns].set_axis_off()
         axes[2 * (k // columns) + 1, k % columns].set_axis_off()
-    # below the panels: inside one, the legend would cover the eigenvalues near −1 that matter
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
+    figure_legend(fig, ncol=3)  # below: inside a panel it would cover the eigenvalues near −1
     return fig
 
 
@@ -131,8 +132,7 @@ def prediction_figure(runs: Mapping[Hashable, RunSummary], targets: Mapping[Hash
         ax.set_axis_off()
     for ax, (key, r) in zip(axes.flat, runs.items()):
         plot_prediction(ax, r, targets[key])
-        ax.set_title(titles[key])
-        ax.legend(loc="lower left", framealpha=0.6)
+        ax.set_title(f"{titles[key]}, test loss {r.test_loss:.1e}")  # no legend over the curve
     fig.tight_layout()
     return fig
 

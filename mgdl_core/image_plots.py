@@ -13,6 +13,7 @@ import numpy as np
 
 from .experiments import RunSummary
 from .image_report import network_row, snapshots
+from .figures import figure_legend
 from .images import IMAGES
 from .plots import LABELS, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate
 
@@ -108,5 +109,5 @@ def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]], height: flo
         for ax, run in zip(row, (sgdl, mgdl)):
             plot_eigen_trajectories(ax, run, f"{_title(name)}: {LABELS[run.config.method]}, η = {run.config.lr:g}")
             ax.tick_params(labelsize=FONT)
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
+    figure_legend(fig, ncol=3)
     return fig

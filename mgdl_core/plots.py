@@ -59,7 +59,7 @@ def plot_seed_spread(ax, runs: Sequence[RunSummary], method: str) -> None:
             ax.plot(jitter[~ok], np.ones((~ok).sum()), "x", color=color, ms=7, mew=2,
                     transform=ax.get_xaxis_transform(), clip_on=False)
         medians.append(np.median(loss[ok]) if ok.any() else np.nan)
-    ax.loglog(lrs, medians, "-", color=color, lw=1.5, label=f"{LABELS[method]}: {len(runs) // len(lrs)} seeds, median")
+    ax.loglog(lrs, medians, "-", color=color, lw=1.5, label=f"{LABELS[method]}: median of {len(runs) // len(lrs)} seeds")
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("final training loss")
 
@@ -119,7 +119,8 @@ def plot_eigen_trajectories(ax, run: RunSummary, title: str | None = None) -> No
     low = float(np.nanmin(small))
     if low < EIG_FLOOR:  # a freshly initialised network far below −1 would flatten the rest
         ax.set_ylim(bottom=EIG_FLOOR)
-        ax.text(0.02, 0.02, f"lowest {low:.3g}, below the axis", transform=ax.transAxes, ha="left", va="bottom")
+        ax.text(0.02, 0.02, f"lowest {low:.3g}, below the axis".replace("-", "−"), transform=ax.transAxes,
+                ha="left", va="bottom", bbox=dict(facecolor="white", alpha=0.85, lw=0, pad=1.5))
     epoch_axis(ax, run)
     ax.set_ylabel("eigenvalues of I − ηH")
     m = run.config.method
@@ -132,7 +133,7 @@ def plot_spectrum_rows(ax, run: RunSummary) -> None:
     h = run.history
     for e, lo, hi in zip(h["eig_epoch"], h["eig_smallest"], h["eig_largest"]):
         vals = np.concatenate([lo, hi])
-        ax.plot(vals, np.full(vals.size, e), "o", ms=4)
+        ax.plot(vals, np.full(vals.size, e), "o", ms=4, color="0.25")  # a row per checkpoint: one colour
     for level in (-1, 1):
         ax.axvline(level, color="k", lw=0.8, ls=":")
     ax.set_xlabel("eigenvalues of I − ηH (10 smallest, 10 largest)")
@@ -170,7 +171,8 @@ def spectrum_player(runs: Sequence[RunSummary], frames: int = 12, dpi: int = 100
         html = html.replace(uid, name)
     if alt is None:
         who = " and ".join(f"{LABELS[r.config.method]} (η = {r.config.lr:g})" for r in runs)
-        alt = (f"Animation, {frames} frames through training: for {who}, the 10 smallest and 10 largest "
+        k = runs[0].history["eig_smallest"].shape[1]
+        alt = (f"Animation, {frames} frames through training: for {who}, the {k} smallest and {k} largest "
                "eigenvalues of I − ηH as dots against the ±1 lines (left) and the training loss with the "
                "frame's epoch marked (right).")
     img = re.compile(r'<img id="_anim_img' + re.escape(name) + r'"[^>]*>')
@@ -193,7 +195,6 @@ def _draw_player(runs: Sequence[RunSummary], frames: int, dpi: int, name: str) -
     highs = [r.history["eig_largest"].max() for r in runs]
     for r in runs:
         plot_loss_curve(ax_loss, r, label=LABELS[r.config.method])
-    ax_loss.set_xlabel("epoch")
     ax_loss.legend(loc="upper right")
     markers = [ax_loss.axvline(0, color=COLORS[r.config.method], lw=1, alpha=0.6) for r in runs]
     dots = []

@@ -89,7 +89,6 @@ def rate_bound_figure(sweeps: Mapping[tuple[int, str], Sequence], tracked: Mappi
     fig = loss_vs_rate_figure(sweeps)
     settings = list(dict.fromkeys(s for s, _ in sweeps))
     for ax, s in zip(fig.axes, settings):
-        top = ax.get_ylim()[1]
         for (setting, method), run in tracked.items():
             if setting != s:
                 continue
@@ -159,9 +158,10 @@ def linearisation_figure(paths: Mapping[str, LinearisedPath]) -> plt.Figure:
     for row, activation in zip(axes, activations):
         row[0].axhline(1.0, color="k", lw=0.8, ls=":")
         row[0].set_ylim(0.98, 1.2)
-        row[0].set(ylabel=r"$\tau_k = \|I - \eta H(W^k)\|$", title=f"{activation}: τ_k (axis cut at 1.2)")
+        name = {"relu": "ReLU"}.get(activation, activation)
+        row[0].set(ylabel=r"$\tau_k = \|I - \eta H(W^k)\|$", title=rf"{name}: $\tau_k$ (axis cut at 1.2)")
         row[1].set_yscale("log")
-        row[1].set(ylabel=r"$\|W^k - \tilde W^k\|$", title=f"{activation}: GD (6) against (7)")
+        row[1].set(ylabel=r"$\|W^k - \tilde W^k\|$", title=f"{name}: GD (6) against (7)")
         row[1].legend(loc="lower left")
     for ax in axes[-1]:
         ax.set_xlabel("step k")
@@ -207,12 +207,11 @@ def convex_claims(convex: TwoLayerMGDL, gd: TwoLayerMGDL) -> list[str]:
 def convex_fit_figure(x: np.ndarray, y: np.ndarray, fits: Sequence[TwoLayerMGDL]) -> plt.Figure:
     """The data and each fit's prediction after each grade (one panel per fit)."""
     grid = np.linspace(float(np.min(x)), float(np.max(x)), 400)
-    fig, axes = plt.subplots(1, len(fits), figsize=(8, 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(fits), figsize=(8, 4.2), sharey=True, squeeze=False, layout="constrained")
     for ax, fit in zip(axes[0], fits):
         ax.plot(x, y, "o", color="0.3", ms=4, label="data")
         for level in range(1, len(fit.grades) + 1):
             ax.plot(grid, fit.predict(grid, level), lw=1.2, label=f"after grade {level}")
         ax.set(title=f"MGDL, {'convex program (9)' if fit.method == 'convex' else 'GD on (8)'} per grade", xlabel="x")
-    axes[0, 0].legend()
-    fig.tight_layout()
+    figure_legend(fig, ncol=4)  # below: inside a panel it hides data points
     return fig

@@ -35,7 +35,6 @@ profile = "quick"
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import matplotlib.pyplot as plt
 import numpy as np
 from myst_nb import glue
 from mgdl_core.book_style import glue_figure, use_book_style

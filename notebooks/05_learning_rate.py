@@ -38,7 +38,6 @@ profile = "quick"
 # %matplotlib inline
 import textwrap
 
-import matplotlib.pyplot as plt
 from myst_nb import glue
 from mgdl_core.book_style import glue_figure, use_book_style
 
@@ -174,7 +173,8 @@ glue_figure("fig-loss-vs-rate", fig)
 #
 # Each run is held against what the paper says at its rate (`mgdl_core.sweep_report`): a loss
 # below the setting's level (with a 2× room, as above), no loss below it, or failure (SGDL in
-# Setting 1 for η > 0.3, in Setting 2 for η > 0.006, where the paper says it "struggles").
+# Setting 1 for η > 0.3, in Setting 2 for η > 0.006, where the paper says it "struggles"; below
+# those rates the paper's SGDL converges, so a divergence there disagrees with it).
 # Rates within {glue:text}`edge-percent` % of an end the paper states get no verdict: the
 # paper's ends are rounded and its own rates are not published.
 
@@ -189,8 +189,8 @@ print(sweep_scale_report(paper, SWEEP_KEYS))
 
 # %% tags=["hide-input"]
 counts = sweep_scale_counts(paper)
-for key in ("runs", "agrees", "disagrees", "edge"):
-    glue(f"paper-n-{key}", counts[key], display=False)
+for key in ("runs", "agrees", "disagrees", "too close to call", "edge"):
+    glue(f"paper-n-{key.replace(' ', '-')}", counts[key], display=False)
 glue("paper-provenance", sweep_provenance(paper_results), display=False)
 glue("paper-disagreements", disagreements_text(paper), display=False)
 glue("edge-percent", f"{(EDGE - 1) * 100:.0f}", display=False)
@@ -213,8 +213,8 @@ glue_figure("fig-lr-paper", fig)
 # ```
 #
 # Of the {glue:text}`paper-n-runs` runs, {glue:text}`paper-n-agrees` agree with the paper,
-# {glue:text}`paper-n-disagrees` disagree and {glue:text}`paper-n-edge` are on an edge of its
-# intervals. Where we disagree: {glue:text}`paper-disagreements`. Each of these is one draw of
+# {glue:text}`paper-n-disagrees` disagree, {glue:text}`paper-n-too-close-to-call` are too close
+# to call and {glue:text}`paper-n-edge` are on an edge of its intervals. Where we disagree: {glue:text}`paper-disagreements`. Each of these is one draw of
 # the rounding (one CPU, the authors' seed): near the edge of stability the final loss of a
 # run is chaotic, and the authors' early stopping ends a run at whatever point of an
 # oscillation its validation loss stopped improving, as the next section measures at the quick
@@ -274,7 +274,8 @@ glue_figure("fig-seed-spread", fig)
 #
 # Setting 1, the three rates nearest SGDL's edge of stability: the final training loss of the
 # same configuration for {glue:text}`n-seeds` seeds of the initial weights (dots, one per seed;
-# the line joins the medians; a ✕ on the top edge is a seed that diverged).
+# the line joins the medians of the seeds that did not diverge; a ✕ on the top edge is a seed
+# that diverged).
 # ```
 #
 # | η | SGDL: range over seeds | relative spread | diverged | MGDL: range over seeds | relative spread | diverged |

@@ -497,7 +497,7 @@ for m in ("sgdl", "mgdl"):
 den_example = den_runs["butterfly", first, "sgdl"].config
 glue("den-butterfly-input", f"{psnr(den_example.observation(), den_example.clean_image()):.2f} dB", display=False)
 fig = eigen_figure({f"{name.capitalize()}, σ = {sigma:g}": (den_runs[name, sigma, "sgdl"], den_runs[name, sigma, "mgdl"])
-                    for name in PLAN["den_images"] for sigma in PLAN["den_noises"]}, height=1.9)
+                    for name in PLAN["den_images"] for sigma in PLAN["den_noises"]})
 glue_figure("fig-eig-denoise", fig)
 
 # %% [markdown]
@@ -552,7 +552,7 @@ glue("den-paper-provenance", provenance_text(den_paper.values()), display=False)
 #
 # ```{glue:figure} fig-eig-denoise-paper
 # :name: fig-eig-denoise-paper
-# :alt: Butterfly denoising at noise level 10 at the paper's scale, 10^5 epochs: two panels, SGDL and MGDL, of the eigenvalues of I minus eta H over the epochs (smallest as lines, largest as a band) with the lines plus and minus 1.
+# :alt: Butterfly denoising at noise level 10 at the paper's scale, 10^5 epochs (per grade for MGDL): two panels, SGDL and MGDL, of the eigenvalues of I minus eta H over the epochs (smallest as lines, largest as a band) with the lines plus and minus 1.
 #
 # Figure 21 at the paper's scale: Butterfly at σ = 10, SGDL (left) and MGDL (right), as in
 # the figure above. Computed: {glue:text}`den-paper-provenance`.

@@ -28,7 +28,6 @@ profile = "quick"
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import matplotlib.pyplot as plt
 from IPython.display import HTML
 from myst_nb import glue
 from mgdl_core.book_style import glue_figure, use_book_style

@@ -51,7 +51,6 @@ profile = "quick"
 # %matplotlib inline
 from myst_nb import glue
 from mgdl_core.book_style import glue_figure, use_book_style
-import matplotlib.pyplot as plt
 
 from mgdl_core.plans import page_plan
 from mgdl_core.records import default_runs_dir

@@ -174,7 +174,7 @@ def test_layouts_draw_one_panel_per_run_or_setting(tiny):
     assert len([ax for ax in fig.axes if ax.axison]) == 6 and len(fig.axes) == 8
     plt.close(fig)
     fig = figures.best_runs_figure(sweeps, SETTINGS)
-    assert fig.axes[1].get_title() == "Setting 1, SGDL, η = 0.05"
+    assert fig.axes[1].get_title().startswith("Setting 1, SGDL, η = 0.05\ntest loss ")
     plt.close(fig)
 
 
@@ -212,4 +212,22 @@ def test_figure_legend_is_one_legend_below_the_panels_with_each_label_once(tiny)
     assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["SGDL", "MGDL", "extra"]
+    plt.close(fig)
+
+
+def test_legibility_counts_tick_labels_and_skips_hidden_axes():
+    """Tick labels exist only once a figure is drawn; an axes switched off shows its title but
+    no axis."""
+    from mgdl_core.book_style import BOOK_RC, legibility_problems
+
+    with plt.rc_context({**BOOK_RC, "xtick.labelsize": 6}):
+        fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
+        a.plot([0, 1], [0, 1])
+        b.imshow(np.zeros((4, 4)))
+        b.axis("off")
+        b.set_title("an image", fontsize=6)
+    problems = legibility_problems(fig)
+    assert any(p.startswith("'0.0' at ") for p in problems)  # a's x tick labels: 6 pt, about 7.5 px
+    assert any("'an image'" in p for p in problems)
+    assert len(problems) == len(a.get_xticklabels()) + 1  # b's hidden tick labels are not counted
     plt.close(fig)

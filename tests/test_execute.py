@@ -183,7 +183,7 @@ def test_figures_are_compacted_deterministically_and_kept_when_not_smaller():
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from mgdl_core.execute import compact_png
+    from mgdl_core.book_style import compact_png
 
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot(range(50), [i * i for i in range(50)])

@@ -3,27 +3,38 @@
 * ``book_fixes.js``: the visible ☰ and "on this page" buttons, which the pinned themes leave
   unbound (pydata-sphinx-theme 0.17.1 with sphinx-book-theme 1.3.0; see the script).
 * ``book_fixes.css``: figures at their natural size (never wider than the column; on a phone,
-  in a box that scrolls sideways) and matplotlib's players within the column.
-* No Thebe: Jupyter Book 1 always loads sphinx-thebe, whose inline configuration is emitted
+  in a box that scrolls sideways), matplotlib's players within the column, wide equations
+  scrolling sideways on a phone.
+* No Thebe. Jupyter Book 1 always loads sphinx-thebe, whose inline configuration is emitted
   twice per page (a ``const THEBE_JS_URL`` declared twice is an uncaught error on every page),
-  and the book offers no live kernel. Its scripts are dropped from every page.
+  and the book offers no live kernel: its handlers are disconnected before any page is read,
+  so no page gets its scripts, its stylesheet or its configuration block.
 """
 from __future__ import annotations
 
+# the sphinx-thebe handlers that put Thebe on a page: its JS and CSS (env-before-read-docs) and
+# the per-page configuration block (doctree-resolved)
+THEBE_EVENTS = ("env-before-read-docs", "doctree-resolved")
 
-def _drop_thebe(app, pagename, templatename, context, doctree):
-    scripts = context.get("script_files")
-    if scripts is None:
-        return
-    kept = [s for s in scripts
-            if "THEBE_JS_URL" not in (getattr(s, "attributes", {}).get("body") or "")
-            and not str(s).endswith("sphinx-thebe.js")]
-    context["script_files"] = kept
+
+def _disconnect_thebe(app) -> None:
+    for event in THEBE_EVENTS:
+        for listener in list(app.events.listeners.get(event, [])):
+            if getattr(listener.handler, "__module__", "").split(".")[0] == "sphinx_thebe":
+                app.disconnect(listener.id)
+
+
+def _drop_thebe_css(app, pagename, templatename, context, doctree) -> None:
+    """sphinx-thebe adds its stylesheet when it is set up, before anything can disconnect it."""
+    if "css_files" in context:
+        context["css_files"] = [c for c in context["css_files"]
+                                if not str(getattr(c, "filename", c)).endswith("sphinx-thebe.css")]
 
 
 def setup(app):
     app.add_js_file("book_fixes.js")
     app.add_css_file("book_fixes.css")
-    # after sphinx-thebe and the themes have added their scripts
-    app.connect("html-page-context", _drop_thebe, priority=900)
+    # builder-inited: every extension is set up by then, whatever the order they were loaded in
+    app.connect("builder-inited", _disconnect_thebe)
+    app.connect("html-page-context", _drop_thebe_css)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

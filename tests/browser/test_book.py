@@ -18,10 +18,12 @@ What is checked, per page of ``_toc.yml``:
 * no printed output line overflows its box at 1280 px;
 * every animation player's slider changes the frame it shows, and the player fits the column
   at a phone's 390 px;
-* at 390 px the ☰ button opens the table of contents; at 1280 px it hides the sidebar.
+* at 390 px the ☰ button opens the table of contents and "on this page" the list of
+  sections; at 1280 px ☰ hides the sidebar.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -65,8 +67,8 @@ if not (BOOK / "index.html").exists():
 CHROMIUM = chromium_path()
 if CHROMIUM is None:
     _unavailable("no Chromium on this machine (apt-get install chromium, or set MGDL_CHROMIUM)")
-sync_api = pytest.importorskip("playwright.sync_api") if not REQUIRE else __import__(
-    "playwright.sync_api", fromlist=["sync_playwright"])
+sync_api = (importlib.import_module("playwright.sync_api") if REQUIRE  # required: an ImportError fails
+            else pytest.importorskip("playwright.sync_api"))
 
 PAGES = book_pages()
 
@@ -115,6 +117,8 @@ def desktop(request, browser):
 def test_page_loads_offline_without_errors(desktop):
     assert desktop.errors == [], "\n".join(desktop.errors)
     assert desktop.remote == [], "requests that leave the machine:\n" + "\n".join(desktop.remote)
+    thebe = desktop.page.locator("script[src*=thebe], link[href*=thebe], script[type='text/x-thebe-config']")
+    assert thebe.count() == 0, "Thebe is on the page (book/_ext/book_fixes.py should keep it off)"
 
 
 def test_every_figure_has_caption_and_alt_text(desktop):
@@ -132,6 +136,8 @@ def test_every_figure_has_caption_and_alt_text(desktop):
 def test_every_figure_is_introduced_in_the_prose(desktop):
     """A figure (or player) that no sentence of its page refers to is one a reader meets
     unannounced: each needs a {numref} link from outside itself."""
+    unnamed = desktop.page.locator("article figure:not([id])").count()
+    assert unnamed == 0, f"{unnamed} figure(s) without a :name:, which no sentence can refer to"
     alone = desktop.page.eval_on_selector_all(
         "article figure[id]", """els => els.map(f => f.id).filter(id =>
             ![...document.querySelectorAll(`article a.reference.internal[href="#${id}"]`)]
@@ -171,6 +177,8 @@ def test_printed_outputs_fit_their_box(desktop):
 
 def test_players_change_frame(desktop):
     players = desktop.page.locator("article .animation")
+    # every player is glued as a figure named player-…: a player that did not render fails here
+    assert players.count() == desktop.page.locator("article figure[id^='player-']").count()
     for k in range(players.count()):
         player = players.nth(k)
         img, slider = player.locator("img"), player.locator("input[type=range]")
@@ -222,17 +230,34 @@ def _toggle(page):
     raise AssertionError("no visible ☰ (primary sidebar) button")
 
 
-@pytest.mark.parametrize("page", [PAGES[0], PAGES[-2]])
+# the introduction, and the first notebook page (a page with a table of contents of its own)
+PHONE_PAGES = [PAGES[0], next(p for p in PAGES if "executed" in p)]
+
+
+@pytest.mark.parametrize("page", PHONE_PAGES)
 def test_table_of_contents_opens_on_a_phone(browser, page):
     opened = OpenPage(browser, page, PHONE)
     try:
         assert not _sidebar_visible(opened.page), "at 390 px the table of contents should start closed"
         _toggle(opened.page).click()
-        opened.page.wait_for_timeout(400)
+        # pydata-sphinx-theme opens the sidebar as a <dialog> on narrow screens
+        opened.page.wait_for_selector("dialog#pst-primary-sidebar-modal[open]", timeout=3000)
         assert _sidebar_visible(opened.page), "at 390 px ☰ does not open the table of contents"
-        links = opened.page.locator("nav.bd-docs-nav a.reference.internal")
-        assert links.count() >= len(PAGES) - 1
         assert opened.errors == [], "\n".join(opened.errors)
+    finally:
+        opened.close()
+
+
+def test_on_this_page_opens_on_a_phone(browser):
+    opened = OpenPage(browser, PHONE_PAGES[1], PHONE)
+    try:
+        buttons = opened.page.locator(".secondary-toggle")
+        visible = [buttons.nth(k) for k in range(buttons.count()) if buttons.nth(k).is_visible()]
+        assert visible, "no visible 'on this page' button at 390 px"
+        visible[0].click()
+        opened.page.wait_for_selector("dialog#pst-secondary-sidebar-modal[open]", timeout=3000)
+        links = opened.page.locator("dialog#pst-secondary-sidebar-modal a.reference.internal")
+        assert links.count() > 0 and links.first.is_visible(), "'on this page' opens no list of sections"
     finally:
         opened.close()
 
