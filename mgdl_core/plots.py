@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .analysis import count_below  # noqa: F401  (re-exported: it lived here before mgdl_core.analysis)
 from .experiments import RunSummary
@@ -67,8 +67,6 @@ def plot_seed_spread(ax, runs: Sequence[RunSummary], method: str) -> None:
 def epoch_axis(ax, run: RunSummary | None = None) -> None:
     """An epoch x-axis: ticks as 500k, 1M, 1.5M (no "1e6" offset to collide with the label),
     labelled "epoch", with "(grades added up)" for a run trained grade by grade."""
-    from matplotlib.ticker import FuncFormatter
-
     def fmt(x, _):
         if abs(x) >= 1e6:
             return f"{x / 1e6:g}M"

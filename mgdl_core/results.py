@@ -133,11 +133,16 @@ class Result:
     meta: dict
 
     @property
+    def short_sha(self) -> str:
+        """The git SHA it was computed at, 7 digits, "-dirty" when the tree had uncommitted changes."""
+        sha = str(self.meta.get("git_sha", "?"))
+        return sha[:7] + ("-dirty" if sha.endswith("-dirty") else "")
+
+    @property
     def caption(self) -> str:
         """Where and how it was computed, for a figure's caption."""
         m = self.meta
-        when, sha = str(m.get("created", ""))[:10], str(m.get("git_sha", "?"))
-        sha = sha[:7] + ("-dirty" if sha.endswith("-dirty") else "")  # dirty: uncommitted changes then
+        when, sha = str(m.get("created", ""))[:10], self.short_sha
         return (f"{m.get('epochs_run', 0):,} epochs in {m.get('seconds', 0) / 60:.0f} min on "
                 f"{m.get('env_device', '?')} (torch {m.get('env_torch', '?')}, mgdl_core "
                 f"{m.get('library_version', '?')} at {sha}, {when})")

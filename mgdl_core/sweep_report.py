@@ -113,9 +113,7 @@ def sweep_provenance(results: Mapping[tuple[int, str], Sequence]) -> str:
         return "none computed yet"
     minutes = sorted(r.meta.get("seconds", 0) / 60 for r in every)
     devices = sorted({str(r.meta.get("env_device", "?")) for r in every})
-    # "-dirty": the working tree had uncommitted changes when the run started
-    shas = sorted({str(r.meta.get("git_sha", "?"))[:7] + ("-dirty" if str(r.meta.get("git_sha")).endswith("-dirty")
-                                                          else "") for r in every})
+    shas = sorted({r.short_sha for r in every})
     days = sorted({str(r.meta.get("created", ""))[:10] for r in every})
     torch = sorted({str(r.meta.get("env_torch", "?")) for r in every})
     return (f"{len(every)} run{'s' if len(every) != 1 else ''} of {minutes[0]:.1f} to {minutes[-1]:.0f} min each on {', '.join(devices)} "
