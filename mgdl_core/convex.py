@@ -37,6 +37,11 @@ import numpy as np
 import torch
 
 
+# The cut below which a u_i or v_i of program (9) counts as zero, relative to the largest (and to
+# ‖e‖/‖X‖₂): :attr:`ConvexGrade.active`.
+SUPPORT_CUT = 1e-4
+
+
 def with_bias_column(x: np.ndarray) -> np.ndarray:
     """[x, 1]: the data of a grade with an offset, for the bias-free network of (8)."""
     x = np.asarray(x, dtype=np.float64)
@@ -108,10 +113,26 @@ class ConvexGrade:
     status: str
     seconds: float
     tol: float
+    scale: float
+
+    @property
+    def active(self) -> np.ndarray:
+        """Which of the 2P vectors (u_1 … u_P, v_1 … v_P) carry a neuron: norm above ``tol`` times
+        the largest, and above ``tol`` times ``scale`` = ‖e‖/‖X‖₂ (a u_i below that changes the
+        fit by less than ``tol``·‖e‖, since ‖D_i X u_i‖ ≤ ‖X‖₂‖u_i‖). An interior-point solver
+        returns no exact zeros, only norms at its own precision, so an absolute cut near that
+        precision counts solver noise as neurons, and how many cross it depends on rounding (the
+        theory page's grade 2 had 33 or 34 "neurons" by CPU under a cut of 10⁻⁷). Its real neurons
+        sit above 10⁻³ of the largest and its zeros below 10⁻⁵, a decade from the cut on either
+        side (tests/test_convex.py checks the gap)."""
+        norms = np.linalg.norm(np.concatenate([self.u, self.v]), axis=1)
+        if not norms.size:
+            return np.zeros(0, dtype=bool)
+        return (norms > self.tol * norms.max()) & (norms > self.tol * self.scale)
 
     @property
     def m_star(self) -> int:
-        return int(sum(np.linalg.norm(a) > self.tol for a in (*self.u, *self.v)))
+        return int(self.active.sum())
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The recovered network on new inputs (Σ_j α_j (w_jᵀx)_+), through :func:`recover_network`."""
@@ -120,10 +141,12 @@ class ConvexGrade:
 
 
 def solve_convex_grade(x: np.ndarray, e: np.ndarray, beta: float, patterns: np.ndarray | None = None,
-                       solver: str = "CLARABEL", tol: float = 1e-7) -> ConvexGrade:
+                       solver: str = "CLARABEL", tol: float = SUPPORT_CUT) -> ConvexGrade:
     """Program (9) for the data X [N, d], the residual e [N] and β > 0, over ``patterns``
-    (default: :func:`activation_patterns`, exact for d ≤ 2). ``tol`` is the norm below which a
-    u_i or v_i counts as zero (no neuron)."""
+    (default: :func:`activation_patterns`, exact for d ≤ 2). ``tol`` is the norm, relative to the
+    largest u_i or v_i (and to ‖e‖/‖X‖₂), below which a u_i or v_i counts as zero (no neuron):
+    :attr:`ConvexGrade.active`. CLARABEL (the default) is asked for a duality gap and
+    feasibility of 10⁻¹⁰, so that the zeros it returns lie far below that cut."""
     try:
         import cvxpy as cp
     except ImportError:
@@ -143,23 +166,25 @@ def solve_convex_grade(x: np.ndarray, e: np.ndarray, beta: float, patterns: np.n
     constraints = [c for i in range(p) for c in (sx[i] @ u[i] >= 0, sx[i] @ v[i] >= 0)]
     problem = cp.Problem(cp.Minimize(objective), constraints)
     start = time.perf_counter()
-    problem.solve(solver=solver)
+    options = dict(tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9) if solver == "CLARABEL" else {}
+    problem.solve(solver=solver, **options)
     if problem.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"program (9) was not solved: {problem.status}")
+    scale = float(np.linalg.norm(e) / max(np.linalg.norm(x, 2), np.finfo(float).tiny))
     return ConvexGrade(np.asarray(u.value), np.asarray(v.value), patterns, float(problem.value), problem.status,
-                       time.perf_counter() - start, tol)
+                       time.perf_counter() - start, tol, scale)
 
 
 def recover_network(solution: ConvexGrade) -> tuple[np.ndarray, np.ndarray]:
     """Theorem 3: (w, α) = (u*/√‖u*‖, √‖u*‖) for each u_i* ≠ 0 and (v*/√‖v*‖, −√‖v*‖) for each
     v_i* ≠ 0: W [d, m*] and α [m*]."""
     ws, alphas = [], []
-    for vectors, sign in ((solution.u, 1.0), (solution.v, -1.0)):
-        for a in vectors:
-            norm = float(np.linalg.norm(a))
-            if norm > solution.tol:
-                ws.append(a / math.sqrt(norm))
-                alphas.append(sign * math.sqrt(norm))
+    vectors = np.concatenate([solution.u, solution.v])
+    signs = np.concatenate([np.ones(len(solution.u)), -np.ones(len(solution.v))])
+    for a, sign in zip(vectors[solution.active], signs[solution.active]):
+        norm = float(np.linalg.norm(a))
+        ws.append(a / math.sqrt(norm))
+        alphas.append(sign * math.sqrt(norm))
     d = solution.u.shape[1]
     return (np.stack(ws, axis=1) if ws else np.zeros((d, 0))), np.asarray(alphas)
 

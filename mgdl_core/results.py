@@ -244,11 +244,15 @@ def replay_epochs(result: Result) -> int:
 
 
 def replay_tolerance(config) -> float:
-    """What rounding allows over a replay: between two numeric paths of one CPU (AVX-512 and
-    ATen's default kernels) SGDL at η = 0.08 on Setting 1, at the edge of stability, differed by
-    3 % over its first 1,000 epochs (21 % by 3,000); MGDL and MSDL by under 10⁻⁴. So 10 % for
-    SGDL, 1 % for the others."""
-    return 0.1 if config.method == "sgdl" else 0.01
+    """What rounding allows over a replay of 1,000 epochs on another numeric path. Replayed on the
+    path that trained it, every committed run reproduces bit for bit (relative difference 0). On
+    another path of the same CPU (``MKL_CBWR=COMPATIBLE``, ATen's default kernels and OpenBLAS's
+    Haswell ones instead of AVX-512) the §5 and §6 results differed, over their first 1,000
+    epochs, by up to 1.3·10⁻³ for MGDL and 4.4·10⁻⁵ for MSDL, and by up to 17 % for SGDL at the
+    edge of stability (η = 0.263 and 0.404 on Setting 1: 12 % and 17 %; 8 % and 2 % by epoch 200),
+    where GD amplifies a change in the last bit. So 35 % for SGDL (twice the worst seen) and 1 %
+    for the others: on another machine a replay of SGDL checks the code only that far."""
+    return 0.35 if config.method == "sgdl" else 0.01
 
 
 def replay_result(result: Result, epochs: int = 1_000, rtol: float | None = None) -> Replay:

@@ -40,6 +40,7 @@ from myst_nb import glue
 from mgdl_core.book_style import glue_figure, use_book_style
 
 from mgdl_core.analysis import split_runs
+from mgdl_core.convex import SUPPORT_CUT
 from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
 from mgdl_core.plans import SWEEP_KEYS, TRACKED_RATES, page_plan, rate_sweep_configs, tracked_configs
 from mgdl_core.records import default_runs_dir
@@ -254,6 +255,8 @@ glue("gd-first", f"{gd.grades[0].objective:.3f}", display=False)
 for key in ("points", "grades", "beta", "width", "gd_lr", "samples"):
     glue(f"cvx-{key}", f"{PLAN[key]:g}", display=False)
 glue("cvx-gd-steps", f"{PLAN['gd_steps']:,}", display=False)
+glue("cvx-cut", "10" + f"{np.log10(SUPPORT_CUT):.0f}".translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")),
+     display=False)
 fig = convex_fit_figure(x, y, [convex, gd])
 glue_figure("fig-convex-mgdl", fig)
 
@@ -275,7 +278,9 @@ glue_figure("fig-convex-mgdl", fig)
 # enumerated and its program is exactly (8)'s global optimum: {glue:text}`convex-first`,
 # against {glue:text}`gd-first` for GD. Training losses (3) after each grade: convex
 # {glue:text}`convex-losses`, GD {glue:text}`gd-losses`. The convex grades use
-# {glue:text}`convex-neurons` neurons ($m_l^*$ of Theorem 3) over
+# {glue:text}`convex-neurons` neurons ($m_l^*$ of Theorem 3: the $u_i$, $v_i$ whose norm is
+# above {glue:text}`cvx-cut` of the largest; the solver returns no exact zeros, and the others
+# lie below 10⁻⁵ of it, so the count does not depend on the machine's rounding) over
 # {glue:text}`convex-patterns` patterns; the GD grades have {glue:text}`gd-neurons` neurons
 # doing work (of {glue:text}`cvx-width`). Their times are measured by
 # `bench/bench_convex_mgdl.py`, not printed here (a committed page must not change from one

@@ -88,3 +88,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         lines = "\n".join(f"  {node}: {why}" for node, why in bad)
         print(f"\nMGDL_STRICT_SKIPS: {len(bad)} test(s) skipped that must run here:\n{lines}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``MGDL_TOLERANCE_LOG=FILE``: log how much room each numeric assertion uses (tests/tolerance_log.py)."""
+    if os.environ.get("MGDL_TOLERANCE_LOG") and (Path(__file__).parent / "tolerance_log.py").exists():
+        import tolerance_log
+
+        config.pluginmanager.register(tolerance_log, "tolerance_log")

@@ -112,6 +112,33 @@ def test_convex_mgdl_grades_are_the_programs_of_their_features_and_residuals():
     assert fit.losses[1] < fit.losses[0]
 
 
+def test_the_theory_pages_neuron_counts_do_not_depend_on_rounding():
+    """The theory page's convex grades (its quick plan): every u_i, v_i is either a neuron, above
+    10⁻³ of the largest, or the solver's zero, below 10⁻⁵ of it, so the cut at 10⁻⁴ decides each
+    one with a decade of room on both sides, and the features of the next grade (its input size
+    m* + 1, so its sampled patterns) are the same on every machine. With an absolute cut at
+    10⁻⁷ grade 1 counted one zero of norm 1.1e-7 as a neuron, and grade 2 33 or 34 by CPU."""
+    from mgdl_core.convex_mgdl import convex_mgdl
+    from mgdl_core.plans import page_plan
+    from mgdl_core.synthetic import get_setting
+
+    plan = page_plan("theory", "quick")
+    x = np.linspace(0.0, 1.0, plan["points"])
+    y = get_setting(1)(x)
+    fit = convex_mgdl(x, y, plan["grades"], plan["beta"], samples=plan["samples"])
+    features, e = x[:, None], y
+    for level, grade in enumerate(fit.grades):
+        xb = with_bias_column(features)
+        patterns = activation_patterns(xb) if level == 0 else activation_patterns(xb, plan["samples"], level)
+        sol = solve_convex_grade(xb, e, plan["beta"], patterns)
+        norms = np.linalg.norm(np.concatenate([sol.u, sol.v]), axis=1) / np.linalg.norm(
+            np.concatenate([sol.u, sol.v]), axis=1).max()
+        assert not np.any((norms > 1e-5) & (norms < 1e-3)), f"grade {level + 1}: {np.sort(norms)[::-1][:30]}"
+        assert sol.m_star == grade.neurons == grade.w.shape[1] == int((norms >= 1e-3).sum())
+        e = e - grade.output(features)
+        features = grade.hidden(features)
+
+
 def test_gd_mgdl_grade_one_cannot_beat_the_convex_grade_one():
     from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
 

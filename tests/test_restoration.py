@@ -18,6 +18,15 @@ from mgdl_core.rof import Auxiliary, ProxGradient, RofObjective
 from mgdl_core.step import Adam, GradientDescent, forward, loss_autograd
 from mgdl_core.train import Callback, Dataset, Split, TrainConfig, train
 
+EPS = np.finfo(np.float64).eps
+
+
+def _psnr_room(n: int, db: float) -> float:
+    """How far two evaluations of one PSNR of ``db`` dB over ``n`` pixels (0–1 scale) may differ: the
+    n-term means of squares round within n·eps relative, pixels rounded within 2·eps move the MSE by
+    at most 4·eps/RMS relative, and PSNR moves 10/ln 10 dB per unit relative change of the MSE."""
+    return 10 / math.log(10) * (n + 4 / 10 ** (-db / 20)) * EPS
+
 
 @pytest.fixture
 def images(paper_images, monkeypatch):
@@ -45,7 +54,9 @@ def test_objective_gradient_is_autograds(blur):
     for obj in (base, base.for_grade(torch.rand(5, 6, dtype=torch.float64), 0.37)):
         pred = forward(net, x).requires_grad_(True)
         (auto,) = torch.autograd.grad(obj.value(pred, f), pred)
-        torch.testing.assert_close(obj.output_gradient(pred.detach(), f), auto, rtol=1e-12, atol=1e-12)
+        # the same sums in another order: A, Aᵀ and B, Bᵀ sum at most H + W terms per pixel
+        room = 4 * sum(obj.shape) * EPS * auto.abs().max().item()
+        torch.testing.assert_close(obj.output_gradient(pred.detach(), f), auto, rtol=0, atol=room)
 
 
 def test_energy_is_eq_18():
@@ -54,7 +65,8 @@ def test_energy_is_eq_18():
     fd = np.vstack([np.diff(img.numpy(), axis=0, append=img.numpy()[-1:]),
                     np.diff(img.numpy(), axis=1, append=img.numpy()[:, -1:])])
     expected = 0.5 * ((f.numpy().reshape(4, 4) - img.numpy()) ** 2).sum() + 0.2 * np.abs(fd).sum()
-    assert rof_energy(img, f.reshape(4, 4), A, FiniteDifference(), 0.2) == pytest.approx(expected, rel=1e-14)
+    # 16 squared residuals and 32 |differences|, all >= 0: any summation order is within n·eps relative
+    assert rof_energy(img, f.reshape(4, 4), A, FiniteDifference(), 0.2) == pytest.approx(expected, rel=48 * EPS, abs=0)
 
 
 @pytest.mark.parametrize("inner", ["gd", "adam"])
@@ -78,9 +90,13 @@ def test_prox_gradient_step_is_the_hand_computation_on_a_4x4_image(inner, blur):
     obj = RofObjective((4, 4), A, B, beta, lam, aux=Auxiliary(u0.clone()))
     step = ProxGradient(GradientDescent(lr) if inner == "gd" else Adam(lr), obj, alpha)
     step(net, x, f, obj)
-    torch.testing.assert_close(obj.u, u1, rtol=0, atol=1e-15)
+    torch.testing.assert_close(obj.u, u1, rtol=0, atol=0)  # eq. (20) is this expression on the same N⁰: bitwise
+    # θ − lr·Δ rounds within eps/2·|θ| on each side; Δ is the gradient in another summation order (16
+    # pixels' terms, each through 5-wide layers) or Adam's first step (±1 after ~8 roundings): within
+    # 32·eps·max(1, |g|), times lr.
+    room = lr * 32 * EPS * max(1.0, max(g.abs().max().item() for g in grads))
     for got, want in zip(net.tensors(), expected):
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(got, want, rtol=2 * EPS, atol=room)
 
 
 def test_prox_gradient_refuses_another_objective():
@@ -127,8 +143,10 @@ def test_grade_loop_passes_eps_l_as_the_rms_of_the_residual():
                       features=lambda p, h: h)
     assert seen[0][1] == 1.0
     eps2 = math.sqrt(((0.5 - y) ** 2).mean().item())
-    assert seen[1][1] == pytest.approx(eps2)
-    torch.testing.assert_close(loop.predictions["train"], torch.full_like(y, 0.5 + 0.5 * eps2 + 0.5 * seen[2][1]))
+    assert seen[1][1] == pytest.approx(eps2, rel=16 * EPS, abs=0)  # the RMS of 16 terms: within 16·eps relative
+    # three positive terms added in some order: within a few eps relative
+    torch.testing.assert_close(loop.predictions["train"], torch.full_like(y, 0.5 + 0.5 * eps2 + 0.5 * seen[2][1]),
+                               rtol=4 * EPS, atol=0)
 
 
 @needs_images
@@ -137,6 +155,8 @@ def test_noisy_input_psnr_is_20_log10_255_over_sigma(sigma):
     cfg = RestorationRun(image="butterfly", problem="denoise", noise=sigma)
     clean = cfg.clean_image()
     assert clean.shape == (512, 512)
+    # Statistical: N = 512² seeded normals have a mean square 1 ± √(2/N), ±0.012 dB for one standard
+    # deviation; this seed's draw is 0.010 dB low (at every σ: one draw, scaled), well inside 0.02 dB.
     assert psnr(cfg.observation(), clean) == pytest.approx(20 * math.log10(255 / sigma), abs=0.02)
 
 
@@ -144,6 +164,7 @@ def test_noisy_input_psnr_is_20_log10_255_over_sigma(sigma):
 def test_blurred_butterfly_at_sigma_3_is_24_62_db_as_the_authors_measured():
     cfg = RestorationRun.profile("paper", image="butterfly", problem="deblur", blur=3)
     assert cfg.noise == 3.0
+    # the authors' 24.62 dB: rounded to 0.01, from their own noise draw (draws move it ~0.003 dB; ours 24.617)
     assert psnr(cfg.observation(), cfg.clean_image()) == pytest.approx(24.615, abs=0.02)
 
 
@@ -223,8 +244,11 @@ def test_a_restoration_run_records_psnr_by_grade_and_its_image():
     assert len(by_grade) == 3
     clean = cfg.clean_image()
     assert s.test_pred.shape == (clean.size,)
-    assert psnr(s.test_pred, clean) == pytest.approx(restoration_psnr(s), abs=1e-9)
-    assert by_grade[-1] == pytest.approx(restoration_psnr(s), abs=1e-6)
+    final = restoration_psnr(s)
+    # ½·MSE of the same pixels, summed in another order
+    assert psnr(s.test_pred, clean) == pytest.approx(final, abs=_psnr_room(clean.size, final))
+    # the last grade's image g = ε·N + offset, recorded by the callback; the run's adds ε·N to ḡ_2
+    assert by_grade[-1] == pytest.approx(final, abs=_psnr_room(clean.size, final))
     # the loss history is the objective (22)/(24), recorded with the u of its epoch
     assert np.all(np.isfinite(s.history["train_loss"]))
 

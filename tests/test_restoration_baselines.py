@@ -131,11 +131,15 @@ def test_deblurring_matches_a_dual_bound_constrained_reference(lam):
     p = lsq_linear(G, h, bounds=(-lam, lam), method="bvls", tol=1e-15).x
     f_ref = np.linalg.solve(A.T @ A, A.T @ y - Bm.T @ p).reshape(shape)
     e_ref, lower = rof_energy(f_ref, fhat, A_op, B, lam), 0.5 * y @ y - 0.5 * np.sum((G @ p - h) ** 2)
-    assert 0 <= e_ref - lower <= 1e-9 * e_ref  # the reference is optimal to 1e-9
+    # The bound is a difference of two sums of about ½‖f̂‖² ≈ 5 each that cancel to ≈ 0.01: its
+    # rounding is of order n·eps·½‖f̂‖² (n = 36 terms), not eps·energy. A solver energy that
+    # meets the bound lies within that room of it, on either side (1.2e-15 below it on one CPU).
+    room = 4 * y.size * np.finfo(float).eps * (0.5 * y @ y + e_ref)  # ≈ 1.6e-13, 2e-11 of the energy
+    assert -room <= e_ref - lower <= 1e-9 * e_ref  # the reference is optimal to 1e-9
 
     sol = solve_rof(fhat, A_op, B, lam, iterations=20000, tol=0.0)
     assert sol.gap is None
-    assert lower - 1e-15 <= sol.energy <= e_ref * (1 + 1e-6)
+    assert lower - room <= sol.energy <= e_ref * (1 + 1e-6)
     np.testing.assert_allclose(sol.image, f_ref, atol=1e-3)  # cond(AᵀA) ≈ 8e5 limits this
 
 

@@ -79,9 +79,9 @@ def test_a_tampered_result_fails_verification_or_replay(tmp_path):
     with pytest.raises(CorruptRecord, match="re-run it"):
         read_result(bad)
     # consistent forgeries of the losses (the final row left alone): they verify, but the current
-    # code does not reproduce them, by a factor, past SGDL's 10 % tolerance, or a NaN
+    # code does not reproduce them, by a factor, past SGDL's 35 % tolerance, or a NaN
     losses = np.load(good / "history.npz")["train_loss"]
-    for i, forged_losses in enumerate((losses * 1.5, losses * 1.15, np.r_[losses[:3], np.nan, losses[4:]])):
+    for i, forged_losses in enumerate((losses * 2.0, losses * 0.5, np.r_[losses[:3], np.nan, losses[4:]])):
         forged_losses[-1] = losses[-1]
         bad = shutil.copytree(good, tmp_path / f"forged{i}")
         _reseal(bad, train_loss=forged_losses)
@@ -107,7 +107,7 @@ def test_the_replay_tolerance_is_tight_except_at_sgdls_edge_of_stability(tmp_pat
 
     record, config = _record(tmp_path, "mgdl")
     good = export_result(record, "good", tmp_path / "results")
-    assert replay_tolerance(config) == 0.01 and replay_tolerance(config.replace(method="sgdl", grade_epochs=None)) == 0.1
+    assert replay_tolerance(config) == 0.01 and replay_tolerance(config.replace(method="sgdl", grade_epochs=None)) == 0.35
     bad = shutil.copytree(good, tmp_path / "forged")
     losses = np.load(good / "history.npz")["train_loss"]
     _reseal(bad, train_loss=np.r_[losses[:-1] * 1.05, losses[-1]])

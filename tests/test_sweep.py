@@ -17,12 +17,15 @@ def _assert_same(a, b):
     assert a.outcome == b.outcome and a.diverged_epoch == b.diverged_epoch
     assert a.epochs_run == b.epochs_run
     assert set(a.history) == set(b.history)
-    for k in a.history:
-        np.testing.assert_allclose(a.history[k], b.history[k], rtol=1e-10, atol=1e-12)
+    # Batched (bmm) vs separate (mm), or another process with another thread count: up to 3,000
+    # steps whose 1,024-sample sums run in another order. Measured ≤ 2e-13 relative (5e-10 on a
+    # weight near 0, hence the weights' room relative to their scale, not to each entry).
+    for k in a.history:  # losses (0.4 and up, 1e31 when diverging), epochs and grades
+        np.testing.assert_allclose(a.history[k], b.history[k], rtol=1e-10, atol=0)
     if not a.diverged:  # a diverged run's parameters are overflowing garbage, equal only in ratio
         for p, q in zip(a.params, b.params):
-            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(a.test_pred, b.test_pred, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=0, atol=1e-10 * np.abs(q.numpy()).max())
+        np.testing.assert_allclose(a.test_pred, b.test_pred, rtol=0, atol=1e-10 * np.abs(b.test_pred).max())
 
 
 @pytest.mark.parametrize("method,relu0", [("sgdl", 0.5), ("mgdl", 0.5), ("sgdl", 0.0)])
@@ -56,7 +59,7 @@ def test_process_sweep_equals_serial_and_keeps_going_after_divergence():
 
 def test_log_rates_and_bad_input():
     r = log_rates(0.001, 0.5, 5)
-    assert r[0] == pytest.approx(0.001) and r[-1] == pytest.approx(0.5)
+    assert r[0] == 0.001 and r[-1] == 0.5  # np.geomspace sets both ends exactly
     with pytest.raises(ValueError):
         log_rates(0.5, 0.001, 3)
     with pytest.raises(ValueError):
