@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, CorruptRecord
+from .images import ImageNotFoundError
 
 EXIT_USAGE = 2
 EXIT_PROBLEMS = 1
@@ -89,6 +90,20 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _duration(text: str) -> float:
+    """An argparse type: a duration, ``90`` (seconds), ``90s``, ``45m`` or ``2h``, above 0 and
+    at most a week."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration (e.g. 90s, 45m, 2h): {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= 7 * 86400):
+        raise argparse.ArgumentTypeError(f"a duration must be above 0 and at most a week, got {text!r}")
     return value
 
 
@@ -248,6 +263,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--replay", type=_int_in(0, lambda: 10**6), default=None, metavar="EPOCHS",
                         help="re-train this many epochs with the current code and compare (0: skip; default: "
                              "1,000 for a synthetic run, two recording periods for an image task)")
+    paper = sub.add_parser("paper", help="the paper queue: every paper-scale run the book reads (plan, run, export)")
+    paper_sub = paper.add_subparsers(dest="paper_command", required=True, parser_class=_Parser)
+    for name, text in (("plan", "each paper-scale item: figure, cost on this CPU, where it can run, state"),
+                       ("run", "train what is not done, by priority, resumable, until done or --budget"),
+                       ("export", "export every finished, not yet committed run under its plan name")):
+        sp = paper_sub.add_parser(name, help=text)
+        sp.add_argument("--only", default=None, metavar="FIG|NAME",
+                        help="only the items whose figure ('Fig. 1') or name ('s5-', 'restoration') matches")
+        sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/)")
+        sp.add_argument("--results", default=None, help="results folder (default: $MGDL_RESULTS_DIR or results/)")
+    paper_sub.choices["run"].add_argument("--budget", type=_duration, default=None, metavar="TIME",
+                                          help="stop after this long (90s, 45m, 2h), checkpointing the runs in flight")
+    paper_sub.choices["run"].add_argument("--workers", type=_int_in(1, _max_workers), default=1,
+                                          help="worker processes (default 1)")
+    paper_sub.choices["run"].add_argument("--allow-dirty", action="store_true",
+                                          help="run from a checkout with uncommitted library changes (the records say -dirty)")
+    paper_sub.choices["run"].add_argument("--quiet", action="store_true", help="no progress bar")
+    paper_sub.choices["plan"].add_argument("--no-probe", action="store_true",
+                                           help="do not time structures never measured here (their cost shows as nan)")
     return p
 
 
@@ -496,7 +530,38 @@ def _cmd_doctor(args) -> int:
     return EXIT_PROBLEMS if n else 0
 
 
-HANDLERS = {"run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show, "doctor": _cmd_doctor,
+def _cmd_paper(args) -> int:
+    """``mgdl paper plan|run|export`` (:mod:`mgdl_core.paper`)."""
+    from . import paper
+
+    items = paper.select(paper.paper_items(), args.only)
+    out, results = _out(args), args.results
+    if args.paper_command == "plan":
+        print(paper.plan_table(paper.plan_rows(items, out, results, probe=not args.no_probe)))
+        return 0
+    if args.paper_command == "export":
+        folders = paper.export_finished(items, out, results)
+        for folder in folders:
+            print(folder)
+        print(f"{len(folders)} result{'s' * (len(folders) != 1)} exported")
+        return 0
+    dirty = paper.library_is_dirty()
+    if dirty and not args.allow_dirty:
+        raise UsageError("the library has uncommitted changes: a result's SHA would name code that exists nowhere; "
+                         "commit first, run from a clean worktree, or pass --allow-dirty")
+    todo = paper.queue(items, out, results)
+    hours = sum(paper.estimate_seconds(todo, out).values()) / 3600
+    print(f"the paper queue: {len(todo)} run{'s' * (len(todo) != 1)} to train, about {hours:.1f} core-hours"
+          + (f", budget {args.budget / 3600:.2f} h" if args.budget else ""), flush=True)
+    done, stopped = paper.run_queue(todo, budget_s=args.budget, workers=args.workers, runs=out,
+                                    progress=False if args.quiet else None)
+    print(f"{done} of {len(todo)} finished" + ("; the budget ran out, the runs in flight are checkpointed: "
+                                                "run it again to go on" if stopped else "")
+          + "; `mgdl paper export` exports them")
+    return 0
+
+
+HANDLERS = {"paper": _cmd_paper, "run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show, "doctor": _cmd_doctor,
             "export": _cmd_export}
 
 
@@ -505,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         args = build_parser().parse_args(argv)
-        if args.command not in ("run", "sweep"):
+        if args.command not in ("run", "sweep", "paper") or getattr(args, "paper_command", "run") != "run":
             return HANDLERS[args.command](args)
         from .sweep import stopping_signals  # SIGTERM stops like Ctrl-C
 
@@ -513,6 +578,10 @@ def main(argv: list[str] | None = None) -> int:
             return HANDLERS[args.command](args)
     except (UsageError, ConfigError, CorruptRecord) as exc:
         print(f"mgdl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ImageNotFoundError as exc:  # where it looked, then how to fix it: the first and last lines
+        lines = str(exc).splitlines()
+        print(f"mgdl: error: {lines[0]} {lines[-1] if len(lines) > 1 else ''}".rstrip(), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `mgdl list | head`
         sys.stdout = open(os.devnull, "w")

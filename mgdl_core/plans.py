@@ -127,3 +127,42 @@ def rate_sweep_configs(profile: str) -> list:
                          epochs=plan["sgdl_epochs"] if m == "sgdl" else plan["mgdl_epochs"],
                          early_stopping=plan["early_stopping"])
             for s, m in SWEEP_KEYS for lr in log_rates(0.001, 0.5, plan["rates"])]
+
+
+# The paper's MSDL rates of §7 (Figures 25–26); its MGDL runs are the §6 tracked ones.
+MSDL_RATES = MappingProxyType({1: 0.004, 2: 0.006})
+
+
+def msdl_tracked_configs(profile: str) -> dict:
+    """The §7 page's MSDL runs with spectra, keyed (setting, "msdl"), at :data:`MSDL_RATES` and
+    the ``msdl`` plan's sizes."""
+    from .experiments import SyntheticRun
+
+    plan = page_plan("msdl", profile)
+    return {(s, "msdl"): SyntheticRun(setting=s, method="msdl", lr=lr, epochs=plan["msdl_epochs"],
+                                      track_every=plan["msdl_every"], early_stopping=plan["early_stopping"])
+            for s, lr in MSDL_RATES.items()}
+
+
+def denoise_configs(profile: str) -> list:
+    """The §6 page's denoising runs with spectra (Figures 21–24): each image and noise level of
+    the ``eigenvalues`` plan, SGDL then MGDL, the authors' §6 protocol."""
+    from .restoration import RestorationRun
+
+    plan = page_plan("eigenvalues", profile)
+    return [RestorationRun.profile(profile, section=6, image=name, noise=sigma, method=m,
+                                   epochs=plan[f"den_{m}_epochs"], track_every=plan[f"den_{m}_every"])
+            for name in plan["den_images"] for sigma in plan["den_noises"] for m in ("sgdl", "mgdl")]
+
+
+def s6_image_configs(profile: str) -> list:
+    """The §6 page's image-regression runs with spectra (Figures 18–20): each image of the
+    ``eigenvalues`` plan at the paper's rates, SGDL then MGDL."""
+    from .image_regression import S6_RATES, ImageRegressionRun
+
+    plan = page_plan("eigenvalues", profile)
+    return [ImageRegressionRun.profile(profile, section=6, image=name, method=m, lr=S6_RATES[name][i],
+                                       epochs=plan[f"s6_{m}_epochs"], track_every=plan[f"s6_{m}_every"],
+                                       early_stopping=plan["early_stopping"],
+                                       downscale=plan["s6_downscale"].get(name, 1))
+            for name in plan["s6_images"] for i, m in enumerate(("sgdl", "mgdl"))]
