@@ -21,6 +21,7 @@ Layers, lowest first (nothing imports a layer above it):
 - ``pool``          worker processes that stop like a single run (the CPU sweep backend)
 - ``claims``        statements about runs at the precision they survive (checked outputs)
 - ``analysis``, ``image_report``, ``plans``   what the pages compute from runs; their sizes
+- ``paper``         the paper queue: every paper-scale run the book reads, its cost and state
 - ``cli``           the ``mgdl`` command
 - ``plots``, ``figures``, ``image_plots``, ``execute``   figures and the book's runner
 """

@@ -550,7 +550,7 @@ def _cmd_paper(args) -> int:
         raise UsageError("the library has uncommitted changes: a result's SHA would name code that exists nowhere; "
                          "commit first, run from a clean worktree, or pass --allow-dirty")
     todo = paper.queue(items, out, results)
-    hours = sum(paper.estimate_seconds(todo, out).values()) / 3600
+    hours = sum(paper.estimate_seconds(todo, results).values()) / 3600
     print(f"the paper queue: {len(todo)} run{'s' * (len(todo) != 1)} to train, about {hours:.1f} core-hours"
           + (f", budget {args.budget / 3600:.2f} h" if args.budget else ""), flush=True)
     done, stopped = paper.run_queue(todo, budget_s=args.budget, workers=args.workers, runs=out,

@@ -56,6 +56,7 @@ class PaperItem:
     figure: str
     priority: int
     config: object
+    page: str
 
     @property
     def kind(self) -> str:
@@ -81,22 +82,23 @@ def _s5_name(config) -> str:
 
 def paper_items() -> list[PaperItem]:
     """Every paper-scale run of the book, by priority, each under the name its page reads."""
-    items = [PaperItem(_s5_name(c), "Fig. 1", 1, c) for c in rate_sweep_configs("paper")]
+    items = [PaperItem(_s5_name(c), "Fig. 1", 1, c, "learning_rate") for c in rate_sweep_configs("paper")]
     tracked = tracked_configs("paper")
     figure = {1: "Fig. 2", 2: "Fig. 16"}
-    items += [PaperItem(f"synthetic/s6-setting{s}-{m}", figure[s], 2, c) for (s, m), c in tracked.items()]
-    items += [PaperItem(f"synthetic/s7-setting{s}-msdl", f"Fig. {24 + s}", 2, c)
+    items += [PaperItem(f"synthetic/s6-setting{s}-{m}", figure[s], 2, c, "eigenvalues") for (s, m), c in tracked.items()]
+    items += [PaperItem(f"synthetic/s7-setting{s}-msdl", f"Fig. {24 + s}", 2, c, "msdl")
               for (s, _), c in msdl_tracked_configs("paper").items()]
     items += [PaperItem(f"synthetic/s6-setting{s}-{m}-seed{seed}", f"{figure[s]} (draws)", 2,
-                        tracked[s, m].replace(seed=seed, track_every=0))
+                        tracked[s, m].replace(seed=seed, track_every=0), "eigenvalues")
               for s, m in DRAW_KEYS for seed in DRAW_SEEDS]
     den_figure = {("butterfly", 10): "Fig. 21", ("butterfly", 30): "Fig. 22", ("barbara", 10): "Fig. 23",
                   ("barbara", 30): "Fig. 24"}
     items += [PaperItem(f"restoration/s6-denoise{c.noise:g}-{c.image}-{c.method}",
-                        den_figure.get((c.image, c.noise), "Figs. 21–24"), 3, c) for c in denoise_configs("paper")]
+                        den_figure.get((c.image, c.noise), "Figs. 21–24"), 3, c, "eigenvalues")
+              for c in denoise_configs("paper")]
     s6_figure = {"cameraman": "Fig. 18", "barbara": "Fig. 19", "butterfly": "Fig. 20"}
-    items += [PaperItem(f"image_regression/s6-{c.image}-{c.method}", s6_figure.get(c.image, "Figs. 18–20"), 4, c)
-              for c in s6_image_configs("paper")]
+    items += [PaperItem(f"image_regression/s6-{c.image}-{c.method}", s6_figure.get(c.image, "Figs. 18–20"), 4, c,
+                        "eigenvalues") for c in s6_image_configs("paper")]
     names = [i.name for i in items]
     assert len(set(names)) == len(names), "two paper items share a result name"
     return items
@@ -150,12 +152,18 @@ def _probe_seconds_per_epoch(config, epochs: int) -> float:
     return (time.perf_counter() - start) / epochs
 
 
-def estimate_seconds(items: list[PaperItem], runs: str | Path | None = None, probe: bool = True) -> dict[str, float]:
-    """Seconds each item would take on this machine, one core: measured seconds per epoch of its
-    structure (a probe of 2,000 epochs of a synthetic run, 20 of an image task, cached in
-    ``<runs>/paper-speeds.json``) times :func:`total_epochs`. Without ``probe`` an item whose
-    structure was never measured gets NaN."""
-    cache_file = Path(runs or default_runs_dir()) / "paper-speeds.json"
+def speeds_file(results: str | Path | None = None) -> Path:
+    """The measured seconds per epoch of each structure, committed beside the results so that a
+    page's estimates are the same on every machine (measured on the project's 2-core CPU)."""
+    return Path(results or results_dir()) / "paper-speeds.json"
+
+
+def estimate_seconds(items: list[PaperItem], results: str | Path | None = None, probe: bool = True) -> dict[str, float]:
+    """Seconds each item would take on one core: measured seconds per epoch of its structure (a
+    probe of 2,000 epochs of a synthetic run, 20 of an image task, cached in
+    :func:`speeds_file`) times :func:`total_epochs`. Without ``probe`` an item whose structure
+    was never measured gets NaN."""
+    cache_file = speeds_file(results)
     try:
         cache = json.loads(cache_file.read_text())
     except (OSError, ValueError):
@@ -170,7 +178,7 @@ def estimate_seconds(items: list[PaperItem], runs: str | Path | None = None, pro
     if changed:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(cache, indent=1))
+        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, cache_file)
     return out
 
@@ -178,11 +186,13 @@ def estimate_seconds(items: list[PaperItem], runs: str | Path | None = None, pro
 # ----------------------------------------------------------------------------------- state
 
 
-def item_state(item: PaperItem, runs: str | Path | None = None, results: str | Path | None = None) -> str:
+def item_state(item: PaperItem, runs: str | Path | None | bool = None, results: str | Path | None = None) -> str:
     """"committed", "finished" (a complete record, not exported), "partial at epoch N" or
-    "not started", read from the results and runs folders."""
+    "not started", read from the results and runs folders (``runs=False``: the results only)."""
     if (Path(results or results_dir()) / item.name / "result.json").is_file():
         return "committed"
+    if runs is False:
+        return "not started"
     folder = record_dir(runs or default_runs_dir(), item.kind, item.config)
     if is_complete(folder):
         return "finished"
@@ -208,7 +218,7 @@ def _partial_epoch(partial: Path) -> int:
 
 def plan_rows(items: list[PaperItem], runs=None, results=None, probe: bool = True) -> list[dict]:
     """One row per item: name, figure, words, estimated hours, where it can run, state."""
-    seconds = estimate_seconds(items, runs, probe)
+    seconds = estimate_seconds(items, results, probe)
     rows = []
     for item in items:
         hours = seconds[item.name] / 3600
@@ -223,23 +233,32 @@ def plan_table(rows: list[dict]) -> str:
     lines = [f"{'name':48} {'figure':15} {'hours':>7}  {'where':11}  {'state':22}  configuration"]
     for r in rows:
         lines.append(f"{r['name']:48} {r['figure']:15} {r['hours']:7.2f}  {r['where']:11}  {r['state']:22}  {r['words']}")
-    lines.append("")
+    return "\n".join(lines + ["", totals_table(rows)])
+
+
+def totals_table(rows: list[dict]) -> str:
+    """Per figure and overall: runs, committed, left, the CPU hours left on one core (upper
+    bounds) and the items left that need a GPU."""
     figures: dict[str, list[dict]] = {}
     for r in rows:
         figures.setdefault(r["figure"].split(" (")[0], []).append(r)
-    lines.append(f"{'figure':15} {'runs':>5} {'done':>5} {'left':>5} {'left, CPU h':>12} {'left, GPU items':>16}")
-    for fig, rs in figures.items():
-        lines.append(_total_line(fig, rs))
-    lines.append(_total_line("all", rows))
+    lines = [f"{'figure':10} {'runs':>5} {'done':>5} {'left':>5} {'left, CPU h':>12} {'left, GPU runs':>15}"]
+    for label, rs in [*figures.items(), ("all", rows)]:
+        left = [r for r in rs if r["state"] != "committed"]
+        cpu = sum(r["hours"] for r in left if r["where"] == "this CPU" and not math.isnan(r["hours"]))
+        gpu = sum(1 for r in left if r["where"] != "this CPU")
+        lines.append(f"{label:10} {len(rs):5d} {len(rs) - len(left):5d} {len(left):5d} {cpu:12.1f} {gpu:15d}")
     return "\n".join(lines)
 
 
-def _total_line(label: str, rows: list[dict]) -> str:
-    done = [r for r in rows if r["state"] == "committed"]
-    left = [r for r in rows if r["state"] != "committed"]
-    cpu = sum(r["hours"] for r in left if r["where"] == "this CPU" and not math.isnan(r["hours"]))
-    gpu = sum(1 for r in left if r["where"] != "this CPU")
-    return f"{label:15} {len(rows):5d} {len(done):5d} {len(left):5d} {cpu:12.1f} {gpu:16d}"
+def page_status(page: str, results: str | Path | None = None) -> str:
+    """A page's paper-scale items: computed (committed in ``results/``) and left, with the cost
+    of what is left from the committed speeds, per figure: the same on every machine."""
+    items = [i for i in paper_items() if i.page == page]
+    if not items:
+        raise ConfigError(f"no paper item belongs to the page {page!r}")
+    rows = plan_rows(items, runs=False, results=results, probe=False)
+    return totals_table(rows)
 
 
 # ------------------------------------------------------------------------------------- run

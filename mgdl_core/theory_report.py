@@ -140,18 +140,24 @@ def _band(values: np.ndarray, windows: int = 250) -> tuple[np.ndarray, np.ndarra
     return np.arange(n).reshape(-1, size)[:, 0], blocks.min(axis=1), blocks.max(axis=1)
 
 
+# Gaps below this are drawn at it: under it the float64 iterates differ by their rounding, which
+# changes with the CPU's kernels (a figure that moves from machine to machine).
+GAP_FLOOR = 1e-12
+
+
 def linearisation_figure(paths: Mapping[str, LinearisedPath]) -> plt.Figure:
     """Per activation (a row: the smooth grade, then the ReLU grade): τ_k = ‖I − ηH(W^k)‖ (left;
     the dotted line is 1, the axis cut at 1.2) and ‖W^k − W̃^k‖ from k = 2 on (right; W̃ = W at
     k = 0, 1 by construction), each rate a colour, drawn as the band between the smallest and
-    the largest value over windows of the path (:func:`_band`)."""
+    the largest value over windows of the path (:func:`_band`); gaps below :data:`GAP_FLOOR`
+    drawn at it."""
     activations = list(dict.fromkeys(label.split(",")[0] for label in paths))
     rates = sorted({p.lr for p in paths.values()})
     fig, axes = plt.subplots(len(activations), 2, figsize=(8, 3.6 * len(activations)), sharex=True, squeeze=False)
     for label, p in paths.items():
         row = axes[activations.index(label.split(",")[0])]
         color = plt.get_cmap("tab10")(rates.index(p.lr))
-        for ax, values in ((row[0], p.tau), (row[1], np.maximum(p.gap[2:], 1e-17))):
+        for ax, values in ((row[0], p.tau), (row[1], np.maximum(p.gap[2:], GAP_FLOOR))):
             k, low, high = _band(values)
             ax.fill_between(k, low, high, color=color, alpha=0.35, lw=0)
             ax.plot(k, high, color=color, lw=1, label=f"η = {p.lr:g}")
@@ -161,7 +167,8 @@ def linearisation_figure(paths: Mapping[str, LinearisedPath]) -> plt.Figure:
         name = {"relu": "ReLU"}.get(activation, activation)
         row[0].set(ylabel=r"$\tau_k = \|I - \eta H(W^k)\|$", title=rf"{name}: $\tau_k$ (axis cut at 1.2)")
         row[1].set_yscale("log")
-        row[1].set(ylabel=r"$\|W^k - \tilde W^k\|$", title=f"{name}: GD (6) against (7)")
+        row[1].set_ylim(bottom=GAP_FLOOR / 2)
+        row[1].set(ylabel=r"$\|W^k - \tilde W^k\|$", title=f"{name}: GD (6) against (7), floor 1e-12")
         row[1].legend(loc="lower left")
     for ax in axes[-1]:
         ax.set_xlabel("step k")

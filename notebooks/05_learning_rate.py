@@ -49,6 +49,7 @@ from mgdl_core.image_plots import fig15_figure
 from mgdl_core.image_regression import ImageRegressionRun
 from mgdl_core.image_report import mgdl_below_sgdl
 from mgdl_core.figures import best_runs_figure, loss_vs_rate_figure, results_figure, seed_spread_figure
+from mgdl_core.paper import page_status
 from mgdl_core.plans import SWEEP_KEYS, page_plan, rate_sweep_configs
 from mgdl_core.records import default_runs_dir
 from mgdl_core.runtime import environment_summary
@@ -163,9 +164,12 @@ glue_figure("fig-loss-vs-rate", fig)
 # ## At the paper's scale (Figure 1, 10⁶ epochs)
 #
 # The paper's protocol is 10⁶ GD epochs (per grade for MGDL) with the authors' early stopping,
-# at each of the 30 rates: 120 runs, about a day on the two cores of this kind of machine, or
-# one batched sweep on a GPU (`mgdl sweep synthetic ... --profile paper --backend batched`,
-# then `mgdl export`), which this book has not been lent yet. So far
+# at each of the 30 rates: 120 runs. They are queued with the book's other paper-scale runs
+# (`mgdl paper run`, trained in the background on the project's CPU; the first table below
+# counts what is computed and what is left, with the hours left on one core measured on that
+# CPU, upper bounds since early stopping ends most runs sooner), or they are one batched sweep
+# on a GPU (`mgdl sweep synthetic ... --profile paper --backend batched`, then
+# `mgdl paper export`). So far
 # {glue:text}`paper-n-runs` runs are computed, at rates chosen near the ends of the paper's
 # intervals first: {glue:text}`paper-provenance`. They were exported into the repository's
 # `results/` folder; `tests/test_results.py` checks each against this code, and these numbers
@@ -182,6 +186,11 @@ glue_figure("fig-loss-vs-rate", fig)
 # The committed results/ folder (verified when read): every §5 run exported so far.
 paper_results = load_sweep_results()
 paper = sweep_runs(paper_results)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# The paper queue's part for this page (`mgdl paper plan --only "Fig. 1"`): committed data.
+print(page_status("learning_rate"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -407,11 +416,15 @@ RELU0_EPOCHS = 100_000  # grade 1 alone: about 10 s per run on a CPU core
 relu0_runs = {c: SyntheticRun(setting=1, method="mgdl", lr=0.06, epochs=RELU0_EPOCHS, structure="[1]->[32]->[1]",
                               relu_prime_at_zero=c).run() for c in (0.5, 0.0)}
 glue("relu0-epochs", f"{RELU0_EPOCHS:,}", display=False)
-glue("relu0-half", f"{relu0_runs[0.5].train_loss:.4g}", display=False)
-glue("relu0-zero", f"{relu0_runs[0.0].train_loss:.4g}", display=False)
+# two digits: the third moves with the CPU's kernels (0.4400 here, 0.4407 on AVX2 ones)
+glue("relu0-half", f"{relu0_runs[0.5].train_loss:.2g}", display=False)
+glue("relu0-zero", f"{relu0_runs[0.0].train_loss:.2g}", display=False)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# Provenance; the training times are in each run's record (`mgdl show RUN`).
+# Provenance; the training times and each run's numeric path (its CPU kernels) are in its
+# record (`mgdl show RUN`), not here: this page reads the same on every CPU.
 for key, value in environment_summary().items():  # one line each, wrapped to the column
+    if key == "cpu_capability":
+        continue
     print(textwrap.fill(f"{key}: {value}", 76, subsequent_indent="    "))

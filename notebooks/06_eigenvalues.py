@@ -49,6 +49,7 @@ from mgdl_core.experiments import SyntheticRun
 from mgdl_core.figures import eigen_loss_figure, paper_scale_parts, spectrum_rows_figure
 from mgdl_core.image_plots import eigen_figure
 from mgdl_core.image_regression import S6_RATES, ImageRegressionRun
+from mgdl_core.paper import page_status
 from mgdl_core.plans import TRACKED_RATES, page_plan, tracked_configs
 from mgdl_core.grids import psnr, psnr_from_loss
 from mgdl_core.plots import spectrum_player
@@ -211,6 +212,12 @@ paper = load_results({key: f"synthetic/s6-setting{key[0]}-{key[1]}" for key in R
 # NBVAL_CHECK_OUTPUT
 print(scale_report(paper, RATES))
 
+# %%
+# NBVAL_CHECK_OUTPUT
+# The paper queue's part for this page (`mgdl paper plan`): runs committed and left, the hours
+# left on one core of the project's CPU (upper bounds). Committed data.
+print(page_status("eigenvalues"))
+
 # %% tags=["hide-input"]
 for s, (fig, provenance, values) in paper_scale_parts(paper, ("sgdl", "mgdl")).items():
     glue_figure(f"fig-paper-setting{s}", fig)
@@ -218,9 +225,8 @@ for s, (fig, provenance, values) in paper_scale_parts(paper, ("sgdl", "mgdl")).i
     for name, value in values.items():  # a run not computed yet reads "–" in the prose
         glue(f"paper-s{s}-{name}", value, display=False)
 missing = [f"Setting {s} {m.upper()}" for s, m in RATES if (s, m) not in paper]
-glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missing)} (about 10 minutes to an hour "
-     "each on one core of this CPU: `mgdl run synthetic --profile paper --track-every 10000`, then `mgdl export`)."
-     if missing else "All four runs are computed.", display=False)
+glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missing)} (queued: `mgdl paper run`, "
+     "its cost in the table above)." if missing else "All four runs are computed.", display=False)
 
 # %% [markdown]
 # {numref}`fig-paper-setting1` and {numref}`fig-paper-setting2` are the paper's Figures 2 and 16 at its own scale.

@@ -37,6 +37,7 @@ from mgdl_core.analysis import (checkpoints_below, count_below, loss_text, min_e
 from mgdl_core.claims import diverged_rates, lowest, spectrum_claims
 from mgdl_core.experiments import SyntheticRun
 from mgdl_core.figures import eigen_loss_figure, loss_vs_rate_figure, paper_scale_parts, prediction_figure
+from mgdl_core.paper import page_status
 from mgdl_core.plans import page_plan
 from mgdl_core.plots import spectrum_player
 from mgdl_core.records import default_runs_dir
@@ -188,6 +189,12 @@ paper = load_results({(s, m): f"synthetic/{'s7' if m == 'msdl' else 's6'}-settin
 # %%
 # NBVAL_CHECK_OUTPUT
 print(scale_report(paper, RATES))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# The paper queue's part for this page (`mgdl paper plan`): runs committed and left, the hours
+# left on one core of the project's CPU (upper bounds). Committed data.
+print(page_status("msdl"))
 
 # %% tags=["hide-input"]
 for s, (fig, provenance, values) in paper_scale_parts(paper, ("msdl", "mgdl")).items():

@@ -1,6 +1,7 @@
 """The paper queue (`mgdl paper`): the plan is what the pages read, its states come from the
 files, a budget stops it with its runs checkpointed, and a dirty library is refused."""
 import math
+import shutil
 
 import pytest
 
@@ -9,12 +10,12 @@ from mgdl_core.checkpoints import RunStore
 from mgdl_core.cli import main
 from mgdl_core.experiments import SyntheticRun, run_recorded
 from mgdl_core.records import config_hash, record_dir
-from mgdl_core.results import list_results, read_result
+from mgdl_core.results import list_results, read_result, results_dir
 
 
 def _tiny(name="synthetic/s5-tiny", epochs=400, priority=1, **kw):
     config = SyntheticRun(setting=1, method="sgdl", lr=0.05, epochs=epochs, record_every=10, **kw)
-    return paper.PaperItem(name, "Fig. 1", priority, config)
+    return paper.PaperItem(name, "Fig. 1", priority, config, "learning_rate")
 
 
 def test_the_plan_is_every_page_item_once_and_the_committed_results_are_its_items():
@@ -98,6 +99,7 @@ def test_the_command_refuses_a_dirty_library_and_bad_input(tmp_path, monkeypatch
     assert main(["paper", "run", "--only", "Fig. 25", "--out", str(tmp_path)]) == 2
     assert "uncommitted changes" in capsys.readouterr().err
     monkeypatch.setattr(paper, "_probe_seconds_per_epoch", lambda config, epochs: 1e-4)
+    monkeypatch.setenv("MGDL_RESULTS_DIR", str(shutil.copytree(results_dir(), tmp_path / "results")))
     # --allow-dirty: Fig. 25's one run is committed, so there is nothing to train
     assert main(["paper", "run", "--only", "Fig. 25", "--out", str(tmp_path), "--allow-dirty"]) == 0
     assert "0 runs to train" in capsys.readouterr().out
@@ -110,7 +112,19 @@ def test_the_command_refuses_a_dirty_library_and_bad_input(tmp_path, monkeypatch
 
 def test_the_plan_table_has_totals(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(paper, "_probe_seconds_per_epoch", lambda config, epochs: 1e-4)
+    monkeypatch.setenv("MGDL_RESULTS_DIR", str(shutil.copytree(results_dir(), tmp_path / "results")))
     assert main(["paper", "plan", "--only", "Fig. 25", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "synthetic/s7-setting1-msdl" in out and "committed" in out
     assert out.strip().splitlines()[-1].split()[:4] == ["all", "1", "1", "0"]
+
+
+def test_a_pages_status_reads_only_committed_data():
+    """What a page prints: per figure, runs computed and left with the committed speeds, the same
+    on every machine (no runs folder, no probe)."""
+    text = paper.page_status("msdl")
+    assert text.splitlines()[1].split() == ["Fig.", "25", "1", "1", "0", "0.0", "0"]
+    fig1 = paper.page_status("learning_rate").splitlines()[1].split()
+    assert fig1[:3] == ["Fig.", "1", "120"] and int(fig1[3]) >= 14
+    with pytest.raises(Exception, match="no paper item"):
+        paper.page_status("nowhere")
