@@ -1,9 +1,12 @@
 """Sphinx fixes for the rendered book (a local extension, named in ``_config.yml``).
 
 * ``book_fixes.js``: the visible ☰ and "on this page" buttons, which the pinned themes leave
-  unbound (pydata-sphinx-theme 0.17.1 with sphinx-book-theme 1.3.0; see the script).
+  unbound (pydata-sphinx-theme 0.17.1 with sphinx-book-theme 1.3.0; see the script); every
+  figure's image put in a box of its own, which scrolls sideways on a phone, with the cue that
+  it does (a shaded edge while more of the figure lies beyond it).
 * ``book_fixes.css``: figures at their natural size (never wider than the column; on a phone,
-  in a box that scrolls sideways), matplotlib's players within the column, wide equations
+  at least 640 px in a box that scrolls sideways, so that no page is wider than the screen),
+  matplotlib's players within the column with controls big enough to touch, wide equations
   scrolling sideways on a phone.
 * No Thebe. Jupyter Book 1 always loads sphinx-thebe, whose inline configuration is emitted
   twice per page (a ``const THEBE_JS_URL`` declared twice is an uncaught error on every page),

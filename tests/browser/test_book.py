@@ -2,8 +2,9 @@
 
 Run after ``make book`` (``make browser-test``; CI runs it after the book). Playwright drives the
 system's Chromium (Debian's ``chromium``, or ``MGDL_CHROMIUM``): no browser is downloaded.
-Without a built book or a Chromium the module is skipped, unless ``MGDL_BROWSER=require`` (set
-by CI), under which a missing book or browser fails.
+The book is ``_build/html``, or the folder ``MGDL_BOOK_DIR`` names (another build, or a copy of
+one with a changed ``_static/book_fixes.css``). Without a built book or a Chromium the module is
+skipped, unless ``MGDL_BROWSER=require`` (set by CI), under which a missing book or browser fails.
 
 What is checked, per page of ``_toc.yml``:
 
@@ -15,10 +16,16 @@ What is checked, per page of ``_toc.yml``:
   the prose;
 * figures are shown near their natural size, for which their text is sized
   (:mod:`mgdl_core.book_style`): at most 20 % smaller at 1280 px, at least 640 px on a phone;
+* on a phone (390 px, emulated with its meta viewport read) no page is wider than the screen
+  (a wider page pans sideways, text and all, and the phone's browser widens its layout
+  viewport to fit it): a figure wider than the column scrolls inside its own box, which fits
+  the screen, shows a cue at the edge beyond which more of it lies (``.mgdl-scroll-frame``,
+  set by ``book/_static/book_fixes.js``), and its caption stays on screen;
 * no printed output line overflows its box at 1280 px;
-* every animation player's slider changes the frame it shows, and the player fits the column
-  at a phone's 390 px;
-* at 390 px the ☰ button opens the table of contents and "on this page" the list of
+* every animation player's slider changes the frame it shows, the player fits the column at a
+  phone's 390 px, and there its buttons, slider and repetition choices are at least 32 px tall;
+* at 390 px the ☰ button opens the table of contents in a drawer that lies on the screen, in
+  which every entry can be scrolled to and tapped, and "on this page" opens the list of
   sections; at 1280 px ☰ hides the sidebar.
 """
 from __future__ import annotations
@@ -34,8 +41,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = Path(os.environ.get("MGDL_BOOK_DIR", ROOT / "_build" / "html")).resolve()
 REQUIRE = os.environ.get("MGDL_BROWSER") == "require"
-DESKTOP = dict(width=1280, height=900)
-PHONE = dict(width=390, height=844)
+DESKTOP = dict(viewport=dict(width=1280, height=900))
+# a phone as Chromium emulates one: it reads the page's <meta name="viewport">, and a page wider
+# than the screen widens the layout viewport (innerWidth) to fit instead of only scrolling
+PHONE = dict(viewport=dict(width=390, height=844), is_mobile=True, has_touch=True)
+SCREEN = PHONE["viewport"]["width"]
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
@@ -84,8 +94,8 @@ def browser():
 class OpenPage:
     """One page opened in a fresh context, with its console errors and remote requests kept."""
 
-    def __init__(self, browser, page: str, viewport: dict):
-        self.context = browser.new_context(viewport=viewport)
+    def __init__(self, browser, page: str, device: dict):
+        self.context = browser.new_context(**device)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.remote: list[str] = []
@@ -165,6 +175,86 @@ def test_figures_are_shown_near_their_natural_size(desktop, browser, request):
         phone.close()
 
 
+# The page's width and the layout viewport's, and every element that sticks out of a screen
+# ``w`` px wide on the right while its parent does not (the one that widens the page), left out
+# when it is hidden, fixed to the screen (an off-screen drawer) or held by a box that clips or
+# scrolls and fits the screen.
+_STICKING_OUT = """w => {
+    const out = [];
+    const heldOrFixed = e => {
+        if (getComputedStyle(e).position === 'fixed') return true;
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+            const s = getComputedStyle(a);
+            if (s.position === 'fixed') return true;
+            if (s.overflowX !== 'visible' && a.getBoundingClientRect().right <= w + 1) return true; }
+        return false; };
+    for (const e of document.body.querySelectorAll('*')) {
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 || r.right <= w + 1 || getComputedStyle(e).visibility === 'hidden') continue;
+        if (e.parentElement && e.parentElement.getBoundingClientRect().right > w + 1) continue;
+        if (heldOrFixed(e)) continue;
+        const cls = typeof e.className === 'string' && e.className.trim()
+            ? '.' + e.className.trim().split(/\\s+/).slice(0, 3).join('.') : '';
+        out.push({what: e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + cls,
+                  right: Math.round(r.right), width: Math.round(r.width)}); }
+    return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+            widest: out.sort((a, b) => b.right - a.right).slice(0, 6)}; }"""
+
+# Each figure's image on a phone: its box that scrolls sideways (the nearest ancestor whose
+# overflow-x is auto or scroll) and that box's frame with its cue, and the caption.
+_PHONE_FIGURES = """els => els.map(img => {
+    const fig = img.closest('figure'), cap = fig.querySelector('figcaption');
+    let box = img.parentElement;
+    while (box !== fig && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX))
+        box = box.parentElement;
+    const r = img.getBoundingClientRect(), b = box.getBoundingClientRect();
+    const frame = box.closest('.mgdl-scroll-frame');
+    return {src: (img.getAttribute('src') || '').slice(0, 50), shown: Math.round(r.width),
+            scrolls: box !== fig, boxLeft: b.left, boxRight: b.right, imgLeft: r.left,
+            wider: box.scrollWidth > box.clientWidth + 1,
+            cue: frame ? getComputedStyle(frame, '::after').opacity : null,
+            capLeft: cap ? cap.getBoundingClientRect().left : 0,
+            capRight: cap ? cap.getBoundingClientRect().right : 0}; })"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_is_wider_than_a_phone(browser, page):
+    """At 390 px the page itself never scrolls sideways: a figure keeps its legible width in a box
+    of its own that scrolls, with a cue on its right edge that goes once it is scrolled to the
+    end, and its caption on screen."""
+    opened = OpenPage(browser, page, PHONE)
+    try:
+        p = opened.page
+        wide = p.evaluate(_STICKING_OUT, SCREEN)
+        assert wide["scroll"] <= wide["inner"] <= SCREEN, (
+            f"{page} is {wide['scroll']} px wide on a {SCREEN} px screen (layout viewport "
+            f"{wide['inner']} px): it pans sideways; "
+            "what sticks out:\n" + "\n".join(f"  {w['what']}: right edge at {w['right']} px "
+                                               f"({w['width']} px wide)" for w in wide["widest"]))
+        figures = p.eval_on_selector_all("article figure img", _PHONE_FIGURES)
+        off = [f for f in figures if f["boxLeft"] < -1 or f["boxRight"] > SCREEN + 1
+               or f["imgLeft"] < f["boxLeft"] - 1 or f["capLeft"] < -1 or f["capRight"] > SCREEN + 1]
+        assert not off, f"{page}: figure boxes or captions off the screen at 390 px:\n" + "\n".join(map(str, off))
+        unboxed = [f for f in figures if f["shown"] > SCREEN and not f["scrolls"]]
+        assert not unboxed, f"{page}: figures wider than the screen in no box that scrolls:\n" + "\n".join(
+            map(str, unboxed))
+        no_cue = [f for f in figures if f["wider"] and f["cue"] != "1"]
+        assert not no_cue, f"{page}: figures that scroll with no cue at the right edge:\n" + "\n".join(
+            map(str, no_cue))
+        # scrolled to the end, the cue on the right goes (the frame shows it only while more lies there)
+        p.eval_on_selector_all(".mgdl-scroll-frame > .mgdl-scroll",
+                               "els => els.forEach(b => b.scrollLeft = b.scrollWidth)")
+        p.wait_for_timeout(400)
+        figures = p.eval_on_selector_all("article figure img", _PHONE_FIGURES)
+        stuck = [f for f in figures if f["wider"] and f["cue"] not in (None, "0")]
+        assert not stuck, f"{page}: the right-edge cue stays once the figure is scrolled to its end:\n" + "\n".join(
+            map(str, stuck))
+        assert p.evaluate("document.documentElement.scrollWidth") <= SCREEN
+        assert opened.errors == [], "\n".join(opened.errors)
+    finally:
+        opened.close()
+
+
 def test_printed_outputs_fit_their_box(desktop):
     over = desktop.page.eval_on_selector_all(
         "article .cell_output pre, article .output pre", """els => els
@@ -204,6 +294,14 @@ def test_players_fit_a_phone(browser, page):
                 const parts = [...e.querySelectorAll('.mgdl-scroll, input, button')].map(c => c.getBoundingClientRect());
                 return Math.max(r.right, ...parts.map(p => p.right)) - box.right; })""")
         assert all(o <= 1 for o in over), f"players wider than the column at 390 px by {over} px"
+        # a finger is about 9 mm: a button, the slider or a repetition choice under 32 px is a miss
+        small = opened.page.eval_on_selector_all(
+            "article .animation button, article .animation input[type=range], article .animation .anim-state label",
+            """els => els.map(e => ({what: e.getAttribute('aria-label') || e.textContent.trim() || e.type,
+                                     height: Math.round(e.getBoundingClientRect().height * 10) / 10}))
+                         .filter(c => c.height < 31.5)""")
+        assert not small, "player controls too small to touch at 390 px (under 32 px tall):\n" + "\n".join(
+            f"  {c['what']}: {c['height']} px" for c in small)
     finally:
         opened.close()
 
@@ -233,8 +331,30 @@ def _toggle(page):
 # the introduction, and the first notebook page (a page with a table of contents of its own)
 PHONE_PAGES = [PAGES[0], next(p for p in PAGES if "executed" in p)]
 
+# The open drawer's box and the part of the page on the screen (the visual viewport, in the same
+# coordinates), and each of the drawer's table-of-contents entries scrolled into view inside
+# it: an entry a reader cannot reach (off the screen, or under something else at its centre)
+# is listed, as is any scrolling of the page behind the drawer.
+_DRAWER = """() => {
+    const d = document.querySelector('dialog#pst-primary-sidebar-modal'), r = d.getBoundingClientRect();
+    const vv = window.visualViewport || {offsetLeft: 0, offsetTop: 0, width: innerWidth, height: innerHeight};
+    const s = {left: vv.offsetLeft, top: vv.offsetTop, right: vv.offsetLeft + vv.width,
+               bottom: vv.offsetTop + vv.height};
+    const links = [...d.querySelectorAll('nav.bd-docs-nav a.reference.internal')], missed = [];
+    const x0 = window.scrollX, y0 = window.scrollY;
+    for (const a of links) {
+        a.scrollIntoView({block: 'nearest', inline: 'nearest'});
+        const b = a.getBoundingClientRect(), x = (b.left + b.right) / 2, y = (b.top + b.bottom) / 2;
+        const hit = document.elementFromPoint(x, y);
+        if (!(b.height > 0 && b.top >= s.top - 1 && b.bottom <= s.bottom + 1 && b.left >= s.left - 1
+              && b.right <= s.right + 1 && hit && (hit === a || a.contains(hit))))
+            missed.push(`${a.textContent.trim().slice(0, 40)} (top ${Math.round(b.top)} px, `
+                        + `under ${hit ? hit.tagName.toLowerCase() + '.' + hit.className : 'nothing'})`); }
+    return {top: r.top, left: r.left, right: r.right, bottom: r.bottom, screen: s, links: links.length, missed,
+            pageScrolled: window.scrollX !== x0 || window.scrollY !== y0}; }"""
 
-@pytest.mark.parametrize("page", PHONE_PAGES)
+
+@pytest.mark.parametrize("page", PAGES)
 def test_table_of_contents_opens_on_a_phone(browser, page):
     opened = OpenPage(browser, page, PHONE)
     try:
@@ -242,7 +362,20 @@ def test_table_of_contents_opens_on_a_phone(browser, page):
         _toggle(opened.page).click()
         # pydata-sphinx-theme opens the sidebar as a <dialog> on narrow screens
         opened.page.wait_for_selector("dialog#pst-primary-sidebar-modal[open]", timeout=3000)
+        opened.page.wait_for_timeout(300)  # the sidebar's slide-in
         assert _sidebar_visible(opened.page), "at 390 px ☰ does not open the table of contents"
+        d = opened.page.evaluate(_DRAWER)
+        sc = d["screen"]
+        on_screen = (d["top"] >= sc["top"] - 1 and d["left"] >= sc["left"] - 1
+                     and d["right"] <= sc["right"] + 1 and d["bottom"] <= sc["bottom"] + 1)
+        assert on_screen, (
+            f"{page}: the drawer is not on the screen (x {sc['left']:.0f}–{sc['right']:.0f}, "
+            f"y {sc['top']:.0f}–{sc['bottom']:.0f}): it spans x {d['left']:.0f}–{d['right']:.0f}, "
+            f"y {d['top']:.0f}–{d['bottom']:.0f}")
+        assert d["links"] > 0, f"{page}: the drawer holds no table-of-contents entry"
+        assert not d["missed"], f"{page}: entries of the table of contents that cannot be tapped:\n" + "\n".join(
+            "  " + m for m in d["missed"])
+        assert not d["pageScrolled"], f"{page}: reaching the drawer's entries scrolls the page behind it"
         assert opened.errors == [], "\n".join(opened.errors)
     finally:
         opened.close()
