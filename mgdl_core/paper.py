@@ -70,7 +70,7 @@ class PaperItem:
         if c.kind == "restoration":
             where += f" {c.problem} σ={c.noise:g}"
         extra = f", seed {c.seed}" if c.seed != 42 else ""
-        per = " per grade" if c.method != "sgdl" else ""
+        per = " per grade" if c.method == "mgdl" else ""
         return f"{c.method.upper()} {where}, η={c.lr:g}, {c.epochs:,} epochs{per}{extra}"
 
 
