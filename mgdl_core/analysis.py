@@ -25,12 +25,13 @@ import numpy as np
 
 from .claims import grade_starts, spread
 from .experiments import RunSummary
+from .paper_numbers import AUTHORS_GRADE_LOSSES, AUTHORS_TRAIN_LOSS
 from .sweep import rates_below
 
 __all__ = ["split_runs", "best_loss", "best_run", "interval_text", "first_diverged", "loss_text", "loss_table",
            "group_by_rate", "n_diverged", "loss_range_text", "seed_spread_text", "count_below",
            "checkpoints_below", "first_epoch_below", "first_below_text", "min_eigenvalue", "lowest_where",
-           "grade_ends", "grades_ended_early"]
+           "grade_lowest", "grade_ends", "grades_ended_early"]
 
 
 # ------------------------------------------------------------------------------- rate sweeps
@@ -155,6 +156,23 @@ def lowest_where(run: RunSummary) -> str:
     return where
 
 
+def grade_lowest(run: RunSummary) -> list[tuple[float, bool]]:
+    """Per grade (one for SGDL), the smallest tracked eigenvalue of I − ηH after the grade's
+    initialisation, and whether it was taken at the grade's last checkpoint (the eigenvalue was
+    still descending when the grade ended). A grade with no spectrum after its start is left out."""
+    h = run.history
+    smallest = np.asarray(h["eig_smallest"])[:, 0]
+    grade = np.asarray(h["eig_grade"]) if "eig_grade" in h else np.ones(smallest.size)
+    later = ~grade_starts(run)
+    out = []
+    for g in dict.fromkeys(grade.tolist()):
+        idx = np.flatnonzero((grade == g) & later)
+        if idx.size:
+            i = idx[np.argmin(smallest[idx])]
+            out.append((float(smallest[i]), bool(i == idx[-1])))
+    return out
+
+
 def grade_ends(run: RunSummary) -> list[int]:
     """The cumulative epoch (the epoch axis of MGDL's plots, grades added up) at which each
     grade's recorded history ends, grade by grade."""
@@ -169,12 +187,6 @@ def grades_ended_early(run: RunSummary, planned: RunSummary) -> int:
     lengths = np.diff([0, *grade_ends(run)])
     planned_lengths = np.diff([0, *grade_ends(planned)])
     return int(sum(a < b for a, b in zip(lengths, planned_lengths)))
-
-
-# The authors' own final training losses (0.5·MSE) for the paper's §6–§7 runs, from the outputs
-# of their notebooks (shared/notes/anchor-repo.md §4.1 and §6; the paper prints only figures).
-AUTHORS_TRAIN_LOSS = {(1, "mgdl"): 8.39e-5, (2, "sgdl"): 0.364, (1, "msdl"): 0.0112}
-AUTHORS_GRADE_LOSSES = {(1, "mgdl"): (0.4403, 0.1138, 0.003185, 8.39e-5)}
 
 
 def scale_lines(run: RunSummary) -> list[str]:

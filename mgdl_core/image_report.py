@@ -6,7 +6,9 @@ the final training loss (the ¼ grid) and TePSNR the same of the test loss, on *
 the training pixels included (shared/notes/anchor-repo.md §2.1); :func:`network_row` adds the
 PSNR on the held-out ¾ alone, the number a reader of an interpolation task expects. Beside the
 networks: bilinear and bicubic interpolation of the same training grid
-(:func:`mgdl_core.baselines.interpolate_training_grid`).
+(:func:`mgdl_core.baselines.interpolate_training_grid`), on the page's training size and, with
+:func:`full_size_rows`, :func:`full_size_text` and :func:`full_size_claims`, on the full images
+beside the paper's Table 1 (deterministic float64: the same to 2 decimals on every machine).
 """
 from __future__ import annotations
 
@@ -20,16 +22,8 @@ from .baselines import METHODS as INTERPOLATIONS, interpolate_training_grid, psn
 from .claims import decide
 from .experiments import RunSummary
 from .grids import psnr_from_loss
+from .paper_numbers import PAPER_TABLE1
 
-# Table 1 of the paper: (TrPSNR, TePSNR) in dB. Walnut's file is not public (mgdl_core.images).
-PAPER_TABLE1: Mapping[str, Mapping[str, tuple[float, float]]] = {
-    "cameraman": {"sgdl": (27.05, 24.79), "mgdl": (31.80, 25.21)},
-    "barbara": {"sgdl": (23.14, 22.75), "mgdl": (24.36, 23.84)},
-    "butterfly": {"sgdl": (26.22, 24.87), "mgdl": (28.23, 27.06)},
-    "pirate": {"sgdl": (24.20, 24.34), "mgdl": (27.40, 26.45)},
-    "chest": {"sgdl": (34.77, 34.56), "mgdl": (39.44, 38.50)},
-    "walnut": {"sgdl": (19.94, 20.05), "mgdl": (21.83, 21.31)},
-}
 # Rooms of the checked comparisons, in dB. Between two numeric paths of one CPU (native and
 # MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default) the quick-profile PSNRs moved by up to 2.0 dB
 # on the training grid (MGDL, Cameraman: Adam's last oscillation), so a TrPSNR difference is
@@ -81,10 +75,69 @@ def baseline_rows(name: str, image: np.ndarray) -> list[PSNRRow]:
     return rows
 
 
+def paper_gains(table: Mapping[str, Mapping[str, tuple[float, float]]] = PAPER_TABLE1) -> tuple[float, float]:
+    """The smallest and largest MGDL − SGDL TePSNR of the paper's Table 1 (dB), over its images."""
+    gains = [v["mgdl"][1] - v["sgdl"][1] for v in table.values()]
+    return min(gains), max(gains)
+
+
+def full_size_rows(images: Mapping[str, np.ndarray]) -> list[PSNRRow]:
+    """Bilinear and bicubic interpolation of each full-size image's training grid (Table 1 as the
+    paper computes it: the ¼ grid, PSNR on every pixel): :func:`baseline_rows` per image."""
+    return [row for name, image in images.items() for row in baseline_rows(name, image)]
+
+
+def full_size_text(rows: Sequence[PSNRRow], sizes: Mapping[str, tuple[int, int]]) -> str:
+    """The full-size interpolation rows beside the paper's networks, per image: Te (every pixel,
+    the paper's TePSNR) and ¾ (held out) for the interpolations, the paper's TePSNR of SGDL and
+    MGDL (it gives no held-out figure). Narrow lines, PSNR at 2 decimals."""
+    lines = [f"{'method':<16}{'Te':>7}{'¾':>7}"]
+    for image in dict.fromkeys(r.image for r in rows):
+        h, w = sizes[image]
+        lines.append(f"{image}, {h}x{w}:")
+        lines += [f"  {r.method:<14}{r.test_all:7.2f}{r.test_heldout:7.2f}" for r in rows if r.image == image]
+        for method, (_, te) in PAPER_TABLE1.get(image, {}).items():
+            lines.append(f"  {'paper ' + method.upper():<14}{te:7.2f}{'–':>7}")
+    return "\n".join(lines)
+
+
+# Room of the full-size comparison (dB): the interpolations are float64 and the paper's numbers
+# printed to 2 decimals, so a difference is called beyond their rounding, 0.01 dB.
+FULL_ROOM = 0.01
+
+
+def full_size_claims(rows: Sequence[PSNRRow], room: float = FULL_ROOM) -> list[str]:
+    """Per image with a paper row, answer first: is bilinear interpolation's TePSNR on the full
+    image above the paper's MGDL and SGDL TePSNR (room ``room`` dB)?"""
+    out = []
+    for r in rows:
+        paper = PAPER_TABLE1.get(r.image)
+        if r.method != "bilinear" or not paper:
+            continue
+        for method in ("mgdl", "sgdl"):
+            out.append(f"{decide(r.test_all, '>', paper[method][1], room)}: {r.image}, bilinear above the "
+                       f"paper's {method.upper()} (TePSNR)")
+    return out
+
+
+def tier_rows(results: Mapping[tuple[str, str], object]) -> list[PSNRRow]:
+    """Table 1 rows of the committed middle-tier runs (``{(image, method): Result}``, the paper's
+    protocol on an area-averaged image): per image, each network's row and bilinear and bicubic
+    interpolation of the same image, in the order of ``results``."""
+    rows, images = [], {}
+    for (name, _), res in results.items():
+        image = images.setdefault(name, res.run.config.image_array())
+        rows.append(network_row(res.run, image))
+    for name, image in images.items():
+        rows += baseline_rows(name, image)
+    order = list(images)
+    return sorted(rows, key=lambda r: order.index(r.image))
+
+
 def table1_text(rows: Sequence[PSNRRow]) -> str:
     """Table 1 as short plain-text lines (legible at a phone's width): TrPSNR, TePSNR on all
     pixels and on the held-out ¾, and the paper's two numbers."""
-    lines = [f"{'image':<10}{'method':<14}{'Tr':>6}{'Te':>6}{'¾':>6}{'paper':>12}"]
+    lines = [f"{'image':<10}{'method':<14}{'Tr':>6}{'Te':>6}{'¾':>6}{'paper, full':>12}"]
     for r in rows:
         paper = "" if r.paper is None else f"{r.paper[0]:.2f}/{r.paper[1]:.2f}"
         train = "exact" if r.train > 100 else f"{r.train:.2f}"

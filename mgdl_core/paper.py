@@ -8,7 +8,9 @@ queue's state is read from the files, never stored: an item is *committed* when
 *partial* when a checkpoint exists (with its epoch), else *not started*.
 
 - :func:`paper_items`: the plan, by priority (1: Figure 1's 120 runs; 2: the §6 and §7 runs;
-  3: Figures 21–24; 4: the §6 image runs of Figures 18–20).
+  3: Figures 21–24; 4: the §6 image runs of Figures 18–20; 5: Table 1 and 6: Tables 2–3 at the
+  paper's protocol on images area-averaged to the side of :data:`~mgdl_core.plans.TIER_SIDES`,
+  the middle tier, named with that side: :func:`table1_name`, :func:`restoration_tier_name`).
 - :func:`estimate_seconds`: a run's cost on this machine: the seconds per epoch measured on a
   short probe of the same structure and size (cached per structure in the runs folder), times
   its epochs (all grades; an upper bound: early stopping ends most runs sooner).
@@ -35,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .plans import (SWEEP_KEYS, denoise_configs, msdl_tracked_configs, rate_sweep_configs, s6_image_configs,
-                    tracked_configs)
+from .plans import (SWEEP_KEYS, TIER_SIDES, denoise_configs, msdl_tracked_configs, rate_sweep_configs,
+                    restoration_tier_configs, s6_image_configs, table1_configs, tracked_configs)
 from .records import default_runs_dir, is_complete, record_dir
 from .results import results_dir
 
@@ -68,8 +70,10 @@ class PaperItem:
         c = self.config
         where = f"Setting {c.setting}" if c.kind == "synthetic" else getattr(c, "image", "?")
         if c.kind == "restoration":
-            where += f" {c.problem} σ={c.noise:g}"
-        extra = f", seed {c.seed}" if c.seed != 42 else ""
+            where += f" {c.problem} " + (f"σ={c.noise:g}" if c.problem == "denoise" else f"blur {c.blur:g}")
+        if getattr(c, "downscale", 1) > 1:
+            where += f" at 1/{c.downscale} side"
+        extra = f", seed {c.seed}" if c.kind == "synthetic" and c.seed != 42 else ""
         per = " per grade" if c.method == "mgdl" else ""
         return f"{c.method.upper()} {where}, η={c.lr:g}, {c.epochs:,} epochs{per}{extra}"
 
@@ -99,9 +103,25 @@ def paper_items() -> list[PaperItem]:
     s6_figure = {"cameraman": "Fig. 18", "barbara": "Fig. 19", "butterfly": "Fig. 20"}
     items += [PaperItem(f"image_regression/s6-{c.image}-{c.method}", s6_figure.get(c.image, "Figs. 18–20"), 4, c,
                         "eigenvalues") for c in s6_image_configs("paper")]
+    items += [PaperItem(table1_name(c), "Table 1", 5, c, "images") for c in table1_configs()]
+    items += [PaperItem(restoration_tier_name(c), "Table 2" if c.problem == "denoise" else "Table 3", 6, c,
+                        "restoration") for c in restoration_tier_configs()]
     names = [i.name for i in items]
     assert len(set(names)) == len(names), "two paper items share a result name"
     return items
+
+
+def table1_name(config) -> str:
+    """The result name of a Table 1 run of the middle tier: its side in the name
+    (``image_regression/t1-256-cameraman-mgdl``)."""
+    return f"image_regression/t1-{TIER_SIDES['images']}-{config.image}-{config.method}"
+
+
+def restoration_tier_name(config) -> str:
+    """The result name of a Tables 2–3 run of the middle tier
+    (``restoration/t2-64-butterfly-sigma10-mgdl``, ``restoration/t3-64-chest-blur3-sgdl``)."""
+    table, level = ("t2", f"sigma{config.noise:g}") if config.problem == "denoise" else ("t3", f"blur{config.blur:g}")
+    return f"restoration/{table}-{TIER_SIDES['restoration']}-{config.image}-{level}-{config.method}"
 
 
 def select(items: list[PaperItem], only: str | None) -> list[PaperItem]:

@@ -166,3 +166,37 @@ def s6_image_configs(profile: str) -> list:
                                        early_stopping=plan["early_stopping"],
                                        downscale=plan["s6_downscale"].get(name, 1))
             for name in plan["s6_images"] for i, m in enumerate(("sgdl", "mgdl"))]
+
+
+# The middle tier between quick and full size: the paper's protocol (optimiser, rate, epochs,
+# early stopping, hyper-parameters) on each image area-averaged to a side of at most this many
+# pixels, where the full size is out of a CPU's reach. Its results carry the side in their names
+# and every page that shows them says it. Table 1: Cameraman is 256² already (its full size).
+TIER_SIDES = MappingProxyType({"images": 256, "restoration": 64})
+
+
+def table1_configs(side: int | None = None) -> list:
+    """Table 1 at the paper's protocol (§4: Adam, 10^4 epochs per run or grade, early stopping)
+    on every image of the ``images`` plan area-averaged to at most ``side`` (default
+    :data:`TIER_SIDES`), SGDL then MGDL per image."""
+    from .image_regression import ImageRegressionRun, quick_downscale
+
+    side = side or TIER_SIDES["images"]
+    return [ImageRegressionRun.profile("paper", section=4, image=name, method=m, downscale=quick_downscale(name, side))
+            for name in page_plan("images", "paper")["images"] for m in ("sgdl", "mgdl")]
+
+
+def restoration_tier_configs(side: int | None = None) -> list:
+    """Tables 2 and 3 at the paper's protocol (§4: the authors' hyper-parameters, 2·10^4 epochs
+    per run or grade) on each image of the ``restoration`` plan area-averaged to at most ``side``
+    (default :data:`TIER_SIDES`): every noise level, then every blur, SGDL then MGDL per cell."""
+    from .image_regression import quick_downscale
+    from .restoration import RestorationRun
+
+    side = side or TIER_SIDES["restoration"]
+    plan = page_plan("restoration", "paper")
+    cells = [("denoise", dict(noise=s)) for s in plan["noises"]] + [("deblur", dict(blur=b)) for b in plan["blurs"]]
+    return [RestorationRun.profile("paper", image=name, problem=problem, method=m,
+                                   downscale=quick_downscale(name, side), **level)
+            for problem, level in cells for name in plan["images"] for m in ("sgdl", "mgdl")]
+

@@ -16,7 +16,8 @@ from .restoration import RestorationRun, restoration_psnr
 
 
 def _level(config: RestorationRun) -> str:
-    return f"σ = {config.noise:g}" if config.problem == "denoise" else f"σ̂ = {config.blur:g}"
+    # mathtext: a combining circumflex (σ̂) lands on the next character in the figure's font
+    return f"σ = {config.noise:g}" if config.problem == "denoise" else rf"$\hat\sigma$ = {config.blur:g}"
 
 
 def inputs_figure(configs: Sequence[RestorationRun], columns: int = 3) -> plt.Figure:

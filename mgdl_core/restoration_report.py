@@ -21,6 +21,10 @@ well-kept solvers (:mod:`mgdl_core.restoration_baselines`):
 A tuned value at the end of its grid is flagged in the row's note.
 
 :func:`restoration_claims` states what survives a change of CPU or numeric path, with rooms.
+:func:`table_markdown` lays out the page's Tables 2 and 3: the levels this build computed, with
+the paper's full-size network rows beside ours for reference, never subtracted (a 32² run and a
+512² number are not a comparison). Printed text writes σ̂ as "sigma_hat": a combining circumflex
+lands on the next character in monospace.
 """
 from __future__ import annotations
 
@@ -30,22 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .grids import psnr
+from .paper_numbers import PAPER_TABLE2, PAPER_TABLE3
 from .restoration import RestorationRun, restoration_psnr
 
-# The paper's Table 2: (σ, method) → {image: PSNR}; Table 3: (image, method) → {σ̂: PSNR}.
-PAPER_TABLE2 = {
-    (10, "sgdl"): dict(butterfly=27.53, pirate=25.13, chest=36.20), (10, "mgdl"): dict(butterfly=31.67, pirate=29.36, chest=38.58),
-    (20, "sgdl"): dict(butterfly=26.73, pirate=25.02, chest=35.34), (20, "mgdl"): dict(butterfly=28.39, pirate=27.74, chest=36.89),
-    (30, "sgdl"): dict(butterfly=26.05, pirate=24.63, chest=34.30), (30, "mgdl"): dict(butterfly=27.09, pirate=27.20, chest=35.48),
-    (40, "sgdl"): dict(butterfly=25.54, pirate=24.47, chest=33.55), (40, "mgdl"): dict(butterfly=26.37, pirate=26.25, chest=34.61),
-    (50, "sgdl"): dict(butterfly=24.65, pirate=24.01, chest=33.51), (50, "mgdl"): dict(butterfly=25.84, pirate=25.77, chest=33.94),
-    (60, "sgdl"): dict(butterfly=24.30, pirate=23.82, chest=32.90), (60, "mgdl"): dict(butterfly=25.21, pirate=25.32, chest=33.06),
-}
-PAPER_TABLE3 = {
-    ("butterfly", "sgdl"): {3: 25.43, 5: 24.20, 7: 22.70}, ("butterfly", "mgdl"): {3: 27.06, 5: 25.19, 7: 23.65},
-    ("pirate", "sgdl"): {3: 24.72, 5: 23.79, 7: 23.13}, ("pirate", "mgdl"): {3: 26.47, 5: 24.95, 7: 23.98},
-    ("chest", "sgdl"): {3: 35.40, 5: 34.61, 7: 33.69}, ("chest", "mgdl"): {3: 38.24, 5: 36.51, 7: 35.14},
-}
 # Rooms for checked claims: a PSNR difference is called only beyond PSNR_ROOM dB (rounding between
 # two numeric paths moved §4's Adam-trained PSNRs by up to 0.8 dB on every pixel); an energy above
 # the ROF minimum only beyond ENERGY_ROOM (relative), far above the direct solver's gap (1e-6).
@@ -152,16 +143,22 @@ METHOD_LABELS = {"input": "degraded input", "sgdl": "SGDL (29)", "mgdl": "MGDL (
                  "tv-chambolle": "TV Chambolle, tuned", "bm3d": "BM3D", "wiener": "Wiener, tuned"}
 
 
+def level_name(problem: str, level: float) -> str:
+    """"σ = 10" (denoising) or "sigma_hat = 3" (deblurring), for printed text."""
+    return f"σ = {level:g}" if problem == "denoise" else f"sigma_hat = {level:g}"
+
+
 def table_text(rows: list[RestorationRow]) -> str:
-    """The rows as a narrow text table, one block per cell (PSNR in dB; the paper's; Δ)."""
+    """The rows as a narrow text table, one block per cell (PSNR in dB; for a network, the paper's
+    full-size number beside it, labelled, not subtracted: the sizes may differ)."""
     lines = []
     cells = list(dict.fromkeys(r.cell for r in rows))
     for cell in cells:
         image, problem, level = cell
-        lines.append(f"{image}, {'σ' if problem == 'denoise' else 'σ̂'} = {level:g}")
+        lines.append(f"{image}, {level_name(problem, level)}")
         for r in (r for r in rows if r.cell == cell):
-            paper = f"{r.paper:6.2f} {r.psnr - r.paper:+5.2f}" if r.paper is not None else ""
-            lines.append(f"  {METHOD_LABELS.get(r.method, r.method):<22}{r.psnr:6.2f}  {paper}")
+            paper = f"(paper, full size: {r.paper:.2f})" if r.paper is not None else ""
+            lines.append(f"  {METHOD_LABELS.get(r.method, r.method):<22}{r.psnr:6.2f}  {paper}".rstrip())
     return "\n".join(lines)
 
 
@@ -171,7 +168,7 @@ def energy_text(rows: list[RestorationRow]) -> str:
     for r in rows:
         if r.minimum is None:
             continue
-        where = f"{r.image[:9]} {'σ' if r.problem == 'denoise' else 'σ̂'}{r.level:g}"
+        where = f"{r.image[:9]} {'σ' if r.problem == 'denoise' else 'blur'}{r.level:g}"
         ratio = r.lam / r.beta
         lines.append(f"{where:<16}{r.method:<5}{ratio:7.0e}{r.energy / r.minimum:7.2f}{r.psnr:7.2f}{r.minimum_psnr:7.2f}")
     return "\n".join(lines)
@@ -189,8 +186,7 @@ def restoration_claims(rows: list[RestorationRow]) -> list[str]:
         pairs = [(nets[c, "sgdl"], nets[c, "mgdl"]) for c in cells
                  if c[1:] == (problem, level) and (c, "sgdl") in nets and (c, "mgdl") in nets]
         above = sum(m.psnr > s.psnr + PSNR_ROOM for s, m in pairs)
-        what = f"σ = {level:g}" if problem == "denoise" else f"σ̂ = {level:g}"
-        out.append(f"{above} of {len(pairs)} images at {what}: MGDL above SGDL by > {PSNR_ROOM:g} dB")
+        out.append(f"{above} of {len(pairs)} images at {level_name(problem, level)}: MGDL above SGDL by > {PSNR_ROOM:g} dB")
     with_min = [r for r in nets.values() if r.minimum is not None and math.isfinite(r.energy)]
     over = sum(r.energy > r.minimum * (1 + ENERGY_ROOM) for r in with_min)
     out.append(f"{over} of {len(with_min)} network runs: objective over {1 + ENERGY_ROOM:g}× its minimum")
@@ -245,21 +241,59 @@ TABLE2_METHODS = ("input", "sgdl", "mgdl", "tv-rof", "tv-chambolle", "bm3d")
 TABLE3_METHODS = ("input", "sgdl", "mgdl", "tv-rof", "wiener")
 
 
-def table_glue(rows: list[RestorationRow]) -> dict[str, str]:
-    """A text for every cell of the page's Tables 2 and 3, the paper's whole grid: ``t2-σ-method-image``
-    and ``t3-σ̂-method-image``. A network's cell is "ours (paper's; ours − paper's)"; a cell this
-    build did not run is "–" (the quick profile runs a few levels), with the paper's beside it."""
-    by = {(r.image, r.problem, int(r.level), r.method): r for r in rows}
-    out = {}
-    for problem, key, levels, methods in (("denoise", "t2", (10, 20, 30, 40, 50, 60), TABLE2_METHODS),
-                                          ("deblur", "t3", (3, 5, 7), TABLE3_METHODS)):
-        for level in levels:
-            for m in methods:
-                for image in ("butterfly", "pirate", "chest"):
-                    r = by.get((image, problem, level, m))
-                    text = "–" if r is None else f"{r.psnr:.2f}"
-                    paper = paper_value(image, problem, level, m)
-                    if paper is not None:
-                        text += f" ({paper:.2f})" if r is None else f" ({paper:.2f}; {r.psnr - paper:+.2f})"
-                    out[f"{key}-{level}-{m}-{image}"] = text
-    return out
+PAPER_LEVELS = {"denoise": (10, 20, 30, 40, 50, 60), "deblur": (3, 5, 7)}
+IMAGES = ("butterfly", "pirate", "chest")
+
+
+def table_markdown(rows: list[RestorationRow], problem: str, scale: str) -> str:
+    """The page's Table 2 (``problem`` "denoise") or 3 ("deblur") as a Markdown table of the levels
+    the rows hold: per level our rows (PSNR, dB, computed at ``scale``), then the paper's SGDL and
+    MGDL at full size, labelled as such and never subtracted from ours; "–" where a cell has no
+    row. A last line names the paper's levels this build did not compute."""
+    methods = TABLE2_METHODS if problem == "denoise" else TABLE3_METHODS
+    symbol = "σ" if problem == "denoise" else r"$\hat\sigma$"
+    table = 2 if problem == "denoise" else 3
+    by = {(r.image, int(r.level), r.method): r for r in rows if r.problem == problem}
+    levels = sorted({level for _, level, _ in by})
+    lines = [f"| {symbol} | method (ours: {scale}) | " + " | ".join(i.capitalize() for i in IMAGES) + " |",
+             "|---|---|" + "---|" * len(IMAGES)]
+    for level in levels:
+        for k, m in enumerate(methods):
+            cells = [f"{by[i, level, m].psnr:.2f}" if (i, level, m) in by else "–" for i in IMAGES]
+            lines.append(f"| {level if k == 0 else ''} | {METHOD_LABELS[m]} | " + " | ".join(cells) + " |")
+        for m in ("sgdl", "mgdl"):
+            cells = [f"{v:.2f}" if (v := paper_value(i, problem, level, m)) is not None else "–" for i in IMAGES]
+            lines.append(f"|  | *{METHOD_LABELS[m]}, the paper's Table {table} (full size)* | " + " | ".join(cells) + " |")
+    missing = [f"{level:g}" for level in PAPER_LEVELS[problem] if level not in levels]
+    text = "\n".join(lines)
+    if missing:
+        text += (f"\n\nNot computed by this build: {symbol} = {', '.join(missing)} (the paper's values for them are "
+                 f"in its Table {table}).")
+    return text
+
+
+def paper_gain_range(problem: str) -> tuple[float, float]:
+    """The smallest and largest MGDL − SGDL PSNR of the paper's Table 2 ("denoise") or 3 ("deblur")."""
+    gains = [paper_value(i, problem, level, "mgdl") - paper_value(i, problem, level, "sgdl")
+             for level in PAPER_LEVELS[problem] for i in IMAGES]
+    return min(gains), max(gains)
+
+
+def nominal_input_psnr(noise: float) -> float:
+    """The expected PSNR of an image with Gaussian noise σ (0–255 scale), unclipped: 20·log10(255/σ)."""
+    return 20 * math.log10(255 / noise)
+
+
+def input_deviation(configs) -> float:
+    """The largest |PSNR(f̂) − :func:`nominal_input_psnr`| over the denoising ``configs``: how far
+    one noise realisation moves an input's PSNR at their size."""
+    return max(abs(psnr(c.observation(), c.clean_image()) - nominal_input_psnr(c.noise))
+               for c in configs if c.problem == "denoise")
+
+
+def drops_text(sgdl: int, mgdl: int, db: float = 1.0) -> str:
+    """The counts of PSNR falls (:func:`psnr_drops`) as a plain sentence, the larger count named."""
+    which = ("MGDL's PSNR fell more often than SGDL's" if mgdl > sgdl else
+             "SGDL's PSNR fell more often than MGDL's" if sgdl > mgdl else "both fell as often")
+    return (f"SGDL's PSNR fell more than {db:g} dB below its best so far {sgdl} times, MGDL's {mgdl} times "
+            f"(within a grade): {which}")

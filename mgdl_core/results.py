@@ -258,7 +258,8 @@ def replay_tolerance(config) -> float:
 def replay_result(result: Result, epochs: int = 1_000, rtol: float | None = None) -> Replay:
     """Re-train ``result``'s configuration for its first ``epochs`` (MGDL: grade 1 only; no
     spectra) and compare the training loss at every row of grade 1 with epoch ≤ ``epochs``,
-    within ``rtol`` (default :func:`replay_tolerance`). A NaN on either side is a mismatch."""
+    within ``rtol`` (default :func:`replay_tolerance`). A NaN on one side only is a mismatch; a
+    record that diverged within ``epochs`` must be replayed to a divergence at the same epoch."""
     config = result.run.config
     changes: dict = {"epochs": epochs, "track_every": 0}
     if config.method == "mgdl":
@@ -276,9 +277,16 @@ def replay_result(result: Result, epochs: int = 1_000, rtol: float | None = None
 
     ours, theirs = rows(replayed.history), rows(result.run.history)
     common = sorted(set(ours) & set(theirs))
-    a, b = np.array([ours[k] for k in common]), np.array([theirs[k] for k in common])
-    diffs = np.abs(a - b) / np.maximum(np.abs(b), 1e-300)
-    worst = float(np.max(diffs)) if diffs.size and np.isfinite(diffs).all() else math.inf
+    a, b = np.array([ours[k] for k in common], dtype=float), np.array([theirs[k] for k in common], dtype=float)
+    finite = np.isfinite(a) & np.isfinite(b)
+    diffs = np.abs(a - b)[finite] / np.maximum(np.abs(b[finite]), 1e-300)
+    # a diverged record replays when the replay diverges at the same epoch, with the same rows before
+    same_end = (not result.run.diverged or result.run.diverged_epoch > epochs
+                or (replayed.diverged and replayed.diverged_epoch == result.run.diverged_epoch))
+    if not common or (np.isfinite(a) != np.isfinite(b)).any() or not same_end:
+        worst = math.inf
+    else:
+        worst = float(np.max(diffs)) if diffs.size else 0.0
     return Replay(epochs, len(common), worst, replay_tolerance(config) if rtol is None else rtol)
 
 

@@ -27,54 +27,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .claims import decide
 from .errors import ConfigError
 from .experiments import RunSummary
+from .paper_numbers import EDGE, PAPER_SWEEP, SweepClaim
 
 __all__ = ["SweepClaim", "PAPER_SWEEP", "EDGE", "result_name", "load_sweep_results", "sweep_runs",
            "sweep_provenance", "expected", "agreement", "sweep_scale_report", "sweep_scale_counts",
            "disagreements_text"]
 
-
-@dataclass(frozen=True)
-class SweepClaim:
-    """What the paper says about one (setting, method) sweep: the loss ``level``, the interval
-    ``good`` of rates below it (None: no rate reaches it), and the rate above which training
-    ``fails_above`` (None: not stated; below it, training converges)."""
-
-    level: float
-    good: tuple[float, float] | None
-    fails_above: float | None
-    words: str  # the paper's claim, in a few words
-
-    def expects(self, lr: float) -> str:
-        """``"below"``, ``"fails"``, ``"converges"``, ``"not below"``, or ``"edge"`` within
-        :data:`EDGE` of an end the paper states (its ends are rounded: "0.03" for a rate near
-        0.031)."""
-        ends = [*(self.good or ()), *([self.fails_above] if self.fails_above else [])]
-        if any(end / EDGE <= lr <= end * EDGE for end in ends):
-            return "edge"
-        if self.good is not None and self.good[0] <= lr <= self.good[1]:
-            return "below"
-        if self.fails_above is not None:
-            return "fails" if lr > self.fails_above else "converges"
-        return "not below"
-
-
-# The paper's interval ends are one or two rounded digits read off its plot, and its sweep's
-# rates are not published: a rate within 10 % of an end is on the edge, where no verdict is given
-# (this book's 30 log-spaced rates are 24 % apart, so at most one rate per end).
-EDGE = 1.10
-
-PAPER_SWEEP: Mapping[tuple[int, str], SweepClaim] = {
-    (1, "sgdl"): SweepClaim(1e-3, (0.03, 0.08), 0.3, "loss < 1e-3 for η in [0.03, 0.08]; fails for η > 0.3"),
-    (1, "mgdl"): SweepClaim(1e-3, (0.01, 0.3), None, "loss < 1e-3 for η in [0.01, 0.3]"),
-    (2, "sgdl"): SweepClaim(1e-2, None, 0.006, "best at η = 0.005 (no loss level given); struggles for η > 0.006"),
-    (2, "mgdl"): SweepClaim(1e-2, (0.08, 0.3), None, "loss < 1e-2 for η in [0.08, 0.3]"),
-}
 
 _NAME = re.compile(r"^s5-setting(\d)-(sgdl|mgdl)-eta([0-9.e-]+)$")
 

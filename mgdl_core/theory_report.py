@@ -3,14 +3,18 @@ Appendices A–B; notebooks/03_theory.py).
 
 - Theorems 1–2: :func:`rate_rows` and :func:`rate_claims` put α̂ (the largest ‖H‖ recorded along
   a tracked run, :func:`mgdl_core.theory.alpha_by_grade`) next to the run's rate and outcome;
-  :func:`rate_bound_figure` draws 2/α̂ over the §5 sweep.
+  :func:`rate_bound_figure` draws 2/α̂ over the §5 sweep. :func:`alpha_after_start`,
+  :func:`alpha_scale_text` and :func:`edge_claims` set the quick runs' α̂ beside the committed
+  paper-scale runs' (``results/``), where every grade's α̂ sits at 2/η.
 - Theorems 4–5: :func:`grade_problem` is one two-layer grade (8) on a few points of Setting 1
   with a smooth (softplus) or the paper's ReLU activation, and :func:`linearisation_figure`
   and :func:`path_claims` show GD beside (7).
 - Theorem 3: :func:`convex_rows` and :func:`convex_claims` compare MGDL with convex grades to
   MGDL with GD grades (:mod:`mgdl_core.convex_mgdl`).
 
-The checked claims are decisions with room (:func:`mgdl_core.claims.decide`), never raw numbers.
+The checked claims are decisions with room (:func:`mgdl_core.claims.decide`), never raw numbers,
+except those read from committed results, which are the same on every machine. Printed text
+writes α̂ as "alpha_hat": a combining circumflex lands on the next character in monospace.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .claims import decide
+from .claims import decide, grade_starts
 from .convex import random_two_layer, two_layer_loss, with_bias_column
 from .convex_mgdl import TwoLayerMGDL
 from .figures import figure_legend, loss_vs_rate_figure
@@ -55,9 +59,68 @@ def rate_text(runs: Sequence) -> str:
     """A short table of η α̂ per grade (the theorems want η α̂ < 2), for the reader."""
     lines = []
     for label, lr, alphas in rate_rows(runs):
-        lines.append(f"{label}: α̂ = {', '.join(f'{a:.1f}' for a in alphas)}")
-        lines.append(f"  η·α̂ = {', '.join(f'{lr * a:.2f}' for a in alphas)}")
+        lines.append(f"{label}: alpha_hat = {', '.join(f'{a:.1f}' for a in alphas)}")
+        lines.append(f"  η·alpha_hat = {', '.join(f'{lr * a:.2f}' for a in alphas)}")
     return "\n".join(lines)
+
+
+def alpha_after_start(run) -> list[float]:
+    """Per grade, the largest ‖H‖ recorded after the grade's initialisation (the spectra taken
+    while it trains; :func:`mgdl_core.claims.grade_starts` marks the others), NaN for a grade
+    with no spectrum after its start. Beside :func:`~mgdl_core.theory.alpha_by_grade`, which
+    includes the start: where they differ, the start was sharper than anything GD kept."""
+    h = run.history
+    norms = np.asarray(h["hessian_norm"], dtype=np.float64)
+    grades = np.asarray(h["eig_grade"]) if "eig_grade" in h else np.ones(norms.size, int)
+    later = ~grade_starts(run)
+    return [float(norms[(grades == g) & later].max()) if ((grades == g) & later).any() else math.nan
+            for g in np.unique(grades)]
+
+
+def _epochs(run) -> str:
+    """The run's scale in words: its epochs (per grade for MGDL) and whether it stopped early."""
+    c = run.config
+    stop = ", early stopping" if getattr(c, "early_stopping", False) else ""
+    return f"{c.epochs:,} epochs{' per grade' if c.method == 'mgdl' else ''}{stop}"
+
+
+def alpha_scale_text(quick: Mapping[tuple[int, str], object], paper: Mapping[tuple[int, str], object]) -> str:
+    """Per tracked run (setting, method): 2/η, then alpha_hat per grade of the ``quick`` run and
+    of the ``paper``-scale run (all spectra, and after each grade's initialisation), each with its
+    epochs; a run missing from either side reads "not computed"."""
+    lines = []
+    for key in dict.fromkeys([*quick, *paper]):
+        run = quick.get(key) or paper.get(key)
+        lines.append(f"{_label(run)}, 2/η = {2 / run.config.lr:.1f}:")
+        for name, side in (("quick", quick), ("paper", paper)):
+            r = side.get(key)
+            if r is None:
+                lines.append(f"  {name}: not computed")
+                continue
+            lines.append(f"  {name} ({_epochs(r)}):")
+            lines.append(f"    alpha_hat = {', '.join(f'{a:.1f}' for a in alpha_by_grade(r))}")
+            if name == "paper":
+                lines.append(f"    after each start: {', '.join(f'{a:.1f}' for a in alpha_after_start(r))}")
+    return "\n".join(lines)
+
+
+# "At the edge of stability": η·alpha_hat after a grade's start within EDGE_BAND of 2 (relative),
+# called with EDGE_ROOM. For committed results only: they are the same on every machine.
+EDGE_BAND = 0.05
+EDGE_ROOM = 0.01
+
+
+def edge_claims(runs: Mapping[tuple[int, str], object]) -> list[str]:
+    """Per run (meant for the committed paper-scale results): does every grade's alpha_hat after its
+    initialisation sit within :data:`EDGE_BAND` of 2/η (GD holding the sharpness at the edge of
+    stability), called with room :data:`EDGE_ROOM`; then :func:`rate_claims` on the same runs."""
+    lines = []
+    for key, run in runs.items():
+        after = alpha_after_start(run)
+        worst = max(abs(run.config.lr * a / 2 - 1) for a in after) if not any(map(math.isnan, after)) else math.nan
+        lines.append(f"{_label(run)}: alpha_hat within {EDGE_BAND:.0%} of 2/η")
+        lines.append(f"  at every grade (after its start): {decide(worst, '<', EDGE_BAND, EDGE_ROOM)}")
+    return lines + rate_claims(runs)
 
 
 def rate_claims(tracked: Mapping[tuple[int, str], object]) -> list[str]:
@@ -69,7 +132,7 @@ def rate_claims(tracked: Mapping[tuple[int, str], object]) -> list[str]:
     for (setting, method), run in tracked.items():
         alphas = alpha_by_grade(run)
         fails = decide(run.config.lr * max(alphas), ">", 2.0, RATE_ROOM, relative=True)
-        lines.append(f"{_label(run)}: η·α̂ > 2 on its path: {fails}")
+        lines.append(f"{_label(run)}: η·alpha_hat > 2 on its path: {fails}")
         lines.append(f"  trained without diverging: {'yes' if run.outcome == 'completed' else 'no'}")
     for setting in dict.fromkeys(s for s, _ in tracked):
         sgdl, mgdl = tracked.get((setting, "sgdl")), tracked.get((setting, "mgdl"))
@@ -78,7 +141,8 @@ def rate_claims(tracked: Mapping[tuple[int, str], object]) -> list[str]:
         if sgdl is None or mgdl is None or max(sgdl.config.lr, mgdl.config.lr) > 2 * min(sgdl.config.lr, mgdl.config.lr):
             continue
         ratio = alpha_by_grade(sgdl)[0] / alpha_by_grade(mgdl)[0]
-        lines.append(f"Setting {setting}: SGDL's α̂ > 2 × MGDL's α̂_1: {decide(ratio, '>', 2.0, RATIO_ROOM, relative=True)}")
+        lines.append(f"Setting {setting}: SGDL's alpha_hat > 2 × MGDL's alpha_hat_1: "
+                     f"{decide(ratio, '>', 2.0, RATIO_ROOM, relative=True)}")
     return lines
 
 
@@ -99,7 +163,7 @@ def rate_bound_figure(sweeps: Mapping[tuple[int, str], Sequence], tracked: Mappi
                     ax.text(2 / a, 0.97 - 0.07 * (g - 1), str(g), color=COLORS[method], ha="center", va="top",
                             transform=ax.get_xaxis_transform())
             ax.plot([], [], color=COLORS[method], ls="-" if len(alphas) == 1 else ":",
-                    label=f"2/α̂, {LABELS[method]} at η = {run.config.lr:g}")
+                    label=rf"$2/\hat\alpha$, {LABELS[method]} at η = {run.config.lr:g}")
     figure_legend(fig)
     return fig
 
@@ -113,6 +177,9 @@ class GradeProblem:
     objective: Callable[[torch.Tensor], torch.Tensor]
     start: np.ndarray
     patterns: Callable[[torch.Tensor], torch.Tensor] | None
+    n: int = 0  # points
+    width: int = 0  # neurons
+    beta: float = 0.0  # weight decay
 
 
 def grade_problem(activation: str, n: int = 16, width: int = 8, beta: float = 0.1, seed: int = 1,
@@ -128,7 +195,37 @@ def grade_problem(activation: str, n: int = 16, width: int = 8, beta: float = 0.
     sigma = ACTIVATIONS[activation]
     # the pre-activations [x, 1] W of the layout of two_layer_loss (W first, row by row)
     patterns = (lambda v: (xb @ v[:2 * width].reshape(2, width)) >= 0) if activation == "relu" else None
-    return GradeProblem(activation, lambda v: two_layer_loss(v, xb, e, beta, sigma), start, patterns)
+    return GradeProblem(activation, lambda v: two_layer_loss(v, xb, e, beta, sigma), start, patterns, n, width, beta)
+
+
+# A neuron is "shrunk to zero" when its input weights' norm is below this share of the largest.
+SHRUNK = 1e-2
+
+
+def path_glue(label: str, p: LinearisedPath, width: int) -> dict[str, str]:
+    """The numbers the theory page's prose quotes about one path of (6)–(7), as text keyed
+    ``<activation>-<η>-<what>``: τ_k's largest value on the second half and the share of it above
+    1, the steps of the first stretch with τ_k > 1 and how many of them have an eigenvalue of
+    I − ηH above 1 (a negative Hessian eigenvalue), the gap's peak and end and the factor it fell
+    by over the last fifth of the path, the last steps' length, the two losses of the last steps
+    (a period-two cycle repeats them), and for a ReLU path its kink crossings and how many of the
+    ``width`` neurons end with input weights below :data:`SHRUNK` of the largest."""
+    tag, tail = label.replace(", η = ", "-"), p.tau[p.tau.size // 2:]
+    above = p.tau > 1
+    first = int(np.argmin(above)) if not above.all() else above.size  # the first stretch with τ_k > 1
+    fifth = p.gap.size // 5
+    w = np.linalg.norm(np.asarray(p.w[:-width]).reshape(-1, width), axis=0)
+    out = {"tau-tail": f"{tail.max():.4f}", "above-one": f"{(tail > 1).mean():.0%}",
+           "tau-max": f"{p.tau_sup:.3f}", "early-steps": f"{first:,}",
+           "early-negative": f"{int((p.a_max[:first] > 1).sum()):,}",
+           "gap-peak": f"{p.gap.max():.2g}", "gap-end": f"{p.gap[-1]:.1g}",
+           "gap-fall": f"{p.gap[-fifth - 1] / p.gap[-1]:.1f}", "step-end": f"{p.step[-2]:.2g}",
+           "loss-cycle": f"{p.loss[-2]:.4f} and {p.loss[-1]:.4f}",
+           "cycle-repeat": f"{abs(p.loss[-1] - p.loss[-3]):.0e}"}
+    if p.crossed.any() or label.startswith("relu"):
+        out["kinks"] = f"{int(p.crossed.sum()):,}"
+        out["shrunk"] = f"{int((w < SHRUNK * w.max()).sum())}"
+    return {f"{tag}-{k}": v for k, v in out.items()}
 
 
 def _band(values: np.ndarray, windows: int = 250) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,8 @@
 # - **Theorems 1 and 2** (§2, §3): GD (2) on the loss (1) of SGDL, and GD (4) on the loss (3)
 #   of each MGDL grade, converge when the learning rate is below $2/\alpha$, with
 #   $\alpha = \sup\|\mathbf H\|$ over a compact set holding the iterates ($\alpha_l$ for grade
-#   $l$). The paper argues $\alpha_l \ll \alpha$, so MGDL tolerates larger rates.
+#   $l$). The paper argues $\alpha_l \ll \alpha$, so MGDL tolerates larger rates (below: at
+#   the paper's own scale the runs do not bear this out).
 # - **Theorems 4 and 5** (§6): GD written as (6) and its linearisation (7),
 #   $\tilde W^{k+1} = \mathbf A^{k-1}\tilde W^k - \eta u^{k-1}$ with
 #   $\mathbf A^{k-1} = \mathbf I - \eta \mathbf H(W^{k-1})$, converge, and to the same point,
@@ -44,11 +45,14 @@ from mgdl_core.convex import SUPPORT_CUT
 from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
 from mgdl_core.plans import SWEEP_KEYS, TRACKED_RATES, page_plan, rate_sweep_configs, tracked_configs
 from mgdl_core.records import default_runs_dir
+from mgdl_core.results import load_results
 from mgdl_core.sweep import sweep
 from mgdl_core.synthetic import get_setting
 from mgdl_core.theory import alpha_by_grade, linearised_gd
-from mgdl_core.theory_report import (convex_claims, convex_fit_figure, convex_rows, grade_problem,
-                                     linearisation_figure, path_claims, rate_bound_figure, rate_claims, rate_text)
+from mgdl_core.theory_report import (RATE_ROOM, RATIO_ROOM, EDGE_BAND, alpha_after_start, alpha_scale_text,
+                                     convex_claims, convex_fit_figure, convex_rows, edge_claims, grade_problem,
+                                     linearisation_figure, path_claims, path_glue, rate_bound_figure, rate_claims,
+                                     rate_text, SHRUNK)
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
 PLAN = page_plan("theory", profile)
@@ -58,7 +62,8 @@ glue("profile", profile, display=False)
 # This page was built with the **{glue:text}`profile`** profile. Its first part reads the
 # runs of the [learning-rate page](05_learning_rate) and the
 # [eigenvalue page](06_eigenvalues) (the same configurations, so the same records: nothing is
-# trained twice); the other two parts compute in about a minute.
+# trained twice), and the committed paper-scale runs of the eigenvalue page (`results/`); the
+# other two parts compute their small problems here.
 #
 # ## Theorems 1 and 2: the rate bound along real runs
 #
@@ -76,30 +81,73 @@ tracked = dict(zip(tracked_runs, results[:len(tracked_runs)]))
 sweeps = split_runs(results[len(tracked_runs):], SWEEP_KEYS)
 
 # %%
-# The numbers, for the reader (not checked: the largest ‖H‖ of a run near the edge of
-# stability moves by a few per cent with the CPU's rounding).
+# The numbers of the quick runs, for the reader (not checked: the largest ‖H‖ of a run near the
+# edge of stability moves by a few per cent with the CPU's rounding).
 print(rate_text(tracked.values()))
 
 # %% [markdown]
-# What the runs support whatever the machine (the checked output): whether $\eta\hat\alpha$
-# exceeds 2 at some grade by at least 8 %, whether the run trained to its last epoch without
-# diverging, and whether SGDL's $\hat\alpha$ is more than twice that of MGDL's first grade (by
-# at least 25 %). A single grade's $\hat\alpha_l$ moved by up to a quarter between two numeric
-# paths, so it is not checked grade by grade.
+# What the quick runs support whatever the machine (the checked output): whether
+# $\eta\hat\alpha$ exceeds 2 at some grade (by a factor of at least {glue:text}`rate-room`),
+# whether the run trained to its last epoch without diverging, and whether SGDL's
+# $\hat\alpha$ is more than twice that of MGDL's first grade (by a factor of at least
+# {glue:text}`ratio-room`). A single grade's $\hat\alpha_l$ moves between two numeric paths by
+# more than these rooms (the measurements are in `mgdl_core.theory_report`), so it is not
+# checked grade by grade.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print("\n".join(rate_claims(tracked)))
 
+# %% [markdown]
+# The same four runs at the paper's scale ($10^6$ epochs, per grade for MGDL, with the authors'
+# early stopping and a spectrum every $10^4$ epochs), trained once and committed to `results/`
+# (the [eigenvalue page](06_eigenvalues) shows their spectra), set beside the quick ones.
+# "After each start" leaves out the spectrum taken at a grade's initialisation, before any step.
+
+# %%
+# The quick runs beside the committed paper-scale ones (the quick numbers move with the CPU).
+paper = {key: r.run for key, r in load_results({key: f"synthetic/s6-setting{key[0]}-{key[1]}"
+                                                for key in TRACKED_RATES}).items()}
+print(alpha_scale_text(tracked, paper))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# The paper-scale runs only: committed data, the same on every machine.
+print(alpha_scale_text({}, paper).replace("  quick: not computed\n", ""))
+print("\n".join(edge_claims(paper)))
+
 # %% tags=["hide-input"]
+glue("rate-room", f"{RATE_ROOM:g}", display=False)
+glue("ratio-room", f"{RATIO_ROOM:g}", display=False)
+glue("edge-band", f"{EDGE_BAND:.0%}", display=False)
+for (s, m), lr in TRACKED_RATES.items():
+    glue(f"s{s}-{m}-eta", f"{lr:g}", display=False)
+    glue(f"s{s}-{m}-edge", f"{2 / lr:.1f}", display=False)
+    glue(f"s{s}-{m}-epochs", f"{tracked[s, m].config.epochs:,}", display=False)
 alphas = {key: alpha_by_grade(run) for key, run in tracked.items()}
 for (s, m), a in alphas.items():
     glue(f"s{s}-{m}-alpha", ", ".join(f"{v:.1f}" for v in a), display=False)
     glue(f"s{s}-{m}-eta-alpha", ", ".join(f"{TRACKED_RATES[s, m] * v:.2f}" for v in a), display=False)
+for (s, m) in TRACKED_RATES:  # a paper-scale run not committed reads "–"
+    run = paper.get((s, m))
+    glue(f"s{s}-{m}-paper-alpha", ", ".join(f"{v:.1f}" for v in alpha_by_grade(run)) if run else "–", display=False)
+    glue(f"s{s}-{m}-paper-after", ", ".join(f"{v:.1f}" for v in alpha_after_start(run)) if run else "–", display=False)
+    sharp = [str(g) for g, (a, b) in enumerate(zip(alpha_by_grade(run), alpha_after_start(run)), 1) if a > b] if run else []
+    glue(f"s{s}-{m}-start-grades", ", ".join(sharp) or "none", display=False)
+if {(1, "sgdl"), (1, "mgdl")} <= paper.keys():
+    glue("s1-paper-ratio", f"{alpha_by_grade(paper[1, 'sgdl'])[0] / alpha_by_grade(paper[1, 'mgdl'])[0]:.2f}",
+         display=False)
+else:
+    glue("s1-paper-ratio", "–", display=False)
 glue("s1-sgdl-bound", f"{2 / alphas[1, 'sgdl'][0]:.3f}", display=False)
 glue("s1-ratio", ", ".join(f"{alphas[1, 'sgdl'][0] / v:.1f}" for v in alphas[1, "mgdl"]), display=False)
 largest_ok = max(r.config.lr for r in sweeps[1, "sgdl"] if r.outcome == "completed")
 glue("s1-sgdl-largest", f"{largest_ok:.3g}", display=False)
+glue("s1-sgdl-beyond", f"{largest_ok * alphas[1, 'sgdl'][0] / 2:.1f}", display=False)
+glue("s2-rate-ratio", f"{TRACKED_RATES[2, 'mgdl'] / TRACKED_RATES[2, 'sgdl']:g}", display=False)
+sweep_plan = page_plan("learning_rate", profile)
+glue("sweep-scale", f"{profile} profile: {sweep_plan['rates']} rates, {sweep_plan['sgdl_epochs']:,} epochs for SGDL "
+     f"and {sweep_plan['mgdl_epochs']:,} per grade for MGDL", display=False)
 fig = rate_bound_figure(sweeps, tracked)
 glue_figure("fig-rate-bound", fig)
 
@@ -112,44 +160,65 @@ glue_figure("fig-rate-bound", fig)
 #
 # The §5 sweep (final training loss against η; crosses: diverged), with $2/\hat\alpha$ of the
 # tracked runs of §6 as vertical lines: SGDL (26) solid, each MGDL (30) grade dotted and
-# numbered. Setting 1 left, Setting 2 right.
+# numbered. Setting 1 left, Setting 2 right. Computed at the {glue:text}`sweep-scale`; the
+# tracked runs trained {glue:text}`s1-sgdl-epochs` epochs for SGDL and {glue:text}`s1-mgdl-epochs`
+# per grade for MGDL (the paper's scale is $10^6$).
 # ```
 #
-# Setting 1: SGDL at η = 0.08 has $\hat\alpha$ = {glue:text}`s1-sgdl-alpha`, so
-# $\eta\hat\alpha$ = {glue:text}`s1-sgdl-eta-alpha`: above 2, yet the run trains. This is the
-# edge of stability, the regime the [eigenvalue page](06_eigenvalues) shows: the sharpest
-# Hessian eigenvalue rises to about $2/\eta$ and GD keeps it there, oscillating in that
-# direction while the loss still falls. The sweep trains SGDL without divergence up to
-# η = {glue:text}`s1-sgdl-largest`, past the bound $2/\hat\alpha$ = {glue:text}`s1-sgdl-bound`
-# of its η = 0.08 run. Theorems 1–2 give a *sufficient* condition; the runs train without
-# diverging well beyond it. (A caveat in the other direction: $\hat\alpha$ is measured at one rate, and the
-# path of GD, hence its $\hat\alpha$, changes with η.)
+# Setting 1, quick runs: SGDL at η = {glue:text}`s1-sgdl-eta` has $\hat\alpha$ =
+# {glue:text}`s1-sgdl-alpha`, so $\eta\hat\alpha$ = {glue:text}`s1-sgdl-eta-alpha`: above 2,
+# yet the run trains. This is the edge of stability, the regime the
+# [eigenvalue page](06_eigenvalues) shows: the sharpest Hessian eigenvalue rises to about
+# $2/\eta$ and GD keeps it there, oscillating in that direction while the loss still falls. The
+# sweep trains SGDL without divergence up to η = {glue:text}`s1-sgdl-largest`,
+# {glue:text}`s1-sgdl-beyond` times the bound $2/\hat\alpha$ = {glue:text}`s1-sgdl-bound` of its
+# η = {glue:text}`s1-sgdl-eta` run. Theorems 1–2 give a *sufficient* condition; the runs train
+# without diverging beyond it. (A caveat in the other direction: $\hat\alpha$ is measured at one
+# rate, and the path of GD, hence its $\hat\alpha$, changes with η.)
 #
-# MGDL at η = 0.06 has $\hat\alpha_l$ = {glue:text}`s1-mgdl-alpha` for grades 1–4
-# ($\eta\hat\alpha_l$ = {glue:text}`s1-mgdl-eta-alpha`): SGDL's $\hat\alpha$ is
-# {glue:text}`s1-ratio` times these. The paper's "$\alpha_l \ll \alpha$" holds for the first
-# grade; later grades, which fit the high-frequency residual, have curvature within a factor of
-# two of SGDL's. Setting 2 (SGDL η = 0.005, MGDL η = 0.2): SGDL's $\hat\alpha$ is
-# {glue:text}`s2-sgdl-alpha` ($\eta\hat\alpha$ = {glue:text}`s2-sgdl-eta-alpha`, well inside
-# the bound at this small rate), MGDL's {glue:text}`s2-mgdl-alpha` ($\eta\hat\alpha_l$ =
-# {glue:text}`s2-mgdl-eta-alpha`): at least one of MGDL's grades trains where its own condition
-# fails. The two rates are 40 times apart, and near the edge of stability $\lambda_{\max}$ is
-# held near $2/\eta$, so in Setting 2 the ratio of the $\hat\alpha$ measures the rates, not the
-# networks; it is not compared there.
+# MGDL at η = {glue:text}`s1-mgdl-eta` has, after {glue:text}`s1-mgdl-epochs` epochs per grade,
+# $\hat\alpha_l$ = {glue:text}`s1-mgdl-alpha` for grades 1–4 ($\eta\hat\alpha_l$ =
+# {glue:text}`s1-mgdl-eta-alpha`): SGDL's $\hat\alpha$ is {glue:text}`s1-ratio` times these.
+# That is a property of short runs, not of MGDL. At the paper's scale the same runs give SGDL
+# $\hat\alpha$ = {glue:text}`s1-sgdl-paper-alpha` and MGDL's grades
+# {glue:text}`s1-mgdl-paper-alpha` ({glue:text}`s1-mgdl-paper-after` after each grade's
+# initialisation), against $2/\eta$ = {glue:text}`s1-mgdl-edge` for MGDL: after its start, every
+# grade's $\hat\alpha_l$ lies within {glue:text}`edge-band` of $2/\eta$: GD rides the edge of
+# stability, the sharpness rising until the rate stops it at $2/\eta$. SGDL's
+# $\hat\alpha$ lies beyond its own $2/\eta$ = {glue:text}`s1-sgdl-edge` (its eigenvalues of
+# $\mathbf I - \eta\mathbf H$ cross −1, as in the paper's Figure 2), and is
+# {glue:text}`s1-paper-ratio` times MGDL's first grade's: **the paper's
+# "$\alpha_l \ll \alpha$" does not hold at its own scale**, and the quick runs' small
+# $\hat\alpha_1$ only shows that {glue:text}`s1-mgdl-epochs` epochs end before the sharpness has
+# risen to $2/\eta$. Where a grade's $\hat\alpha_l$ over all its spectra is larger than after its
+# start (grade {glue:text}`s1-mgdl-start-grades` here), its initialisation was sharper than
+# $2/\eta$ and GD left that region.
+#
+# Setting 2 (SGDL η = {glue:text}`s2-sgdl-eta`, MGDL η = {glue:text}`s2-mgdl-eta`), quick runs:
+# SGDL's $\hat\alpha$ is {glue:text}`s2-sgdl-alpha` ($\eta\hat\alpha$ =
+# {glue:text}`s2-sgdl-eta-alpha`), MGDL's {glue:text}`s2-mgdl-alpha` ($\eta\hat\alpha_l$ =
+# {glue:text}`s2-mgdl-eta-alpha`). At the paper's scale SGDL's is
+# {glue:text}`s2-sgdl-paper-alpha` ($2/\eta$ = {glue:text}`s2-sgdl-edge`) and MGDL's grades'
+# {glue:text}`s2-mgdl-paper-after` after each start ($2/\eta$ = {glue:text}`s2-mgdl-edge`):
+# MGDL's sit at their $2/\eta$ (within {glue:text}`edge-band`), SGDL's beyond it, and both train
+# where the theorems' condition fails. The two rates are {glue:text}`s2-rate-ratio` times apart
+# and each run's sharpness is set by its own rate (at or beyond its $2/\eta$), so in Setting 2
+# the ratio of the $\hat\alpha$ measures the rates, not the networks; it is not compared there.
 #
 # ## Theorems 4 and 5: GD and its linearisation
 #
-# Here one grade of (8) is small enough to take the dense Hessian at every step: 16 points of
-# Setting 1, 8 neurons with biases, weight decay β = 0.1 (24 parameters). GD (6) runs beside
+# Here one grade of (8) is small enough to take the dense Hessian at every step:
+# {glue:text}`lin-n` points of Setting 1, {glue:text}`lin-width` neurons with biases, weight decay
+# β = {glue:text}`lin-beta` ({glue:text}`lin-params` parameters). GD (6) runs beside
 # (7) from $\tilde W^0 = W^0$, $\tilde W^1 = W^1$ (`mgdl_core.theory.linearised_gd`), with
 # $\tau_k = \|\mathbf I - \eta\mathbf H(W^k)\|$ recorded along the path, at two rates and for
 # two activations: a smooth softplus, for which $\mathcal F$ is $C^\infty$ as the theorems
 # assume, and the paper's ReLU, for which it is not.
 
 # %%
-paths = {}
+paths, problems = {}, {}
 for activation in ("softplus", "relu"):
-    problem = grade_problem(activation)
+    problem = problems[activation] = grade_problem(activation)
     for eta in (0.01, 0.025):
         paths[f"{activation}, η = {eta:g}"] = linearised_gd(problem.objective, problem.start, eta,
                                                             PLAN["linear_steps"], patterns=problem.patterns)
@@ -167,16 +236,15 @@ for label, p in paths.items():
 print("\n".join(path_claims(paths)))
 
 # %% tags=["hide-input"]
-for label, p in paths.items():
-    tag, tail = label.replace(", η = ", "-"), p.tau[p.tau.size // 2:]
-    glue(f"{tag}-tau-tail", f"{tail.max():.4f}", display=False)
-    glue(f"{tag}-above-one", f"{(tail > 1).mean():.0%}", display=False)
-    glue(f"{tag}-gap-peak", f"{p.gap.max():.2g}", display=False)
-    glue(f"{tag}-gap-end", f"{p.gap[-1]:.1g}", display=False)
-    glue(f"{tag}-step-end", f"{p.step[-2]:.2g}", display=False)
-    if label.startswith("relu"):
-        glue(f"{tag}-kinks", f"{int(p.crossed.sum()):,}", display=False)
+for label, p in paths.items():  # mgdl_core.theory_report.path_glue: the numbers the prose quotes
+    for key, text in path_glue(label, p, problems[label.split(",")[0]].width).items():
+        glue(key, text, display=False)
 glue("linear-steps", f"{PLAN['linear_steps']:,}", display=False)
+glue("shrunk-share", f"{SHRUNK:.0%}", display=False)
+problem = problems["relu"]
+for key, value in (("n", problem.n), ("width", problem.width), ("beta", f"{problem.beta:g}"),
+                   ("params", problem.start.size)):
+    glue(f"lin-{key}", value, display=False)
 fig = linearisation_figure(paths)
 glue_figure("fig-linearisation", fig)
 
@@ -187,25 +255,31 @@ glue_figure("fig-linearisation", fig)
 # :name: fig-linearisation
 # :alt: Two rows of panels, a softplus grade and a ReLU grade: left, tau_k, the norm of I minus eta times the Hessian, along the path for each rate, with the line 1; right, the gap between gradient descent and the linearised iteration (7) on a log scale.
 #
-# One grade of (8), {glue:text}`linear-steps` GD steps from one random start; top: the
+# One grade of (8), {glue:text}`linear-steps` GD steps from one random start (the
+# {glue:text}`profile` profile); top: the
 # softplus grade, bottom: the ReLU grade; colour: the rate. Left: $\tau_k$, the spectral norm
 # of the iteration matrix at $W^k$ (the dotted line is 1). Right: the distance between GD (6)
 # and its linearisation (7). Each curve is drawn as the band between its smallest and largest
 # value over each of 250 windows of the path: the ReLU paths change from one step to the next.
 # ```
 #
-# *Smooth grade, η = 0.01.* Early on $\tau_k > 1$ (far from a minimiser the Hessian has
-# negative eigenvalues), so Theorem 4's hypothesis holds only on the tail of the path: there
-# $\tau_k$ stays below 1 (at most {glue:text}`softplus-0.01-tau-tail` on the second half).
-# The two sequences separate by at most {glue:text}`softplus-0.01-gap-peak` and then come
-# together, {glue:text}`softplus-0.01-gap-end` apart at the end and still closing: Theorem 5,
-# observed.
+# *Smooth grade, η = 0.01.* Over the first {glue:text}`softplus-0.01-early-steps` steps
+# $\tau_k > 1$ (up to {glue:text}`softplus-0.01-tau-max`), at
+# {glue:text}`softplus-0.01-early-negative` of them because $\mathbf I - \eta\mathbf H$ has an
+# eigenvalue above 1, a negative eigenvalue of the Hessian far from a minimiser; so Theorem 4's
+# hypothesis holds only on the tail of the path: there $\tau_k$ stays below 1 (at most
+# {glue:text}`softplus-0.01-tau-tail` on the second half). The two sequences separate by at most
+# {glue:text}`softplus-0.01-gap-peak` and then come together, {glue:text}`softplus-0.01-gap-end`
+# apart at the end, the gap still falling (by a factor {glue:text}`softplus-0.01-gap-fall` over
+# the last fifth of the path): Theorem 5, observed.
 #
 # *Smooth grade, η = 0.025.* $\tau_k > 1$ at {glue:text}`softplus-0.025-above-one` of the steps
 # of the second half (at most {glue:text}`softplus-0.025-tau-tail`), and GD itself does not
-# converge: it ends in a cycle of period two, its step staying at
-# {glue:text}`softplus-0.025-step-end` (the edge of stability again). The linearisation leaves GD, up to {glue:text}`softplus-0.025-gap-peak` apart:
-# (7) is no guide to GD at this rate.
+# converge: it ends in a cycle of period two, its loss alternating between
+# {glue:text}`softplus-0.025-loss-cycle` (each repeating two steps later to within
+# {glue:text}`softplus-0.025-cycle-repeat`) and its step staying at
+# {glue:text}`softplus-0.025-step-end` (the edge of stability again). The linearisation leaves GD,
+# up to {glue:text}`softplus-0.025-gap-peak` apart: (7) is no guide to GD at this rate.
 #
 # *ReLU grade.* $\mathcal F$ is a polynomial in $W$ on each region of fixed activation
 # patterns, and $\mathbf H$ is the Hessian there, defined almost everywhere; $\sigma$ is not
@@ -217,15 +291,17 @@ glue_figure("fig-linearisation", fig)
 # ({glue:text}`relu-0.025-kinks` steps across a kink, $\tau_k > 1$ at
 # {glue:text}`relu-0.025-above-one` of the second half) they end {glue:text}`relu-0.025-gap-end`
 # apart. Weight decay also shrinks unused neurons towards $w_j = 0$, where every point sits on
-# their kink: a ReLU grade's minimisers tend to lie where the smoothness the theorems need is
-# missing.
+# their kink: at the end, {glue:text}`relu-0.01-shrunk` (η = 0.01) and
+# {glue:text}`relu-0.025-shrunk` (η = 0.025) of the {glue:text}`lin-width` neurons have input
+# weights below {glue:text}`shrunk-share` of the largest neuron's. A ReLU grade's minimisers lie where the smoothness
+# the theorems need is missing.
 #
 # ## Theorem 3: each grade as a convex program (Appendix A)
 #
 # A grade with one hidden ReLU layer, problem (8), is solved globally by the convex program (9)
 # over the activation patterns $D_i$ of its data (after Pilanci & Ergen;
-# `mgdl_core.convex`, tested against brute-force pattern enumeration, the recovered network's
-# objective and 20 GD runs). MGDL with such grades is a sequence of convex programs: grade $l$
+# `mgdl_core.convex`, tested in `tests/test_convex.py` against brute-force pattern enumeration,
+# the recovered network's objective and GD runs from random starts). MGDL with such grades is a sequence of convex programs: grade $l$
 # solves (9) on the features of the grades before it, and the ReLU layer that Theorem 3
 # recovers becomes the next grade's features (`mgdl_core.convex_mgdl`). Beside it, the same
 # MGDL with each grade trained by GD on (8).
@@ -248,6 +324,7 @@ print("\n".join(convex_claims(convex, gd)))
 for name, fit in (("convex", convex), ("gd", gd)):
     glue(f"{name}-losses", ", ".join(f"{v:.2g}" for v in fit.losses), display=False)
     glue(f"{name}-neurons", ", ".join(str(g.neurons) for g in fit.grades), display=False)
+    glue(f"{name}-objectives", ", ".join(f"{g.objective:.3g}" for g in fit.grades), display=False)
 glue("convex-later-d", " and ".join(str(g.neurons + 1) for g in convex.grades[:-1]), display=False)
 glue("convex-patterns", ", ".join(str(g.patterns) for g in convex.grades), display=False)
 glue("convex-first", f"{convex.grades[0].objective:.3f}", display=False)
@@ -268,7 +345,7 @@ glue_figure("fig-convex-mgdl", fig)
 # :alt: Two panels: the 32 training points of Setting 1 and the MGDL prediction after each of 3 grades, convex grades (left) and gradient-descent grades (right).
 #
 # MGDL on {glue:text}`cvx-points` points of Setting 1 (dots), the prediction after each of
-# {glue:text}`cvx-grades` grades, β = {glue:text}`cvx-beta`. Left: each grade the convex
+# {glue:text}`cvx-grades` grades, β = {glue:text}`cvx-beta` (the {glue:text}`profile` profile). Left: each grade the convex
 # program (9), its network recovered by Theorem 3. Right: each grade
 # {glue:text}`cvx-width` neurons trained by {glue:text}`cvx-gd-steps` GD steps at
 # η = {glue:text}`cvx-gd_lr`.
@@ -279,14 +356,13 @@ glue_figure("fig-convex-mgdl", fig)
 # against {glue:text}`gd-first` for GD. Training losses (3) after each grade: convex
 # {glue:text}`convex-losses`, GD {glue:text}`gd-losses`. The convex grades use
 # {glue:text}`convex-neurons` neurons ($m_l^*$ of Theorem 3: the $u_i$, $v_i$ whose norm is
-# above {glue:text}`cvx-cut` of the largest; the solver returns no exact zeros, and the others
-# lie below 10⁻⁵ of it, so the count does not depend on the machine's rounding) over
+# above {glue:text}`cvx-cut` of the largest; the solver returns no exact zeros, and is run to a
+# feasibility of 10⁻¹⁰, far below that cut: `mgdl_core.convex.solve_convex_grade`) over
 # {glue:text}`convex-patterns` patterns; the GD grades have {glue:text}`gd-neurons` neurons
-# doing work (of {glue:text}`cvx-width`). Their times are measured by
-# `bench/bench_convex_mgdl.py`, not printed here (a committed page must not change from one
-# build to the next): on this project's 2-core CPU a convex grade takes a second or two,
-# within a factor of two of a GD grade's {glue:text}`cvx-gd-steps` steps, and reaches a lower
-# objective (8).
+# doing work (of {glue:text}`cvx-width`). Objectives (8) per grade: convex
+# {glue:text}`convex-objectives`, GD {glue:text}`gd-objectives`. The two kinds of grade's times
+# are measured by `bench/bench_convex_mgdl.py`, not printed here (a committed page must not
+# change from one build to the next).
 #
 # Where the exactness ends: a later grade's features are the previous grade's $m^*_{l-1}$
 # ReLU outputs, $d_l = m^*_{l-1} + 1$ inputs, and the patterns can no longer be enumerated; the

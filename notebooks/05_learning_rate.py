@@ -50,6 +50,7 @@ from mgdl_core.image_regression import ImageRegressionRun
 from mgdl_core.image_report import mgdl_below_sgdl
 from mgdl_core.figures import best_runs_figure, loss_vs_rate_figure, results_figure, seed_spread_figure
 from mgdl_core.paper import page_status
+from mgdl_core.paper_numbers import PAPER_SWEEP
 from mgdl_core.plans import SWEEP_KEYS, page_plan, rate_sweep_configs
 from mgdl_core.records import default_runs_dir
 from mgdl_core.runtime import environment_summary
@@ -62,10 +63,7 @@ use_book_style()  # the figures' text sizes for the book's column: mgdl_core.boo
 # Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
 PLAN = page_plan("learning_rate", profile)
 RATES = log_rates(0.001, 0.5, PLAN["rates"])
-THRESHOLD = {1: 1e-3, 2: 1e-2}  # the paper's "good loss" level per setting
-PAPER_INTERVALS = {(1, "sgdl"): "[0.03, 0.08]", (1, "mgdl"): "[0.01, 0.3]",
-                   (2, "sgdl"): "only η = 0.005 trains well; diverges for η > 0.006",
-                   (2, "mgdl"): "[0.08, 0.3]"}
+THRESHOLD = {s: PAPER_SWEEP[s, "mgdl"].level for s in (1, 2)}  # the paper's "good loss" level per setting
 glue("n-rates", len(RATES), display=False)
 glue("sgdl-epochs", f"{PLAN['sgdl_epochs']:,}", display=False)
 glue("mgdl-epochs", f"{PLAN['mgdl_epochs']:,}", display=False)
@@ -78,7 +76,7 @@ glue("profile", profile, display=False)
 # run per method and setting, started from the authors' initial weights (He-normal, drawn by
 # JAX's PRNG from `PRNGKey(42)` exactly as their code does, zero biases). This page was built with the **{glue:text}`profile`** profile: SGDL
 # trains for {glue:text}`sgdl-epochs` epochs, MGDL for {glue:text}`mgdl-epochs` epochs per
-# grade (the same total). The paper trains for $10^6$ epochs (per grade for MGDL) with the
+# grade. The paper trains for $10^6$ epochs (per grade for MGDL) with the
 # authors' early stopping. For that, on a GPU machine, either build the book with
 # `make book PROFILE=paper`, or run the sweeps from a shell first (interruptible and
 # resumable), after which the paper-profile build reads their records instead of training:
@@ -92,9 +90,9 @@ glue("profile", profile, display=False)
 # $10^8$) is stopped and recorded as *diverged*.
 #
 # **What the quick sweep is for, and what it is not.** It re-runs in minutes and checks the
-# machinery (the sweep, divergence as an outcome, the claims below), but at 6,000 epochs no
-# run of either method reaches the paper's loss levels, so it cannot test the paper's
-# intervals. The runs of the paper's protocol computed so far are in
+# machinery (the sweep, divergence as an outcome, the claims below), but its few epochs cannot
+# test the paper's intervals, which are about runs of up to 10⁶ epochs (in the table below,
+# {glue:text}`n-empty`). The runs of the paper's protocol computed so far are in
 # {ref}`the paper-scale section <lr-paper-scale>` below.
 
 # %%
@@ -129,8 +127,11 @@ for s in (1, 2):
 # %% tags=["hide-input"]
 for (s, m), rs in runs.items():
     glue(f"s{s}-{m}-interval", interval_text(rs, THRESHOLD[s]), display=False)
-    glue(f"s{s}-{m}-paper", PAPER_INTERVALS[s, m], display=False)
+    glue(f"s{s}-{m}-paper", PAPER_SWEEP[s, m].words, display=False)
     glue(f"s{s}-{m}-diverged", first_diverged(rs), display=False)
+glue("levels", ", ".join(f"{THRESHOLD[s]:g} for Setting {s}" for s in (1, 2)), display=False)
+n_empty = sum(interval_text(rs, THRESHOLD[s]) == "none of the rates" for (s, m), rs in runs.items())
+glue("n-empty", f"{n_empty} of the {len(runs)} intervals are empty" if n_empty else "no interval is empty", display=False)
 
 fig = loss_vs_rate_figure(runs, thresholds=THRESHOLD)
 glue_figure("fig-loss-vs-rate", fig)
@@ -142,10 +143,11 @@ glue_figure("fig-loss-vs-rate", fig)
 # :name: fig-lr-sweep
 # :alt: Two log-log panels, Setting 1 and 2: final training loss of SGDL and MGDL against the learning rate, diverged runs as crosses on the top edge, a dashed line at the paper's loss level.
 #
-# The paper's Figure 1: final training loss of SGDL (26) and MGDL (30) against the learning
-# rate, Setting 1 (left) and Setting 2 (right). Crosses on the top edge are runs that diverged
-# (the paper's "NaN"); the dashed line is the level used below (1e-3 for Setting 1, 1e-2 for
-# Setting 2).
+# The paper's Figure 1 computed at the {glue:text}`profile` profile ({glue:text}`sgdl-epochs`
+# epochs for SGDL, {glue:text}`mgdl-epochs` per grade for MGDL; the paper trains 10⁶): final
+# training loss of SGDL (26) and MGDL (30) against the learning rate, Setting 1 (left) and
+# Setting 2 (right). Crosses on the top edge are runs that diverged (the paper's "NaN"); the
+# dashed line is the paper's level used below ({glue:text}`levels`).
 # ```
 #
 # | | rates with loss under the level, here | the paper | diverged, here |
@@ -155,9 +157,9 @@ glue_figure("fig-loss-vs-rate", fig)
 # | Setting 2, SGDL | {glue:text}`s2-sgdl-interval` | {glue:text}`s2-sgdl-paper` | {glue:text}`s2-sgdl-diverged` |
 # | Setting 2, MGDL | {glue:text}`s2-mgdl-interval` | {glue:text}`s2-mgdl-paper` | {glue:text}`s2-mgdl-diverged` |
 #
-# With the quick profile's few epochs no run reaches the paper's loss levels, so the intervals
-# are mostly empty; what does show already is where each method diverges. The paper-profile
-# run fills the table with the paper's protocol.
+# With the {glue:text}`profile` profile's few epochs, {glue:text}`n-empty`; what does show
+# already is where each method diverges. The paper's protocol fills the table: at the paper's
+# scale, below.
 
 # %% [markdown]
 # (lr-paper-scale)=
@@ -229,18 +231,41 @@ glue_figure("fig-lr-paper", fig)
 # oscillation its validation loss stopped improving, as the next section measures at the quick
 # profile's size. The eigenvalue page's paper-scale runs at the paper's own rates (SGDL 0.08
 # and MGDL 0.06 in Setting 1, 0.005 and 0.2 in Setting 2) are the same protocol with spectra.
-# Still missing: the other rates of the 30, for which the page needs a GPU or a day of CPU.
+# The rates still missing, and their cost, are in the first table above.
+
+# %% tags=["hide-input"]
+have_all = all(key in paper for key in SWEEP_KEYS)
+fig = best_runs_figure({key: paper[key] for key in SWEEP_KEYS}, SETTINGS) if have_all else results_figure([])
+glue_figure("fig-best-paper", fig)
+for key in SWEEP_KEYS:
+    found = best_run(paper.get(key, []))
+    glue(f"paper-best-{key[0]}-{key[1]}", "–" if found is None else
+         f"η = {found.config.lr:.3g}, test loss {found.test_loss:.1e}", display=False)
+
+# %% [markdown]
+# {numref}`fig-best-paper` is Figure 17 from these runs: for each setting and method, the
+# computed rate with the lowest final validation loss (Setting 1: SGDL
+# {glue:text}`paper-best-1-sgdl`, MGDL {glue:text}`paper-best-1-mgdl`; Setting 2: SGDL
+# {glue:text}`paper-best-2-sgdl`, MGDL {glue:text}`paper-best-2-mgdl`).
+#
+# ```{glue:figure} fig-best-paper
+# :name: fig-best-paper
+# :alt: At the paper's scale, for Setting 1 and 2: the training loss curves of the best SGDL and MGDL runs among the computed rates, and below them each run's test prediction against the target.
+#
+# The paper's Figure 17 at the paper's scale, from the committed runs of Figure 1 (the best of
+# the rates computed so far, by validation loss): loss curves above, test predictions (SGDL
+# left, MGDL right) below, Setting 1 then Setting 2. Provenance: {glue:text}`paper-provenance`.
+# ```
 
 # %% [markdown]
 # ## How much of a final loss is chaos
 #
 # Near the edge of stability ($\eta$ close to $2/\lambda_{\max}(H)$, §6) gradient descent is
 # chaotic: the final loss depends on every rounding on the way, not only on the method and the
-# rate. Re-running the Setting 1 sweep above on the same machine with another numeric path
-# (`MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default`, which changes only the order of
-# floating-point operations) moved SGDL's final loss at η = 0.0847 from 0.39 to 0.30 and at η
-# = 0.206 from 0.31 to 0.21, while MGDL's moved by 0.001 at most (0.3131 to 0.3121 at η =
-# 0.206; measured on an AMD EPYC CPU with AVX-512). A change of initial weights is a larger
+# rate. Another numeric path of the same machine (`MKL_CBWR=COMPATIBLE
+# ATEN_CPU_CAPABILITY=default`, which changes only the order of floating-point operations) moves
+# such a final loss; the [eigenvalue page](06_eigenvalues) measures how far for a paper-scale run
+# ("One draw of the seed and of the rounding"). A change of initial weights is a larger
 # perturbation of the same kind: here the runs of the three rates nearest the edge are
 # repeated for {glue:text}`n-seeds` seeds of the initial weights (JAX's `PRNGKey(seed)`, seed
 # 42 being the authors' and the table's).
@@ -281,7 +306,8 @@ glue_figure("fig-seed-spread", fig)
 # :name: fig-seed-spread
 # :alt: Final training loss of SGDL and MGDL for 5 seeds of the initial weights at three learning rates near SGDL's edge of stability, one dot per seed and a line through the medians.
 #
-# Setting 1, the three rates nearest SGDL's edge of stability: the final training loss of the
+# Setting 1 at the {glue:text}`profile` profile, the three rates nearest SGDL's edge of
+# stability: the final training loss of the
 # same configuration for {glue:text}`n-seeds` seeds of the initial weights (dots, one per seed;
 # the line joins the medians of the seeds that did not diverge; a ✕ on the top edge is a seed
 # that diverged).
@@ -295,10 +321,9 @@ glue_figure("fig-seed-spread", fig)
 #
 # The relative spread is (max − min) / median over the seeds. So a single final loss of SGDL
 # near the edge is one draw from a wide distribution: the sweep's curve for SGDL is jagged for
-# that reason, and whether SGDL diverges at a rate near the edge can depend on the seed. MGDL's
-# grades train shallow networks whose curvature stays further from $2/\eta$ (§6), and their
-# losses scatter less. This is also why this book's checked outputs state decisions with room
-# rather than digits.
+# that reason, and whether SGDL diverges at a rate near the edge can depend on the seed. Whether
+# MGDL's losses scatter less than SGDL's at these rates is the first checked line above. This is
+# also why this book's checked outputs state decisions with room rather than digits.
 
 # %% [markdown]
 # ## The best runs (Figure 17)
@@ -324,8 +349,9 @@ glue_figure("fig-best-runs", fig)
 # :name: fig-best-runs
 # :alt: For Setting 1 and 2: the training loss curves of the best SGDL and MGDL runs, and below them each run's prediction on the test points against the target function.
 #
-# The paper's Figure 17: for Setting 1 (top two rows) and Setting 2 (bottom two rows), the loss
-# curves of the best SGDL and MGDL runs, and below them the two runs' test predictions (SGDL
+# The paper's Figure 17 computed at the {glue:text}`profile` profile (the sweep above): for
+# Setting 1 (top two rows) and Setting 2 (bottom two rows), the loss curves of the best SGDL and
+# MGDL runs, and below them the two runs' test predictions (SGDL
 # left, MGDL right) against the target.
 # ```
 #
@@ -390,8 +416,10 @@ glue_figure("fig-image-rates", fig)
 # :name: fig-image-rates
 # :alt: One log-log panel per image (two per row): the final training loss of SGDL and MGDL against the learning rate, diverged runs marked on the top edge.
 #
-# The paper's Figure 15: final training loss of SGDL (28) and MGDL (32) against the GD learning
-# rate on four images; a ✕ on the top edge marks a rate at which the run diverged (NaN).
+# The paper's Figure 15 computed at the {glue:text}`profile` profile ({glue:text}`img-size`,
+# {glue:text}`img-epochs` epochs per run or grade): final training loss of SGDL (28) and MGDL (32)
+# against the GD learning rate on four images; a ✕ on the top edge marks a rate at which the run
+# diverged.
 # ```
 #
 # The paper's reading: MGDL is more accurate than SGDL at every rate, and SGDL fails to train on

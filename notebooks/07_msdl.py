@@ -36,8 +36,11 @@ from mgdl_core.analysis import (checkpoints_below, count_below, loss_text, min_e
                                 scale_report, split_runs)
 from mgdl_core.claims import diverged_rates, lowest, spectrum_claims
 from mgdl_core.experiments import SyntheticRun
-from mgdl_core.figures import eigen_loss_figure, loss_vs_rate_figure, paper_scale_parts, prediction_figure
+from mgdl_core.figures import (eigen_loss_figure, loss_vs_rate_figure, paper_scale_parts, prediction_figure,
+                               results_figure)
 from mgdl_core.paper import page_status
+from mgdl_core.paper_numbers import AUTHORS_TRAIN_LOSS
+from mgdl_core.reproduction import contrast_text, spectrum_measures
 from mgdl_core.plans import page_plan
 from mgdl_core.plots import spectrum_player
 from mgdl_core.records import default_runs_dir
@@ -53,11 +56,15 @@ PLAN = page_plan("msdl", profile)
 glue("profile", profile, display=False)
 glue("msdl-epochs", f"{PLAN['msdl_epochs']:,}", display=False)
 glue("sweep-epochs", f"{PLAN['sweep_msdl_epochs']:,}", display=False)
+glue("msdl-every", f"{PLAN['msdl_every']:,}", display=False)
+glue("mgdl-epochs", f"{PLAN['mgdl_epochs']:,}", display=False)
+for (s, m), lr in RATES.items():
+    glue(f"eta-s{s}-{m}", f"{lr:g}", display=False)
 
 # %% [markdown]
 # Built with the **{glue:text}`profile`** profile: MSDL trains for {glue:text}`msdl-epochs`
-# epochs with a spectrum every 500 epochs in the quick profile (MGDL as on the §6 page); the paper trains
-# both for $10^6$ epochs.
+# epochs with a spectrum every {glue:text}`msdl-every` epochs (MGDL as on the §6 page); the paper
+# trains both for $10^6$ epochs.
 
 # %%
 tracked = [SyntheticRun(setting=s, method=m, lr=lr, epochs=PLAN[f"{m}_epochs"], track_every=PLAN[f"{m}_every"],
@@ -80,7 +87,7 @@ for (s, m), r in runs.items():
     print(f"  at most {below.max()} at once, lowest {min_eigenvalue(r):.2f}; final loss {r.train_loss:.1e}")
 for (s, m), rs in sweeps.items():
     print(f"Setting {s} {m.upper()} sweep:")
-    print("  " + " ".join(loss_text(r, diverged="NaN") for r in rs))
+    print("  " + " ".join(loss_text(r) for r in rs))
 
 # %% [markdown]
 # What holds whatever the machine (the checked output; `mgdl_core.claims`, as on the §6 page):
@@ -125,7 +132,9 @@ glue_figure("fig-msdl-rates", fig)
 # :name: fig-msdl-setting1
 # :alt: Setting 1, MSDL (left) and MGDL (right): the 10 smallest eigenvalues of I minus eta H over the epochs as lines and the 10 largest as a band, the lines plus and minus 1; below, the training loss.
 #
-# Setting 1: MSDL at η = 0.004 (left) and MGDL (30) at η = 0.06 (right). Top: the 10
+# Setting 1 at the {glue:text}`profile` profile ({glue:text}`msdl-epochs` epochs for MSDL,
+# {glue:text}`mgdl-epochs` per grade for MGDL): MSDL at η = {glue:text}`eta-s1-msdl` (left) and
+# MGDL (30) at η = {glue:text}`eta-s1-mgdl` (right). Top: the 10
 # smallest (lines) and the band of the 10 largest (grey) eigenvalues of $I-\eta H$, with ±1 dotted;
 # bottom: the training loss.
 # ```
@@ -134,7 +143,8 @@ glue_figure("fig-msdl-rates", fig)
 # :name: fig-msdl-setting2
 # :alt: Setting 2, MSDL (left) and MGDL (right): eigenvalues of I minus eta H over the epochs (smallest as lines, largest as a band) and the training loss below.
 #
-# Setting 2: MSDL at η = 0.006 (left) and MGDL at η = 0.2 (right), as above.
+# Setting 2 at the {glue:text}`profile` profile: MSDL at η = {glue:text}`eta-s2-msdl` (left)
+# and MGDL at η = {glue:text}`eta-s2-mgdl` (right), as above.
 # ```
 #
 # MSDL had eigenvalues below $-1$ at {glue:text}`s1-msdl-checkpoints-below` checkpoints in
@@ -148,10 +158,9 @@ glue_figure("fig-msdl-rates", fig)
 # Where those crossings are matters. MSDL's first spectrum is taken at its initialisation,
 # before any step: there its smallest eigenvalue is {glue:text}`s1-msdl-start-min` (Setting 1)
 # and {glue:text}`s2-msdl-start-min` (Setting 2). After it, MSDL's smallest eigenvalue stays
-# at or above {glue:text}`s1-msdl-later-min` and {glue:text}`s2-msdl-later-min`: in this quick
-# profile MSDL is far below −1 only where no training has happened yet, which is not yet the
-# paper's claim (MSDL near or below −1 *during* training); the paper-profile runs, 10⁶ epochs,
-# are where that claim is tested. MGDL's lowest eigenvalue after each grade's start is
+# at or above {glue:text}`s1-msdl-later-min` and {glue:text}`s2-msdl-later-min`. The paper's
+# claim is about MSDL near or below −1 *during* training, over 10⁶ epochs; the paper-scale runs
+# below test it. MGDL's lowest eigenvalue after each grade's start is
 # {glue:text}`s1-mgdl-later-min` (Setting 1) and {glue:text}`s2-mgdl-later-min` (Setting 2).
 
 # %% tags=["hide-input"]
@@ -202,6 +211,18 @@ for s, (fig, provenance, values) in paper_scale_parts(paper, ("msdl", "mgdl")).i
     glue(f"paper-s{s}-provenance", provenance, display=False)
     for name, value in values.items():  # a run not computed yet reads "–" in the prose
         glue(f"paper-s{s}-{name}", value, display=False)
+for s in (1, 2):
+    both = (s, "msdl") in paper and (s, "mgdl") in paper
+    glue(f"paper-s{s}-contrast", contrast_text(spectrum_measures(paper[s, "msdl"].run),
+                                               spectrum_measures(paper[s, "mgdl"].run), "MSDL") if both else "–",
+         display=False)
+glue("authors-s1-msdl", f"{AUTHORS_TRAIN_LOSS[1, 'msdl']:.3g}", display=False)
+if all((s, "msdl") in paper for s in (1, 2)):
+    fig = prediction_figure({s: paper[s, "msdl"].run for s in (1, 2)}, SETTINGS,
+                            {s: f"Setting {s}, MSDL, η = {RATES[s, 'msdl']:g}" for s in (1, 2)})
+else:  # a one-line figure saying so (a checkout without results/)
+    fig = results_figure([])
+glue_figure("fig-paper-msdl-prediction", fig)
 missing = [f"Setting {s} {m.upper()}" for s, m in RATES if (s, m) not in paper]
 glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missing)}." if missing else
      "All four runs are computed.", display=False)
@@ -213,33 +234,39 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # :name: fig-paper-msdl-s1
 # :alt: At the paper's scale, Setting 1, MSDL and MGDL: eigenvalues of I minus eta H over 10^6 epochs (smallest as lines, largest as a band, lines plus and minus 1) and the training loss below.
 #
-# Setting 1 at the paper's scale: MSDL at η = 0.004 (left) and MGDL at η = 0.06 (right), as in
-# the figures above. Computed: {glue:text}`paper-s1-provenance`.
+# Setting 1 at the paper's scale: MSDL at η = {glue:text}`eta-s1-msdl` (left) and MGDL at η =
+# {glue:text}`eta-s1-mgdl` (right), as in the figures above. Computed: {glue:text}`paper-s1-provenance`.
 # ```
 #
 # ```{glue:figure} fig-paper-msdl-s2
 # :name: fig-paper-msdl-s2
 # :alt: At the paper's scale, Setting 2, MSDL and MGDL: eigenvalues of I minus eta H over 10^6 epochs (smallest as lines, largest as a band) and the training loss below.
 #
-# Setting 2 at the paper's scale: MSDL at η = 0.006 (left) and MGDL at η = 0.2 (right).
+# Setting 2 at the paper's scale: MSDL at η = {glue:text}`eta-s2-msdl` (left) and MGDL at η =
+# {glue:text}`eta-s2-mgdl` (right).
 # Computed: {glue:text}`paper-s2-provenance`.
 # ```
 #
-# At $10^6$ epochs MSDL is below $-1$ at {glue:text}`paper-s1-msdl-below` of its
-# {glue:text}`paper-s1-msdl-n` checkpoints in Setting 1 and at {glue:text}`paper-s2-msdl-below`
-# of {glue:text}`paper-s2-msdl-n` in Setting 2; its smallest eigenvalue after the
-# initialisation is {glue:text}`paper-s1-msdl-later-min` and {glue:text}`paper-s2-msdl-later-min`.
-# The paper's claim, which the quick profile could not test, holds clearly in Setting 1 (below
-# $-1$ at most checkpoints, the checked line); in Setting 2 the share of checkpoints below $-1$
-# is too close to one half to call with the checked room. Final
-# training losses: MSDL {glue:text}`paper-s1-msdl-loss` (the authors': 0.0112) and
+# After the initialisation, the committed spectra give, in Setting 1:
+# {glue:text}`paper-s1-contrast`; in Setting 2: {glue:text}`paper-s2-contrast`. So MSDL crosses
+# $-1$ during training, as the paper says, and more often than MGDL; in Setting 1 its lowest
+# eigenvalue is close to MGDL's, so the difference is in how often, not how deep. MGDL's smallest
+# eigenvalue rides $-1$ here as on the [eigenvalue page](06_eigenvalues) (below it at
+# {glue:text}`paper-s1-mgdl-below` of {glue:text}`paper-s1-mgdl-n` and
+# {glue:text}`paper-s2-mgdl-below` of {glue:text}`paper-s2-mgdl-n` checkpoints): the paper's
+# "inside $(-1, 1)$" for MGDL does not hold strictly. Final training losses: MSDL
+# {glue:text}`paper-s1-msdl-loss` (the authors': {glue:text}`authors-s1-msdl`) and
 # {glue:text}`paper-s2-msdl-loss`; MGDL {glue:text}`paper-s1-mgdl-loss` and
-# {glue:text}`paper-s2-mgdl-loss`. MGDL's smallest eigenvalue rides $-1$ here
-# ({glue:text}`paper-s1-mgdl-below` of {glue:text}`paper-s1-mgdl-n` and
-# {glue:text}`paper-s2-mgdl-below` of {glue:text}`paper-s2-mgdl-n` checkpoints below it; lowest
-# after the initialisations {glue:text}`paper-s1-mgdl-later-min` and
-# {glue:text}`paper-s2-mgdl-later-min`; see the [eigenvalue page](06_eigenvalues)): "too close
-# to call" within the checked room, not the clear crossing of MSDL.
+# {glue:text}`paper-s2-mgdl-loss`. {numref}`fig-paper-msdl-prediction` is the paper's Figure 27
+# from these runs.
+#
+# ```{glue:figure} fig-paper-msdl-prediction
+# :name: fig-paper-msdl-prediction
+# :alt: At the paper's scale: MSDL's prediction on the test points against the target function, Setting 1 and Setting 2.
+#
+# The paper's Figure 27 at the paper's scale: MSDL's prediction on the test points (the
+# committed ones, thinned to at most 1,000) against the target, Settings 1 and 2.
+# ```
 # {glue:text}`paper-missing`
 
 # %% [markdown]
@@ -251,7 +278,8 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # :name: fig-msdl-prediction
 # :alt: MSDL's prediction on the test points against the target function, Setting 1 and Setting 2.
 #
-# MSDL's prediction on the 10,000 test points against the target, Settings 1 and 2.
+# MSDL's prediction on the 10,000 test points against the target, Settings 1 and 2, at the
+# {glue:text}`profile` profile.
 # ```
 #
 # {numref}`fig-msdl-rates` is the learning-rate sweep of the paper's Figure 28.
@@ -260,8 +288,9 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # :name: fig-msdl-rates
 # :alt: Two log-log panels, Setting 1 and 2: the final training loss of MSDL and of MGDL against the learning rate, diverged runs as crosses on the top edge.
 #
-# Final training loss against the learning rate, MSDL ({glue:text}`sweep-epochs` epochs)
-# and MGDL, {glue:text}`n-rates` rates in $[0.001, 0.5]$; crosses on the top edge diverged.
+# The paper's Figure 28 at the {glue:text}`profile` profile: final training loss against the
+# learning rate, MSDL ({glue:text}`sweep-epochs` epochs) and MGDL, {glue:text}`n-rates` rates in
+# $[0.001, 0.5]$; crosses on the top edge diverged.
 # ```
 #
 # Over the {glue:text}`n-rates` rates, MSDL diverged {glue:text}`s1-msdl-diverged` times in

@@ -15,11 +15,11 @@
 # %% [markdown]
 # # Denoising and deblurring (§4, Appendix C)
 #
-# The paper's headline image results: MGDL above SGDL by 0.16–4.23 dB in denoising (Table 2)
-# and by 0.85–2.84 dB in deblurring (Table 3). An observed image $\hat{\mathbf f} = \mathbf A\mathbf f + \epsilon$
+# The paper's headline image results: MGDL above SGDL by {glue:text}`paper-denoise-gains` dB in
+# denoising (Table 2) and by {glue:text}`paper-deblur-gains` dB in deblurring (Table 3). An observed image $\hat{\mathbf f} = \mathbf A\mathbf f + \epsilon$
 # is restored by a network $\mathcal N_\Theta$ from pixel coordinates to grey levels, laid out on
 # the pixel grid as the image $\mathbf N_\Theta$. $\mathbf A$ is the identity (denoising) or a
-# Gaussian blur of standard deviation $\hat\sigma$ (deblurring, with noise $\sigma = 3$). The
+# Gaussian blur of standard deviation $\hat\sigma$ (deblurring, with noise σ = {glue:text}`deblur-noise`). The
 # model is Rudin–Osher–Fatemi total variation, eq. (18),
 #
 # $$\mathcal G(\Theta) = \tfrac12\|\hat{\mathbf f} - \mathbf A\mathbf N_\Theta\|_F^2 + \lambda\|\mathbf B\mathbf N_\Theta\|_{1,1},$$
@@ -41,8 +41,9 @@
 # $\alpha = 0.99$, their best $(\lambda, \beta, \eta)$ for Butterfly (used for every cell: the other
 # cells' choices are not in their repository), the blur's $6\hat\sigma + 1$ taps with a symmetric
 # boundary, forward differences, the final PSNR reported. The noise is drawn from NumPy's
-# generator with seed 0 (theirs from JAX's): another realisation, which moves an input's PSNR
-# by about 0.01 dB on a 512² image and 0.2 dB on a 32² one.
+# generator with seed 0 (theirs from JAX's): another realisation. One realisation's input PSNR
+# lies within {glue:text}`full-deviation` dB of its expected value on the full images and within
+# {glue:text}`page-deviation` dB on this page's ({glue:text}`input-side`).
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -52,12 +53,16 @@ profile = "quick"
 from myst_nb import glue
 from mgdl_core.book_style import glue_figure, use_book_style
 
-from mgdl_core.plans import page_plan
+from mgdl_core.paper import page_status, restoration_tier_name
+from mgdl_core.plans import TIER_SIDES, page_plan, restoration_tier_configs
+from mgdl_core.results import load_results, provenance_text
 from mgdl_core.records import default_runs_dir
 from mgdl_core.restoration import RESTORATION_PROFILES, RestorationRun, grade_psnrs
 from mgdl_core.restoration_plots import inputs_figure, training_figure
-from mgdl_core.restoration_report import (ENERGY_ROOM, PSNR_ROOM, energy_text, pairs_by_cell, psnr_drops, restoration_claims,
-                                          table_glue, table_rows)
+from mgdl_core.restoration_report import (ENERGY_ROOM, PSNR_ROOM, drops_text, energy_text, input_deviation,
+                                          nominal_input_psnr, pairs_by_cell, paper_gain_range, psnr_drops,
+                                          restoration_claims, table_markdown, table_rows)
+from IPython.display import Markdown
 from mgdl_core.sweep import sweep
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
 
@@ -72,11 +77,23 @@ glue("profile", profile, display=False)
 glue("size", f"every image area-averaged to {side}×{side} pixels and {example.epochs:,} epochs (per grade for MGDL)"
      if example.downscale > 1 else f"the full images and {example.epochs:,} epochs (per grade for MGDL)", display=False)
 glue("paper-epochs", f"{RESTORATION_PROFILES[4]['paper']['epochs']:,}", display=False)
+scale = (f"{side}×{side}, {example.epochs:,} epochs per grade, {profile} profile" if example.downscale > 1
+         else f"full images, {example.epochs:,} epochs per grade")
+glue("scale", scale, display=False)
+glue("input-side", f"{side}×{side}" if example.downscale > 1 else "full size", display=False)
+for problem in ("denoise", "deblur"):
+    low, high = paper_gain_range(problem)
+    glue(f"paper-{problem}-gains", f"{low:.2f}–{high:.2f}", display=False)
+glue("deblur-noise", f"{deblur[0].noise:g}", display=False)
+glue("nominal-10", f"{nominal_input_psnr(10):.2f}", display=False)
+full_configs = [RestorationRun.profile("paper", image=name, problem="denoise", noise=s)
+                for name in PLAN["images"] for s in PLAN["noises"]]
+glue("full-deviation", f"{input_deviation(full_configs):.2f}", display=False)
+glue("page-deviation", f"{input_deviation(denoise):.2f}", display=False)
 
 # %% [markdown]
 # This page was built with the **{glue:text}`profile`** profile: {glue:text}`size`. At this
-# size the page shows the machinery, re-runnable in minutes; it proves nothing about the paper's
-# 512² and 1024² images. The paper's protocol is {glue:text}`paper-epochs` epochs per grade on the
+# size the page shows the machinery; it proves nothing about the paper's 512² and 1024² images. The paper's protocol is {glue:text}`paper-epochs` epochs per grade on the
 # full images (`make book PROFILE=paper`, or one cell from a shell, resumable:
 # `python -c "from mgdl_core.restoration import RestorationRun; RestorationRun.profile('paper', image='butterfly', noise=10).run()"`).
 #
@@ -95,18 +112,19 @@ glue_figure("fig-blurred", fig)
 # :name: fig-noisy
 # :alt: The noisy test images of the denoising problems, one per image and noise level, with their PSNR.
 #
-# The paper's Figure 7 at this page's sizes: each image with Gaussian noise of standard
-# deviation σ (on the 0–255 scale), unclipped, titled with its PSNR against the clean image
-# (20·log10(255/σ) on a large image, 28.13 dB at σ = 10; on a small one the realisation moves
-# it by a few tenths of a dB).
+# The paper's Figure 7 at this page's size ({glue:text}`input-side`): each image with Gaussian
+# noise of standard deviation σ (on the 0–255 scale), unclipped, titled with its PSNR against the
+# clean image (expected: 20·log10(255/σ), {glue:text}`nominal-10` dB at σ = 10; these lie within
+# {glue:text}`page-deviation` dB of it).
 # ```
 #
 # ```{glue:figure} fig-blurred
 # :name: fig-blurred
 # :alt: The blurred test images of the deblurring problems, one per image and blur level, with their PSNR.
 #
-# The paper's Figure 11 at this page's sizes: each image blurred by the Gaussian of standard
-# deviation σ̂ (6σ̂ + 1 taps, symmetric boundary) plus noise σ = 3, titled with its PSNR.
+# The paper's Figure 11 at this page's size ({glue:text}`input-side`): each image blurred by the
+# Gaussian of standard deviation $\hat\sigma$ ($6\hat\sigma + 1$ taps, symmetric boundary) plus
+# noise σ = {glue:text}`deblur-noise`, titled with its PSNR.
 # ```
 #
 # ## Tables 2 and 3
@@ -124,71 +142,25 @@ runs = sweep(denoise + deblur, progress=False, out=default_runs_dir())
 rows = table_rows(runs, bm3d=PLAN["bm3d"])
 
 # %% tags=["hide-input"]
-for key, text in table_glue(rows).items():
-    glue(key, text, display=False)
+for problem in ("denoise", "deblur"):
+    glue(f"table-{problem}", Markdown(table_markdown(rows, problem, f"{side}×{side}")), display=False)
 
 # %% [markdown]
-# Table 2, denoising: our PSNR in dB, and for the networks the paper's (for the full-size images)
-# and the difference, ours − paper's; "–": a cell this profile does not run.
+# Table 2, denoising: PSNR in dB. Our rows are computed at {glue:text}`scale`; the paper's two
+# rows (in italics) are its Table 2, trained on the full images for {glue:text}`paper-epochs`
+# epochs per grade. They are shown for reference, not compared: a difference between runs of
+# different sizes measures the size. "–": no such row for that cell.
 #
-# | σ | method | Butterfly | Pirate | Chest |
-# |---|---|---|---|---|
-# | 10 | degraded input | {glue:text}`t2-10-input-butterfly` | {glue:text}`t2-10-input-pirate` | {glue:text}`t2-10-input-chest` |
-# |  | SGDL (29) | {glue:text}`t2-10-sgdl-butterfly` | {glue:text}`t2-10-sgdl-pirate` | {glue:text}`t2-10-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t2-10-mgdl-butterfly` | {glue:text}`t2-10-mgdl-pirate` | {glue:text}`t2-10-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t2-10-tv-rof-butterfly` | {glue:text}`t2-10-tv-rof-pirate` | {glue:text}`t2-10-tv-rof-chest` |
-# |  | TV Chambolle, tuned | {glue:text}`t2-10-tv-chambolle-butterfly` | {glue:text}`t2-10-tv-chambolle-pirate` | {glue:text}`t2-10-tv-chambolle-chest` |
-# |  | BM3D | {glue:text}`t2-10-bm3d-butterfly` | {glue:text}`t2-10-bm3d-pirate` | {glue:text}`t2-10-bm3d-chest` |
-# | 20 | degraded input | {glue:text}`t2-20-input-butterfly` | {glue:text}`t2-20-input-pirate` | {glue:text}`t2-20-input-chest` |
-# |  | SGDL (29) | {glue:text}`t2-20-sgdl-butterfly` | {glue:text}`t2-20-sgdl-pirate` | {glue:text}`t2-20-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t2-20-mgdl-butterfly` | {glue:text}`t2-20-mgdl-pirate` | {glue:text}`t2-20-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t2-20-tv-rof-butterfly` | {glue:text}`t2-20-tv-rof-pirate` | {glue:text}`t2-20-tv-rof-chest` |
-# |  | TV Chambolle, tuned | {glue:text}`t2-20-tv-chambolle-butterfly` | {glue:text}`t2-20-tv-chambolle-pirate` | {glue:text}`t2-20-tv-chambolle-chest` |
-# |  | BM3D | {glue:text}`t2-20-bm3d-butterfly` | {glue:text}`t2-20-bm3d-pirate` | {glue:text}`t2-20-bm3d-chest` |
-# | 30 | degraded input | {glue:text}`t2-30-input-butterfly` | {glue:text}`t2-30-input-pirate` | {glue:text}`t2-30-input-chest` |
-# |  | SGDL (29) | {glue:text}`t2-30-sgdl-butterfly` | {glue:text}`t2-30-sgdl-pirate` | {glue:text}`t2-30-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t2-30-mgdl-butterfly` | {glue:text}`t2-30-mgdl-pirate` | {glue:text}`t2-30-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t2-30-tv-rof-butterfly` | {glue:text}`t2-30-tv-rof-pirate` | {glue:text}`t2-30-tv-rof-chest` |
-# |  | TV Chambolle, tuned | {glue:text}`t2-30-tv-chambolle-butterfly` | {glue:text}`t2-30-tv-chambolle-pirate` | {glue:text}`t2-30-tv-chambolle-chest` |
-# |  | BM3D | {glue:text}`t2-30-bm3d-butterfly` | {glue:text}`t2-30-bm3d-pirate` | {glue:text}`t2-30-bm3d-chest` |
-# | 40 | degraded input | {glue:text}`t2-40-input-butterfly` | {glue:text}`t2-40-input-pirate` | {glue:text}`t2-40-input-chest` |
-# |  | SGDL (29) | {glue:text}`t2-40-sgdl-butterfly` | {glue:text}`t2-40-sgdl-pirate` | {glue:text}`t2-40-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t2-40-mgdl-butterfly` | {glue:text}`t2-40-mgdl-pirate` | {glue:text}`t2-40-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t2-40-tv-rof-butterfly` | {glue:text}`t2-40-tv-rof-pirate` | {glue:text}`t2-40-tv-rof-chest` |
-# |  | TV Chambolle, tuned | {glue:text}`t2-40-tv-chambolle-butterfly` | {glue:text}`t2-40-tv-chambolle-pirate` | {glue:text}`t2-40-tv-chambolle-chest` |
-# |  | BM3D | {glue:text}`t2-40-bm3d-butterfly` | {glue:text}`t2-40-bm3d-pirate` | {glue:text}`t2-40-bm3d-chest` |
-# | 50 | degraded input | {glue:text}`t2-50-input-butterfly` | {glue:text}`t2-50-input-pirate` | {glue:text}`t2-50-input-chest` |
-# |  | SGDL (29) | {glue:text}`t2-50-sgdl-butterfly` | {glue:text}`t2-50-sgdl-pirate` | {glue:text}`t2-50-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t2-50-mgdl-butterfly` | {glue:text}`t2-50-mgdl-pirate` | {glue:text}`t2-50-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t2-50-tv-rof-butterfly` | {glue:text}`t2-50-tv-rof-pirate` | {glue:text}`t2-50-tv-rof-chest` |
-# |  | TV Chambolle, tuned | {glue:text}`t2-50-tv-chambolle-butterfly` | {glue:text}`t2-50-tv-chambolle-pirate` | {glue:text}`t2-50-tv-chambolle-chest` |
-# |  | BM3D | {glue:text}`t2-50-bm3d-butterfly` | {glue:text}`t2-50-bm3d-pirate` | {glue:text}`t2-50-bm3d-chest` |
-# | 60 | degraded input | {glue:text}`t2-60-input-butterfly` | {glue:text}`t2-60-input-pirate` | {glue:text}`t2-60-input-chest` |
-# |  | SGDL (29) | {glue:text}`t2-60-sgdl-butterfly` | {glue:text}`t2-60-sgdl-pirate` | {glue:text}`t2-60-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t2-60-mgdl-butterfly` | {glue:text}`t2-60-mgdl-pirate` | {glue:text}`t2-60-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t2-60-tv-rof-butterfly` | {glue:text}`t2-60-tv-rof-pirate` | {glue:text}`t2-60-tv-rof-chest` |
-# |  | TV Chambolle, tuned | {glue:text}`t2-60-tv-chambolle-butterfly` | {glue:text}`t2-60-tv-chambolle-pirate` | {glue:text}`t2-60-tv-chambolle-chest` |
-# |  | BM3D | {glue:text}`t2-60-bm3d-butterfly` | {glue:text}`t2-60-bm3d-pirate` | {glue:text}`t2-60-bm3d-chest` |
+# ```{glue:md} table-denoise
+# :format: myst
+# ```
 #
-# Table 3, deblurring, the same way (σ̂: the blur's standard deviation; noise σ = 3):
+# Table 3, deblurring, the same way ($\hat\sigma$: the blur's standard deviation; noise
+# σ = {glue:text}`deblur-noise`):
 #
-# | σ̂ | method | Butterfly | Pirate | Chest |
-# |---|---|---|---|---|
-# | 3 | degraded input | {glue:text}`t3-3-input-butterfly` | {glue:text}`t3-3-input-pirate` | {glue:text}`t3-3-input-chest` |
-# |  | SGDL (29) | {glue:text}`t3-3-sgdl-butterfly` | {glue:text}`t3-3-sgdl-pirate` | {glue:text}`t3-3-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t3-3-mgdl-butterfly` | {glue:text}`t3-3-mgdl-pirate` | {glue:text}`t3-3-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t3-3-tv-rof-butterfly` | {glue:text}`t3-3-tv-rof-pirate` | {glue:text}`t3-3-tv-rof-chest` |
-# |  | Wiener, tuned | {glue:text}`t3-3-wiener-butterfly` | {glue:text}`t3-3-wiener-pirate` | {glue:text}`t3-3-wiener-chest` |
-# | 5 | degraded input | {glue:text}`t3-5-input-butterfly` | {glue:text}`t3-5-input-pirate` | {glue:text}`t3-5-input-chest` |
-# |  | SGDL (29) | {glue:text}`t3-5-sgdl-butterfly` | {glue:text}`t3-5-sgdl-pirate` | {glue:text}`t3-5-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t3-5-mgdl-butterfly` | {glue:text}`t3-5-mgdl-pirate` | {glue:text}`t3-5-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t3-5-tv-rof-butterfly` | {glue:text}`t3-5-tv-rof-pirate` | {glue:text}`t3-5-tv-rof-chest` |
-# |  | Wiener, tuned | {glue:text}`t3-5-wiener-butterfly` | {glue:text}`t3-5-wiener-pirate` | {glue:text}`t3-5-wiener-chest` |
-# | 7 | degraded input | {glue:text}`t3-7-input-butterfly` | {glue:text}`t3-7-input-pirate` | {glue:text}`t3-7-input-chest` |
-# |  | SGDL (29) | {glue:text}`t3-7-sgdl-butterfly` | {glue:text}`t3-7-sgdl-pirate` | {glue:text}`t3-7-sgdl-chest` |
-# |  | MGDL (33) | {glue:text}`t3-7-mgdl-butterfly` | {glue:text}`t3-7-mgdl-pirate` | {glue:text}`t3-7-mgdl-chest` |
-# |  | ROF (18), tuned λ | {glue:text}`t3-7-tv-rof-butterfly` | {glue:text}`t3-7-tv-rof-pirate` | {glue:text}`t3-7-tv-rof-chest` |
-# |  | Wiener, tuned | {glue:text}`t3-7-wiener-butterfly` | {glue:text}`t3-7-wiener-pirate` | {glue:text}`t3-7-wiener-chest` |
+# ```{glue:md} table-deblur
+# :format: myst
+# ```
 #
 # ## The question the paper leaves open: optimiser, regulariser, or neither?
 #
@@ -198,8 +170,10 @@ for key, text in table_glue(rows).items():
 # Huber function: $\lambda|t| - \lambda^2/(2\beta)$ where a difference $|t|$ exceeds $\lambda/\beta$
 # (total variation), $\beta t^2/2$ below it. So the networks do not minimise the ROF model (18)
 # itself, which is $J$'s limit as $\beta \to \infty$. With the authors' values, MGDL denoising
-# ($\lambda/\beta = 0.01$) is close to TV; SGDL denoising ($\lambda = 10^{-4}$) barely regularises;
-# and in deblurring ($\lambda/\beta$ = 1 and 10) no difference of a $[0, 1]$ image reaches the TV
+# ($\lambda/\beta$ = {glue:text}`mgdl-denoise-ratio`) is close to TV; SGDL denoising
+# ($\lambda$ = {glue:text}`sgdl-denoise-lam`, $\lambda/\beta$ = {glue:text}`sgdl-denoise-ratio`)
+# barely regularises; and in deblurring ($\lambda/\beta$ = {glue:text}`sgdl-deblur-ratio` for
+# SGDL, {glue:text}`mgdl-deblur-ratio` for MGDL) no difference of a $[0, 1]$ image reaches the TV
 # part: $J$ is the quadratic smoother $\tfrac12\|\hat{\mathbf f} - \mathbf A\mathbf f\|^2 + \tfrac\beta2\|\mathbf B\mathbf f\|^2$.
 #
 # $J$ is smooth, so a direct solver minimises it over the pixels with a certificate
@@ -216,7 +190,8 @@ print(energy_text(rows))
 # In {glue:text}`n-better` of the {glue:text}`n-nets` runs the network's final image has a higher
 # PSNR than the minimiser of its own objective: there the network and its budget, not the
 # objective, did the regularising. In the others training stopped short of an optimum that was
-# also the better image. How many runs ended above {glue:text}`energy-room`× their minimum is the third checked line below.
+# also the better image. How many runs ended above {glue:text}`energy-room`× their minimum is the
+# checked line "network runs: objective over {glue:text}`energy-room`× its minimum" below.
 #
 # What the rows support on any machine (`mgdl_core.restoration_report.restoration_claims`): a
 # PSNR difference is called only beyond {glue:text}`psnr-room` dB, an objective above its minimum
@@ -228,6 +203,9 @@ print("\n".join(restoration_claims(rows)))
 
 # %% tags=["hide-input"]
 glue("psnr-room", f"{PSNR_ROOM:g}", display=False)
+for c in (denoise[0], denoise[1], deblur[0], deblur[1]):  # SGDL and MGDL of each problem
+    glue(f"{c.method}-{c.problem}-ratio", f"{c.lam / c.beta:g}", display=False)
+    glue(f"{c.method}-{c.problem}-lam", f"{c.lam:g}", display=False)
 glue("energy-room", f"{1 + ENERGY_ROOM:g}", display=False)
 nets = [r for r in rows if r.minimum is not None]
 glue("n-nets", len(nets), display=False)
@@ -242,8 +220,10 @@ pairs = pairs_by_cell(runs)
 glue("butterfly-grades", ", ".join(f"{p:.2f}" for p in grade_psnrs(pairs["butterfly", "denoise", first][1])),
      display=False)
 glue("first-noise", f"{first:g}", display=False)
-glue("sgdl-drops", sum(psnr_drops(s) for s, _ in pairs.values()), display=False)
-glue("mgdl-drops", sum(psnr_drops(m) for _, m in pairs.values()), display=False)
+glue("first-blur", f"{PLAN['blurs'][0]:g}", display=False)
+glue("drops", drops_text(sum(psnr_drops(s) for s, _ in pairs.values()), sum(psnr_drops(m) for _, m in pairs.values())),
+     display=False)
+glue("classical-beaten", restoration_claims(rows)[-1].split(":")[0], display=False)
 glue("n-cells", len(pairs), display=False)
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("denoise", first)])
 glue_figure("fig-denoise-training", fig)
@@ -256,14 +236,13 @@ glue_figure("fig-deblur-training", fig)
 # On Butterfly at σ = {glue:text}`first-noise`, SGDL ends at {glue:text}`butterfly-sgdl` dB and MGDL at
 # {glue:text}`butterfly-mgdl` dB (after each of its grades: {glue:text}`butterfly-grades` dB); the
 # noisy input itself is {glue:text}`butterfly-input` dB, the tuned ROF solution
-# {glue:text}`butterfly-tv-rof` dB and BM3D {glue:text}`butterfly-bm3d` dB. The measured classical
-# baselines on the paper's full-size images (shared/notes/anchors.md §3) tell the same story:
-# tuned TV and BM3D match or beat the paper's network numbers in most cells. A coordinate network
-# trained on one noisy image is not a competitive denoiser; the paper's real subject is how
-# *stably* the two networks train: in its Figures 8–14 SGDL's PSNR oscillates while MGDL's
-# climbs grade by grade. Over this page's {glue:text}`n-cells` cells, SGDL's PSNR fell more than
-# 1 dB below its best so far {glue:text}`sgdl-drops` times, MGDL's {glue:text}`mgdl-drops` times
-# (within a grade); these runs are short, so few falls are expected either way.
+# {glue:text}`butterfly-tv-rof` dB and BM3D {glue:text}`butterfly-bm3d` dB. At this page's size a
+# tuned classical method beats both networks in {glue:text}`classical-beaten` (the last checked
+# line above). This page does not compute the classical methods on the full-size images, so it
+# says nothing of how they compare with the paper's numbers there. The
+# paper's subject is how *stably* the two networks train: in its Figures 8–14 SGDL's PSNR
+# oscillates while MGDL's climbs grade by grade. Over this page's {glue:text}`n-cells` cells,
+# {glue:text}`drops`.
 #
 # {numref}`fig-denoise-training` and {numref}`fig-deblur-training` follow the PSNR through training.
 #
@@ -271,14 +250,61 @@ glue_figure("fig-deblur-training", fig)
 # :name: fig-denoise-training
 # :alt: Denoising: per image, the PSNR of SGDL and MGDL over the epochs, and their restored images.
 #
-# The paper's Figures 8–10 at this page's sizes (σ = {glue:text}`first-noise`): per image, the PSNR
-# of SGDL and of MGDL during training (MGDL's grade boundaries dotted), and their final images
-# with their PSNR.
+# The paper's Figures 8–10 computed at {glue:text}`scale` (σ = {glue:text}`first-noise`): per
+# image, the PSNR of SGDL and of MGDL during training (MGDL's grade boundaries dotted), and their
+# final images with their PSNR.
 # ```
 #
 # ```{glue:figure} fig-deblur-training
 # :name: fig-deblur-training
 # :alt: Deblurring: per image, the PSNR of SGDL and MGDL over the epochs, and their restored images.
 #
-# The paper's Figures 12–14 at this page's sizes: the same for deblurring.
+# The paper's Figures 12–14 computed at {glue:text}`scale` ($\hat\sigma$ =
+# {glue:text}`first-blur`): the same for deblurring.
 # ```
+
+# %% [markdown]
+# (restoration-tier)=
+# ## At the paper's protocol, on images of at most {glue:text}`tier-side` pixels a side
+#
+# The middle tier between this page's quick runs and the paper's full images: every cell of
+# Tables 2 and 3 with the paper's protocol ({glue:text}`paper-epochs` epochs per run or grade,
+# the authors' hyper-parameters) on each image area-averaged to at most
+# {glue:text}`tier-side`×{glue:text}`tier-side` pixels (`mgdl_core.plans.restoration_tier_configs`).
+# The runs are items of the paper queue (`mgdl paper plan --only restoration/t`), committed in
+# `results/` under names that carry the side; the first table counts what is computed and what is
+# left, with the hours left on one core of the project's CPU.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# The paper queue's part for this page: committed data, the same on every machine.
+print(page_status("restoration"))
+
+# %%
+# The committed results/ folder (verified when read); a run not exported yet is left out.
+tier = load_results({restoration_tier_name(c): restoration_tier_name(c) for c in restoration_tier_configs()})
+tier_side = TIER_SIDES["restoration"]
+glue("tier-side", f"{tier_side}", display=False)
+glue("tier-provenance", provenance_text(tier.values()) if tier else "no run yet", display=False)
+tier_rows = table_rows([r.run for r in tier.values()], bm3d=PLAN["bm3d"]) if tier else []
+for problem in ("denoise", "deblur"):
+    text = (table_markdown(tier_rows, problem, f"{tier_side}×{tier_side}, the paper's protocol")
+            if any(r.problem == problem for r in tier_rows) else "No run of this tier is committed yet.")
+    glue(f"tier-table-{problem}", Markdown(text), display=False)
+
+# %% [markdown]
+# Table 2 at this tier (denoising, PSNR in dB; the paper's rows are its full-size numbers, shown
+# for reference, not compared):
+#
+# ```{glue:md} tier-table-denoise
+# :format: myst
+# ```
+#
+# Table 3 at this tier (deblurring):
+#
+# ```{glue:md} tier-table-deblur
+# :format: myst
+# ```
+#
+# Provenance: {glue:text}`tier-provenance`.
+

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from mgdl_core.analysis import (best_loss, best_run, checkpoints_below, count_below, first_below_text,  # noqa: E402
-                                first_diverged, first_epoch_below, grade_ends, grades_ended_early,
+                                first_diverged, first_epoch_below, grade_ends, grade_lowest, grades_ended_early,
                                 group_by_rate, interval_text, loss_range_text, loss_table, loss_text,
                                 lowest_where, min_eigenvalue, n_diverged, seed_spread_text, split_runs)
 from mgdl_core.experiments import RunSummary, SyntheticRun  # noqa: E402
@@ -231,3 +231,12 @@ def test_legibility_counts_tick_labels_and_skips_hidden_axes():
     assert any("'an image'" in p for p in problems)
     assert len(problems) == len(a.get_xticklabels()) + 1  # b's hidden tick labels are not counted
     plt.close(fig)
+
+
+def test_grade_lowest_leaves_out_initialisations_and_says_if_still_descending():
+    # grade 1: start −3.0 (left out), then −0.5, −0.9 (lowest at its last spectrum)
+    # grade 2: start −2.0 (left out), then −0.7, −0.2 (lowest before its end)
+    r = _spectra([[-3.0], [-0.5], [-0.9], [-2.0], [-0.7], [-0.2]], [0, 10, 20, 0, 10, 20], grades=[1, 1, 1, 2, 2, 2])
+    assert grade_lowest(r) == [(-0.9, True), (-0.7, False)]
+    sgdl = _spectra([[-0.1], [-0.4], [-0.3]], [0, 10, 20])
+    assert grade_lowest(sgdl) == [(-0.4, False)]

@@ -21,8 +21,13 @@ def _tiny(name="synthetic/s5-tiny", epochs=400, priority=1, **kw):
 def test_the_plan_is_every_page_item_once_and_the_committed_results_are_its_items():
     items = paper.paper_items()
     names = [i.name for i in items]
-    assert len(names) == len(set(names)) == 149
+    assert len(names) == len(set(names)) == 213
     assert sum(i.figure == "Fig. 1" for i in items) == 120  # 30 rates × 2 settings × 2 methods
+    # the middle tier: Table 1 on 5 images, Tables 2–3 on 3 images × (6 noises + 3 blurs), 2 methods
+    tier = [i for i in items if i.figure.startswith("Table")]
+    assert sum(i.figure == "Table 1" for i in tier) == 10 and len(tier) == 64
+    assert all(i.name.split("/")[1].startswith(("t1-256-", "t2-64-", "t3-64-")) for i in tier)
+    assert all(i.config.epochs == (10_000 if i.figure == "Table 1" else 20_000) for i in tier)  # the paper's protocol
     by_name = {i.name: i for i in items}
     committed = list_results()
     assert committed
@@ -126,5 +131,9 @@ def test_a_pages_status_reads_only_committed_data():
     assert text.splitlines()[1].split() == ["Fig.", "25", "1", "1", "0", "0.0", "0"]
     fig1 = paper.page_status("learning_rate").splitlines()[1].split()
     assert fig1[:3] == ["Fig.", "1", "120"] and int(fig1[3]) >= 14
+    for page, figure, runs in (("images", "Table", "1"), ("restoration", "Table", "2")):
+        first = paper.page_status(page).splitlines()[1].split()
+        assert first[:2] == [figure, runs]
+        assert all(not math.isnan(float(v)) for v in first[-2:]), f"{page}: a cost not measured in results/"
     with pytest.raises(Exception, match="no paper item"):
         paper.page_status("nowhere")

@@ -167,3 +167,16 @@ def test_draws_report_states_each_draw_and_the_verdict(tmp_path):
                                  f"  below {loss * 10:g} at every draw: yes"]
     assert draws_report({(1, "sgdl"): {"a": result, "b": result}}, {1: loss * 1.1}).endswith("too close to call")
     assert draws_report({(1, "sgdl"): {"a": result}}, {1: 1.0}) == ""
+
+
+def test_a_run_that_diverged_early_exports_and_replays(tmp_path):
+    """Setting 2 SGDL at η = 0.5 diverges within 100 epochs: its replay diverges at the same
+    epoch, which is a match, not a NaN mismatch (the paper queue exports such runs)."""
+    config = SyntheticRun(setting=2, method="sgdl", lr=0.5, epochs=2_000, record_every=100)
+    run_recorded(config, tmp_path / "runs")
+    record = next((tmp_path / "runs" / "synthetic").glob("[0-9a-f]*"))
+    folder = export_result(record, "s5-diverged", out=tmp_path / "results")
+    result = read_result(folder)
+    assert result.run.diverged and result.run.diverged_epoch <= 1_000
+    assert replay_result(result).ok
+    assert not replay_result(result, rtol=0.0).max_rel_diff > 0  # the same rows, bit for bit here

@@ -142,7 +142,8 @@ def test_rate_claims_decide_with_room_on_the_largest_grade():
     lines = rate_claims(tracked)
     assert lines[0].endswith(": yes") and lines[2].endswith("too close to call") and lines[4].endswith(": no")
     assert lines[5].endswith("diverging: no")
-    assert lines[6] == "Setting 1: SGDL's α̂ > 2 × MGDL's α̂_1: yes" and len(lines) == 7  # 30/5 = 6
+    assert lines[6] == "Setting 1: SGDL's alpha_hat > 2 × MGDL's alpha_hat_1: yes" and len(lines) == 7  # 30/5 = 6
+    assert not any("\u0302" in line for line in lines)  # no combining circumflex in printed text
 
 
 def _path(tau, gap):
@@ -178,3 +179,65 @@ def test_grade_problem_patterns_are_the_pre_activation_signs():
     assert grade_problem("softplus").patterns is None
     with pytest.raises(ValueError, match="activation"):
         grade_problem("tanh")
+
+
+def _tracked(method, lr, norms, grades=None, epochs=100, early=False):
+    h = {"hessian_norm": np.asarray(norms, float)} | ({"eig_grade": np.asarray(grades)} if grades else
+                                                     {"eig_epoch": np.arange(len(norms)) * 10})
+    return SimpleNamespace(config=SimpleNamespace(setting=1, method=method, lr=lr, epochs=epochs, early_stopping=early),
+                           history=h, outcome="completed")
+
+
+def test_alpha_after_start_leaves_out_each_grades_initialisation():
+    from mgdl_core.theory_report import alpha_after_start
+
+    # brute force: drop the first spectrum of each grade, take the max of the rest
+    norms, grades = [9.0, 2.0, 3.0, 40.0, 5.0, 6.0, 7.0], [1, 1, 1, 2, 2, 3, 3]
+    expected = []
+    for g in (1, 2, 3):
+        values = [n for i, (n, k) in enumerate(zip(norms, grades)) if k == g and i != grades.index(g)]
+        expected.append(max(values))
+    assert alpha_after_start(_tracked("mgdl", 0.1, norms, grades)) == expected == [3.0, 5.0, 7.0]
+    assert alpha_after_start(_tracked("sgdl", 0.1, [50.0, 4.0, 6.0])) == [6.0]  # epoch 0 is the start
+    assert math.isnan(alpha_after_start(_tracked("mgdl", 0.1, [1.0, 2.0], [1, 2]))[0])  # no spectrum after
+
+
+def test_edge_claims_and_the_scale_table():
+    from mgdl_core.theory_report import alpha_scale_text, edge_claims
+
+    at_edge = _tracked("mgdl", 0.1, [30.0, 19.5, 50.0, 20.4], [1, 1, 2, 2], epochs=10**6, early=True)  # 2/η = 20
+    beyond = _tracked("sgdl", 0.1, [5.0, 31.0])  # η·α̂ = 3.1 after its start
+    close = _tracked("mgdl", 0.1, [1.0, 21.1], [1, 1])  # 5.5 % off: inside the room
+    lines = edge_claims({(1, "mgdl"): at_edge})
+    assert lines[1].endswith("(after its start): yes")
+    assert edge_claims({(1, "sgdl"): beyond})[1].endswith("(after its start): no")
+    assert edge_claims({(1, "mgdl"): close})[1].endswith("too close to call")
+    text = alpha_scale_text({(1, "mgdl"): close}, {(1, "mgdl"): at_edge})
+    assert "2/η = 20.0" in text and "quick (100 epochs per grade):\n    alpha_hat = 21.1" in text
+    assert "paper (1,000,000 epochs per grade, early stopping):\n    alpha_hat = 30.0, 50.0" in text
+    assert max(len(line) for line in text.splitlines()) <= 64  # a phone's printed-output box
+    assert "after each start: 19.5, 20.4" in text
+    assert "paper: not computed" in alpha_scale_text({(1, "mgdl"): close}, {})
+    assert "\u0302" not in text + "".join(lines)
+
+
+def test_path_glue_counts_what_the_prose_quotes():
+    from mgdl_core.theory_report import path_glue
+
+    n = 11
+    tau = np.array([1.2, 1.1, 1.05] + [0.9] * (n - 3))
+    a_max = np.array([1.2, 0.5, 1.05] + [0.9] * (n - 3))  # steps 0 and 2: a negative Hessian eigenvalue
+    gap = np.linspace(1.0, 0.1, n)
+    loss = np.array([5.0] * (n - 4) + [2.0, 3.0, 2.0, 3.0])  # a period-two cycle at the end
+    w = np.r_[[1.0, 0.0, 0.001, 2.0], [0.0, 0.0, 0.0, 0.0], np.ones(4)]  # W [2, 4] row by row, then α
+    p = LinearisedPath(0.1, loss, gap, tau, tau * 0, a_max, np.full(n, 0.5), np.r_[True, np.zeros(n - 1, bool)],
+                       w, w, "max_steps")
+    g = path_glue("relu, η = 0.1", p, width=4)
+    assert g["relu-0.1-early-steps"] == "3" and g["relu-0.1-early-negative"] == "2"
+    assert g["relu-0.1-tau-tail"] == "0.9000" and g["relu-0.1-above-one"] == "0%" and g["relu-0.1-tau-max"] == "1.200"
+    assert g["relu-0.1-gap-fall"] == f"{gap[-3] / gap[-1]:.1f}"  # a fifth of 11 rows: 2 steps back
+    assert g["relu-0.1-loss-cycle"] == "2.0000 and 3.0000" and g["relu-0.1-cycle-repeat"] == "0e+00"
+    assert g["relu-0.1-kinks"] == "1"
+    assert g["relu-0.1-shrunk"] == "2"  # neuron norms 1, 0, 0.001, 2: two below 1 % of 2
+    smooth = LinearisedPath(0.1, loss, gap, tau, tau * 0, a_max, np.full(n, 0.5), np.zeros(n, bool), w, w, "max_steps")
+    assert "softplus-0.1-kinks" not in path_glue("softplus, η = 0.1", smooth, width=4)
