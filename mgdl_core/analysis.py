@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +32,10 @@ from .sweep import rates_below
 __all__ = ["split_runs", "best_loss", "best_run", "interval_text", "first_diverged", "loss_text", "loss_table",
            "group_by_rate", "n_diverged", "loss_range_text", "seed_spread_text", "count_below",
            "checkpoints_below", "first_epoch_below", "first_below_text", "min_eigenvalue", "lowest_where",
-           "grade_lowest", "grade_ends", "grades_ended_early"]
+           "grade_lowest", "grade_ends", "grades_ended_early", "RISE", "SpectrumMeasures", "loss_rises",
+           "spectrum_measures"]
+
+RISE = 2.0  # a loss rise: the training loss above RISE × its running minimum (within a grade)
 
 
 # ------------------------------------------------------------------------------- rate sweeps
@@ -189,6 +193,67 @@ def grades_ended_early(run: RunSummary, planned: RunSummary) -> int:
     return int(sum(a < b for a, b in zip(lengths, planned_lengths)))
 
 
+@dataclass(frozen=True)
+class SpectrumMeasures:
+    """What a tracked run's spectra of I − ηH and its loss show, after each grade's
+    initialisation: the ``share`` of checkpoints with an eigenvalue below −1, the ``most`` below −1
+    at once, the ``first`` epoch of a crossing (None: never), the ``lowest`` eigenvalue, the loss
+    ``rises`` and ``alpha`` = α̂, the largest tracked Hessian eigenvalue."""
+
+    share: float
+    most: int
+    first: int | None
+    lowest: float
+    rises: int
+    alpha: float
+
+    def parts(self) -> list[str]:
+        """The measures as short phrases (ASCII minus): one line each in a printed output."""
+        first = "never below -1" if self.first is None else f"first below -1 at epoch {self.first:,}"
+        return [f"below -1 at {self.share:.0%} of checkpoints", f"up to {self.most} below -1 at once", first,
+                f"lowest {self.lowest:.2f}", f"{self.rises} loss rises above {RISE:g}x the minimum"]
+
+    def text(self, method: str) -> str:
+        """The measures in one sentence of prose (typographic minus)."""
+        return f"{method}: " + ", ".join(p.replace("-", "−") for p in self.parts()[:4]) + f"; {self.rises} loss rises"
+
+
+def _minus(x: float) -> str:
+    """A number with a typographic minus."""
+    return f"{x:.2f}".replace("-", "−")
+
+
+def loss_rises(run: RunSummary, factor: float = RISE) -> int:
+    """How many times the recorded training loss climbs above ``factor`` × its running minimum
+    (the running minimum restarts with each MGDL grade; a diverged tail ends the count)."""
+    h = run.history
+    loss = np.asarray(h["train_loss"], dtype=float)
+    grade = np.asarray(h["grade"]) if "grade" in h else np.zeros(loss.size)
+    rises, above, best, current = 0, False, math.inf, None
+    for value, g in zip(loss, grade):
+        if g != current:
+            best, current, above = math.inf, g, False
+        if not math.isfinite(value):
+            break
+        now = value > factor * best
+        rises += now and not above
+        above, best = now, min(best, value)
+    return rises
+
+
+def spectrum_measures(run: RunSummary) -> SpectrumMeasures:
+    """:class:`SpectrumMeasures` of a run with tracked spectra (after the grades' initialisations)."""
+    h = run.history
+    later = ~grade_starts(run)
+    smallest = np.asarray(h["eig_smallest"])[later]
+    below = (smallest < -1).sum(axis=1)
+    epochs = np.asarray(h["eig_epoch"])[later]
+    first = int(epochs[below > 0][0]) if (below > 0).any() else None
+    return SpectrumMeasures(share=float((below > 0).mean()), most=int(below.max()), first=first,
+                            lowest=float(smallest.min()), rises=loss_rises(run),
+                            alpha=float(np.nanmax(np.asarray(h["lambda_max"])[later])))
+
+
 def scale_lines(run: RunSummary) -> list[str]:
     """A paper-scale run in a few short lines: its final loss beside the authors' (where known),
     its grades' losses, and where its spectra cross −1 (counts and the lowest eigenvalue)."""
@@ -209,18 +274,19 @@ def scale_lines(run: RunSummary) -> list[str]:
 
 
 def scale_report(results: Mapping, keys: Sequence[tuple[int, str]]) -> str:
-    """The checked text of a page's paper-scale part: :func:`scale_lines` and the spectrum claims
-    of each (setting, method) in ``keys`` that has a result (a :class:`~mgdl_core.results.Result`),
-    and a line for each that has none yet."""
-    from .claims import spectrum_claims
-
+    """The checked text of a page's paper-scale part: :func:`scale_lines` and, after the grades'
+    initialisations, the :class:`SpectrumMeasures` of each (setting, method) in ``keys`` that has a
+    result (a :class:`~mgdl_core.results.Result`), and a line for each that has none yet. The data
+    are committed, so these are exact facts, with no room: the decisions of
+    :func:`mgdl_core.claims.spectrum_claims` are for runs a machine trains itself."""
     lines = []
     for key in keys:
         if key in results:
             run = results[key].run
             lines += scale_lines(run)
             if len(run.history.get("eig_epoch", ())):
-                lines += [f"  {line}" for line in spectrum_claims(run)]
+                lines.append("  after the initialisations:")
+                lines += [f"    {part}" for part in spectrum_measures(run).parts()]
         else:
             lines.append(f"Setting {key[0]} {key[1].upper()}: not computed at the paper's scale yet")
     return "\n".join(lines)

@@ -11,6 +11,10 @@ states *decisions with room* instead of raw numbers:
   to call". A checked "yes" is then a claim that holds wherever rounding moves the value by
   less than ``room``; a value that drifts into the band changes the printed text and fails
   the test, which is the point: the page's claim no longer holds there.
+- :class:`Check` is one such statement with its value, threshold and room: its checked
+  ``line()`` and, where the answer is "too close to call", its ``lean()``: the value, which way
+  it leans and by how much against the room (a number that differs from machine to machine,
+  printed in an unchecked cell: :func:`leans`).
 - The spectrum helpers (:func:`grade_starts`, :func:`lowest`, :func:`share_below`) split a
   run's tracked spectra into the initialisation of each grade (before any step: the paper's
   plots leave these out) and the training after it, the two places where the paper's
@@ -22,13 +26,15 @@ from machine to machine, which is fine for prose.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .experiments import RunSummary
 
-__all__ = ["decide", "grade_starts", "lowest", "share_below", "spectrum_claims", "diverged_rates", "spread"]
+__all__ = ["decide", "Check", "leans", "leans_text", "grade_starts", "lowest", "share_below", "spectrum_checks", "spectrum_claims",
+           "diverged_rates", "spread"]
 
 # The room of each spectrum claim. An initialisation's spectrum depends on the initial weights
 # only (Lanczos in float64 pins it to ~1e-8), so a small room suffices; the training after it is
@@ -70,6 +76,64 @@ def decide(value: float, op: str, threshold: float, room: float, *, relative: bo
     return "too close to call"
 
 
+@dataclass(frozen=True)
+class Check:
+    """A statement about a value, decided with room: "``value`` ``op`` ``threshold``?" (see
+    :func:`decide`). ``if_nan`` is the answer when the value is NaN (a diverged run), e.g.
+    "no (MGDL diverged)"; ``shown`` formats the value and threshold in :meth:`lean`."""
+
+    statement: str
+    value: float
+    op: str
+    threshold: float
+    room: float
+    relative: bool = False
+    if_nan: str = "no (diverged)"
+    shown: str = ".2f"
+
+    def answer(self) -> str:
+        if math.isnan(self.value):
+            return self.if_nan
+        return decide(self.value, self.op, self.threshold, self.room, relative=self.relative)
+
+    def line(self) -> str:
+        """The checked line, answer first (on a phone a long line is cut at about 40 characters)."""
+        return f"{self.answer()}: {self.statement}"
+
+    def lean(self) -> str:
+        """For a "too close to call": the value, which way it leans and by how much, inside a
+        room of how much ("" when the answer is decided). Rounding moves such a value by up to
+        the room, which is why the checked line cannot decide."""
+        if self.answer() != "too close to call":
+            return ""
+        v, t = self.value, self.threshold
+        if self.relative:
+            gap = t / v if self.op == "<" else v / t
+            way = "yes" if gap > 1 else "no" if gap < 1 else "neither way"
+            return (f"{self.statement}: leans {way}, {v:{self.shown}} against {t:{self.shown}} "
+                    f"(a factor {max(gap, 1 / gap):.2f}; room {self.room:g}x)")
+        gap = t - v if self.op == "<" else v - t
+        way = "yes" if gap > 0 else "no" if gap < 0 else "neither way"
+        return (f"{self.statement}: leans {way}, {v:{self.shown}} against {t:{self.shown}} "
+                f"(by {abs(gap):{self.shown}}; room {self.room:g})")
+
+
+def leans(checks: Sequence[Check]) -> list[str]:
+    """The :meth:`Check.lean` of every check that is too close to call, one per line."""
+    return [c.lean() for c in checks if c.lean()]
+
+
+def leans_text(named: Mapping[str, Sequence[Check]]) -> str:
+    """For a page's unchecked cell under its checked lines: per name (a run, an image), the
+    :func:`leans` of its undecided checks, indented; a name with none is left out, and a page
+    whose every line is decided says so."""
+    lines = []
+    for name, checks in named.items():
+        if leans(checks):
+            lines += [f"{name}:", *(f"  {line}" for line in leans(checks))]
+    return "\n".join(lines) or "every checked line above is decided"
+
+
 def grade_starts(run: RunSummary) -> np.ndarray:
     """Per tracked spectrum: True where it is taken at a grade's initialisation, before any
     step (epoch 0 of SGDL/MSDL; the first spectrum of every MGDL grade)."""
@@ -97,8 +161,8 @@ def share_below(run: RunSummary, level: float = -1.0) -> float:
     return float(below.mean()) if below.size else math.nan
 
 
-def spectrum_claims(run: RunSummary) -> list[str]:
-    """The checked statements about a run's tracked spectra of I − ηH, one per line:
+def spectrum_checks(run: RunSummary, label: str = "") -> list[Check]:
+    """The checks about a run's tracked spectra of I − ηH (``label`` prefixes each statement):
 
     1. below −1 at a grade's initialisation (before any step)?
     2. below −1 at more than half of the spectra after the initialisations (a run that
@@ -106,14 +170,17 @@ def spectrum_claims(run: RunSummary) -> list[str]:
     3. if not: does the smallest eigenvalue stay above −1 after the initialisations, by more
        than ``LATER_ROOM``? "too close to call" here means the run rides −1.
     """
-    # The answer first: on a phone a long line is cut at about 40 characters.
-    lines = [f"{decide(lowest(run, at_start=True), '<', -1, START_ROOM)}: below -1 at initialisation"]
-    most = decide(share_below(run), ">", 0.5, SHARE_ROOM)
-    lines.append(f"{most}: below -1 at most checkpoints after it")
-    if most != "yes":
-        lines.append(f"{decide(lowest(run, at_start=False), '>', -1, LATER_ROOM)}: "
-                     f"stays above -1 after it (room {LATER_ROOM})")
-    return lines
+    checks = [Check(f"{label}below -1 at initialisation", lowest(run, at_start=True), "<", -1, START_ROOM),
+              Check(f"{label}below -1 at most checkpoints after it", share_below(run), ">", 0.5, SHARE_ROOM)]
+    if checks[1].answer() != "yes":
+        checks.append(Check(f"{label}stays above -1 after it (room {LATER_ROOM})", lowest(run, at_start=False), ">",
+                            -1, LATER_ROOM))
+    return checks
+
+
+def spectrum_claims(run: RunSummary) -> list[str]:
+    """The checked lines of :func:`spectrum_checks`, one per check."""
+    return [c.line() for c in spectrum_checks(run)]
 
 
 def diverged_rates(runs: Sequence[RunSummary]) -> str:

@@ -282,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     paper_sub.choices["run"].add_argument("--quiet", action="store_true", help="no progress bar")
     paper_sub.choices["plan"].add_argument("--no-probe", action="store_true",
                                            help="do not time structures never measured here (their cost shows as nan)")
+    classical = paper_sub.add_parser("classical", help="Tables 2–3's classical methods on the full-size images "
+                                                      "(minutes per cell; resumable), into results/classical/")
+    classical.add_argument("--image", action="append", default=None, metavar="NAME",
+                           help="only this image (repeatable; default: every image of Tables 2–3)")
+    classical.add_argument("--results", default=None, help="results folder (default: $MGDL_RESULTS_DIR or results/)")
+    classical.add_argument("--allow-dirty", action="store_true",
+                           help="run from a checkout with uncommitted library changes (the file says -dirty)")
     return p
 
 
@@ -534,6 +541,8 @@ def _cmd_paper(args) -> int:
     """``mgdl paper plan|run|export`` (:mod:`mgdl_core.paper`)."""
     from . import paper
 
+    if args.paper_command == "classical":
+        return _cmd_paper_classical(args)
     items = paper.select(paper.paper_items(), args.only)
     out, results = _out(args), args.results
     if args.paper_command == "plan":
@@ -558,6 +567,20 @@ def _cmd_paper(args) -> int:
     print(f"{done} of {len(todo)} finished" + ("; the budget ran out, the runs in flight are checkpointed: "
                                                 "run it again to go on" if stopped else "")
           + "; `mgdl paper export` exports them")
+    return 0
+
+
+def _cmd_paper_classical(args) -> int:
+    """``mgdl paper classical``: :func:`mgdl_core.classical_full.compute` into the results folder."""
+    from . import classical_full, paper
+
+    configs = classical_full.cell_configs(args.image)  # an unknown image: one line, before any work
+    if paper.library_is_dirty() and not args.allow_dirty:
+        raise UsageError("the library has uncommitted changes: the file's SHA would name code that exists nowhere; "
+                         "commit first, run from a clean worktree, or pass --allow-dirty")
+    path = classical_full.default_path(args.results)
+    print(f"Tables 2–3, classical methods on the full-size images: {len(configs)} cells into {path}", flush=True)
+    classical_full.compute(path, args.image, progress=lambda line: print(line, flush=True))
     return 0
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .baselines import METHODS as INTERPOLATIONS, interpolate_training_grid, psnr_table_row
-from .claims import decide
+from .claims import Check, decide
 from .experiments import RunSummary
 from .grids import psnr_from_loss
 from .paper_numbers import PAPER_TABLE1
@@ -145,18 +145,15 @@ def table1_text(rows: Sequence[PSNRRow]) -> str:
     return "\n".join(lines)
 
 
-def table1_claims(rows: Sequence[PSNRRow], train_room: float = TRAIN_ROOM, room: float = PSNR_ROOM) -> list[str]:
-    """Per image, answer first: does MGDL beat SGDL on the training grid and on every pixel (the
-    paper's two claims; rooms ``train_room`` and ``room`` dB), and does the better network beat
-    bilinear interpolation on the held-out ¾ by :data:`BILINEAR_MARGIN` dB (room
-    :data:`BILINEAR_ROOM`)?
-    Each is answered only outside its room (:func:`mgdl_core.claims.decide`)."""
-    def above(a: float, b: float, a_name: str, b_name: str, margin: float, room: float) -> str:
-        if math.isnan(a):
-            return f"no ({a_name} diverged)"
-        if math.isnan(b):
-            return f"yes ({b_name} diverged)"
-        return decide(a - b, ">", margin, room)
+def table1_checks(rows: Sequence[PSNRRow], train_room: float = TRAIN_ROOM, room: float = PSNR_ROOM) -> list[Check]:
+    """Per image: does MGDL beat SGDL on the training grid and on every pixel (the paper's two
+    claims; rooms ``train_room`` and ``room`` dB), and does the better network beat bilinear
+    interpolation on the held-out ¾ by :data:`BILINEAR_MARGIN` dB (room :data:`BILINEAR_ROOM`)?
+    Each is answered only outside its room (:class:`mgdl_core.claims.Check`); each statement
+    starts with the image."""
+    def above(a: float, b: float, a_name: str, b_name: str, margin: float, room: float, what: str) -> Check:
+        if_nan = f"no ({a_name} diverged)" if math.isnan(a) else f"yes ({b_name} diverged)"
+        return Check(what, a - b, ">", margin, room, if_nan=if_nan)
 
     by = {(r.image, r.method): r for r in rows}
     out = []
@@ -164,13 +161,24 @@ def table1_claims(rows: Sequence[PSNRRow], train_room: float = TRAIN_ROOM, room:
         sgdl, mgdl, bilinear = by.get((image, "sgdl")), by.get((image, "mgdl")), by.get((image, "bilinear"))
         if sgdl is None or mgdl is None:
             continue
-        out.append(f"{image}:")
-        out.append(f"  {above(mgdl.train, sgdl.train, 'MGDL', 'SGDL', 0.0, train_room)}: MGDL above SGDL, TrPSNR")
-        out.append(f"  {above(mgdl.test_all, sgdl.test_all, 'MGDL', 'SGDL', 0.0, room)}: MGDL above SGDL, TePSNR")
+        out.append(above(mgdl.train, sgdl.train, "MGDL", "SGDL", 0.0, train_room, f"{image}: MGDL above SGDL, TrPSNR"))
+        out.append(above(mgdl.test_all, sgdl.test_all, "MGDL", "SGDL", 0.0, room, f"{image}: MGDL above SGDL, TePSNR"))
         if bilinear is not None:
             best = float(np.nanmax([sgdl.test_heldout, mgdl.test_heldout, -math.inf]))
-            out.append(f"  {above(best, bilinear.test_heldout, 'every network', 'bilinear', BILINEAR_MARGIN, BILINEAR_ROOM)}: "
-                       f"a network {BILINEAR_MARGIN:g} dB above bilinear, held-out ¾")
+            out.append(above(best, bilinear.test_heldout, "every network", "bilinear", BILINEAR_MARGIN, BILINEAR_ROOM,
+                             f"{image}: a network {BILINEAR_MARGIN:g} dB above bilinear, held-out ¾"))
+    return out
+
+
+def table1_claims(rows: Sequence[PSNRRow], train_room: float = TRAIN_ROOM, room: float = PSNR_ROOM) -> list[str]:
+    """The checked lines of :func:`table1_checks`: per image, its name, then each answer first."""
+    out, image = [], None
+    for check in table1_checks(rows, train_room, room):
+        name, statement = check.statement.split(": ", 1)
+        if name != image:
+            out.append(f"{name}:")
+            image = name
+        out.append(f"  {check.answer()}: {statement}")
     return out
 
 
@@ -213,12 +221,16 @@ def loss_spikes(run: RunSummary, factor: float = 2.0) -> int:
     return count
 
 
+def mgdl_below_sgdl_check(sgdl_loss: float, mgdl_loss: float, statement: str = "MGDL's loss below SGDL's",
+                          room: float = 1.4) -> Check:
+    """Is MGDL's loss below SGDL's by at least the factor ``room``? (a :class:`~mgdl_core.claims.Check`
+    on SGDL's loss over MGDL's). A diverged run (NaN) loses to one that did not. The default 1.4:
+    the quick §5 image sweep's ratios moved by about 2 % between two numeric paths (Cameraman
+    1.55 → 1.52)."""
+    if_nan = "no (MGDL diverged)" if math.isnan(mgdl_loss) else "yes (SGDL diverged)"
+    return Check(statement, sgdl_loss / mgdl_loss, ">", 1.0, room, relative=True, if_nan=if_nan)
+
+
 def mgdl_below_sgdl(sgdl_loss: float, mgdl_loss: float, room: float = 1.4) -> str:
-    """"yes"/"no"/"too close to call": is MGDL's loss below SGDL's by at least the factor
-    ``room``? A diverged run (NaN) loses to one that did not. The default 1.4: the quick §5
-    image sweep's ratios moved by about 2 % between two numeric paths (Cameraman 1.55 → 1.52)."""
-    if math.isnan(mgdl_loss):
-        return "no (MGDL diverged)"
-    if math.isnan(sgdl_loss):
-        return "yes (SGDL diverged)"
-    return decide(sgdl_loss / mgdl_loss, ">", 1.0, room, relative=True)
+    """"yes"/"no"/"too close to call" of :func:`mgdl_below_sgdl_check`."""
+    return mgdl_below_sgdl_check(sgdl_loss, mgdl_loss, room=room).answer()

@@ -7,8 +7,9 @@ queue's state is read from the files, never stored: an item is *committed* when
 ``results/<kind>/<name>/`` exists, *finished* when its record is complete in the runs folder,
 *partial* when a checkpoint exists (with its epoch), else *not started*.
 
-- :func:`paper_items`: the plan, by priority (1: Figure 1's 120 runs; 2: the §6 and §7 runs;
-  3: Figures 21–24; 4: the §6 image runs of Figures 18–20; 5: Table 1 and 6: Tables 2–3 at the
+- :func:`paper_items`: the plan, by priority (1: Figure 1's 120 runs and three more draws of
+  its disagreeing rates, :data:`FIG1_DRAW_RATES`; 2: the §6 and §7 runs; 3: Figures 21–24 and
+  Figure 15's decisive cells (:func:`fig15_configs`); 4: the §6 image runs of Figures 18–20; 5: Table 1 and 6: Tables 2–3 at the
   paper's protocol on images area-averaged to the side of :data:`~mgdl_core.plans.TIER_SIDES`,
   the middle tier, named with that side: :func:`table1_name`, :func:`restoration_tier_name`).
 - :func:`estimate_seconds`: a run's cost on this machine: the seconds per epoch measured on a
@@ -47,6 +48,12 @@ CPU_LIMIT_HOURS = 24.0
 # The seeds of the §6 draws (the authors' seed is 42): three more initialisations per run.
 DRAW_SEEDS = (0, 1, 2)
 DRAW_KEYS = ((1, "mgdl"), (2, "mgdl"), (1, "sgdl"))
+# Figure 1's rates where the authors' draw (seed 42, committed by c83b842) disagrees with the
+# paper: three more draws each (DRAW_SEEDS), to tell a disagreement from one draw of the rounding.
+FIG1_DRAW_RATES = {(1, "sgdl"): (0.07267, 0.09004, 0.2629), (1, "mgdl"): (0.008525,), (2, "sgdl"): (0.00292,),
+                   (2, "mgdl"): (0.1712, 0.2629)}
+# Figure 15's decisive cells: the paper's SGDL fails near η = 1 on the images, MGDL does not.
+FIG15_IMAGES, FIG15_LR = ("cameraman", "pirate"), 1.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ def _s5_name(config) -> str:
 def paper_items() -> list[PaperItem]:
     """Every paper-scale run of the book, by priority, each under the name its page reads."""
     items = [PaperItem(_s5_name(c), "Fig. 1", 1, c, "learning_rate") for c in rate_sweep_configs("paper")]
+    items += [PaperItem(f"{_s5_name(c)}-seed{seed}", "Fig. 1 (draws)", 1, c.replace(seed=seed), "learning_rate")
+              for c in fig1_draw_configs() for seed in DRAW_SEEDS]
     tracked = tracked_configs("paper")
     figure = {1: "Fig. 2", 2: "Fig. 16"}
     items += [PaperItem(f"synthetic/s6-setting{s}-{m}", figure[s], 2, c, "eigenvalues") for (s, m), c in tracked.items()]
@@ -100,6 +109,8 @@ def paper_items() -> list[PaperItem]:
     items += [PaperItem(f"restoration/s6-denoise{c.noise:g}-{c.image}-{c.method}",
                         den_figure.get((c.image, c.noise), "Figs. 21–24"), 3, c, "eigenvalues")
               for c in denoise_configs("paper")]
+    items += [PaperItem(f"image_regression/s5-{c.image}-{c.method}-eta{c.lr:g}", "Fig. 15", 3, c, "learning_rate")
+              for c in fig15_configs()]
     s6_figure = {"cameraman": "Fig. 18", "barbara": "Fig. 19", "butterfly": "Fig. 20"}
     items += [PaperItem(f"image_regression/s6-{c.image}-{c.method}", s6_figure.get(c.image, "Figs. 18–20"), 4, c,
                         "eigenvalues") for c in s6_image_configs("paper")]
@@ -109,6 +120,28 @@ def paper_items() -> list[PaperItem]:
     names = [i.name for i in items]
     assert len(set(names)) == len(names), "two paper items share a result name"
     return items
+
+
+def fig1_draw_configs() -> list:
+    """The Figure 1 runs (seed 42) at the rates of :data:`FIG1_DRAW_RATES`, taken from the sweep's
+    own grid (a listed rate matches a grid rate to 0.1 %)."""
+    grid = rate_sweep_configs("paper")
+    out = []
+    for (setting, method), rates in FIG1_DRAW_RATES.items():
+        for lr in rates:
+            match = [c for c in grid if (c.setting, c.method) == (setting, method) and abs(c.lr / lr - 1) < 1e-3]
+            assert len(match) == 1, f"Figure 1's grid has no single rate {lr:g} for Setting {setting} {method}"
+            out += match
+    return out
+
+
+def fig15_configs() -> list:
+    """Figure 15's decisive cells at the paper's protocol (§5's image sweep: full images, GD,
+    10^5 epochs): SGDL and MGDL at η = :data:`FIG15_LR` on :data:`FIG15_IMAGES`."""
+    from .image_regression import ImageRegressionRun
+
+    return [ImageRegressionRun.profile("paper", section=5, image=image, method=m, lr=FIG15_LR)
+            for image in FIG15_IMAGES for m in ("sgdl", "mgdl")]
 
 
 def table1_name(config) -> str:
@@ -258,16 +291,17 @@ def plan_table(rows: list[dict]) -> str:
 
 def totals_table(rows: list[dict]) -> str:
     """Per figure and overall: runs, committed, left, the CPU hours left on one core (upper
-    bounds) and the items left that need a GPU."""
+    bounds) and the items left that need a GPU. A figure's extra draws (other seeds) are a line
+    of their own ("Fig. 1 draws"), so a figure's runs are its own."""
     figures: dict[str, list[dict]] = {}
     for r in rows:
-        figures.setdefault(r["figure"].split(" (")[0], []).append(r)
-    lines = [f"{'figure':10} {'runs':>5} {'done':>5} {'left':>5} {'left, CPU h':>12} {'left, GPU runs':>15}"]
+        figures.setdefault(r["figure"].replace(" (draws)", " draws"), []).append(r)
+    lines = [f"{'figure':13} {'runs':>5} {'done':>5} {'left':>5} {'left, CPU h':>12} {'left, GPU runs':>15}"]
     for label, rs in [*figures.items(), ("all", rows)]:
         left = [r for r in rs if r["state"] != "committed"]
         cpu = sum(r["hours"] for r in left if r["where"] == "this CPU" and not math.isnan(r["hours"]))
         gpu = sum(1 for r in left if r["where"] != "this CPU")
-        lines.append(f"{label:10} {len(rs):5d} {len(rs) - len(left):5d} {len(left):5d} {cpu:12.1f} {gpu:15d}")
+        lines.append(f"{label:13} {len(rs):5d} {len(rs) - len(left):5d} {len(left):5d} {cpu:12.1f} {gpu:15d}")
     return "\n".join(lines)
 
 

@@ -34,7 +34,7 @@ def plot_loss_vs_rate(ax, runs: Sequence[RunSummary], method: str, key: str = "t
     if bad.any():
         ax.plot(lrs[bad], np.full(bad.sum(), 1.0), "x", color=COLORS[method], ms=8, mew=2,
                 transform=ax.get_xaxis_transform(), clip_on=False,
-                label=f"{LABELS[method]} NaN (diverged)")
+                label=f"{LABELS[method]} diverged")
     ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide on a short log axis
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("final training loss")

@@ -25,6 +25,10 @@ Verdicts, by rule:
 - **Figure 17**: Setting 1 similar (test losses within 10×) and Setting 2 MGDL at least 10×
   lower; **§3's α_l ≪ α**: contradicted when the largest α̂_l of MGDL's grades is above half of
   SGDL's α̂ on the same setting (α̂: the largest tracked Hessian eigenvalue over the run).
+- **Tables 1–3** at the middle tier (the paper's protocol on images area-averaged to the side of
+  :data:`~mgdl_core.plans.TIER_SIDES`): MGDL's final PSNR above SGDL's cell by cell; *partly*
+  when it is in at least half of the computed cells (a reduced size is never *reproduced*), else
+  *contradicted*.
 - **Theorems 1–2** hold under η < 2/α: where the committed runs violate it, or sit within 5 % of
   it, the theorem is *not tested* at scale (its quick check is on the theory page).
 - Items without a committed result are *not tested at scale*, with what the paper queue has left
@@ -39,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .analysis import RISE, SpectrumMeasures, _minus, loss_rises, spectrum_measures
 from .claims import grade_starts
 from .experiments import RunSummary
 from .images import IMAGES
@@ -52,7 +57,6 @@ __all__ = ["VERDICTS", "ReportRow", "SpectrumMeasures", "loss_rises", "spectrum_
            "verdict_counts", "report_text", "report_markdown", "report_figure", "page_title"]
 
 VERDICTS = ("reproduced", "partly", "contradicted", "not tested at scale", "shown")
-RISE = 2.0  # a loss rise: the training loss above RISE × its running minimum (within a grade)
 SIMILAR = 10.0  # Figure 17: "similar" within this factor, "much better" beyond it
 EDGE_OF_THEOREM = 1.05  # η·α̂/2 within 5 % of 1 (or above): the theorems' hypothesis is not met
 
@@ -92,62 +96,6 @@ class ReportRow:
     paper: str
     verdict: str
     left: str
-
-
-@dataclass(frozen=True)
-class SpectrumMeasures:
-    """What a tracked run's spectra of I − ηH and its loss show, after each grade's
-    initialisation: the ``share`` of checkpoints with an eigenvalue below −1, the ``most`` below −1
-    at once, the ``first`` epoch of a crossing (None: never), the ``lowest`` eigenvalue, the loss
-    ``rises`` and ``alpha`` = α̂, the largest tracked Hessian eigenvalue."""
-
-    share: float
-    most: int
-    first: int | None
-    lowest: float
-    rises: int
-    alpha: float
-
-    def text(self, method: str) -> str:
-        first = "never" if self.first is None else f"first at epoch {self.first:,}"
-        return (f"{method}: below −1 at {self.share:.0%} of checkpoints, up to {self.most} at once, {first}, "
-                f"lowest {_minus(self.lowest)}; {self.rises} loss rises")
-
-
-def _minus(x: float) -> str:
-    """A number with a typographic minus."""
-    return f"{x:.2f}".replace("-", "−")
-
-
-def loss_rises(run: RunSummary, factor: float = RISE) -> int:
-    """How many times the recorded training loss climbs above ``factor`` × its running minimum
-    (the running minimum restarts with each MGDL grade; a diverged tail ends the count)."""
-    h = run.history
-    loss = np.asarray(h["train_loss"], dtype=float)
-    grade = np.asarray(h["grade"]) if "grade" in h else np.zeros(loss.size)
-    rises, above, best, current = 0, False, math.inf, None
-    for value, g in zip(loss, grade):
-        if g != current:
-            best, current, above = math.inf, g, False
-        if not math.isfinite(value):
-            break
-        now = value > factor * best
-        rises += now and not above
-        above, best = now, min(best, value)
-    return rises
-
-
-def spectrum_measures(run: RunSummary) -> SpectrumMeasures:
-    """:class:`SpectrumMeasures` of a run with tracked spectra (after the grades' initialisations)."""
-    h = run.history
-    later = ~grade_starts(run)
-    smallest = np.asarray(h["eig_smallest"])[later]
-    below = (smallest < -1).sum(axis=1)
-    epochs = np.asarray(h["eig_epoch"])[later]
-    first = int(epochs[below > 0][0]) if (below > 0).any() else None
-    return SpectrumMeasures(share=float((below > 0).mean()), most=int(below.max()), first=first,
-                            lowest=float(smallest.min()), rises=loss_rises(run),
-                            alpha=float(np.nanmax(np.asarray(h["lambda_max"])[later])))
 
 
 def contrast_text(other: SpectrumMeasures, mgdl: SpectrumMeasures, name: str) -> str:
@@ -200,7 +148,7 @@ def _figure1(entry: PaperEntry, results_dir, rows) -> ReportRow:
     c = sweep_scale_counts(sweeps)
     total = sum(1 for i in paper_items() if i.figure == "Fig. 1")
     ours = (f"{n} of {total} rates: {c['agrees']} agree, {c['disagrees']} disagree, "
-            f"{c['edge']} on an edge, {c['too close to call']} too close to call")
+            f"{c['edge']} on an edge")
     if c["disagrees"] > c["agrees"]:
         verdict = "contradicted"
     elif n == total and c["disagrees"] == 0:
@@ -284,6 +232,46 @@ def _alpha_rows(entry: PaperEntry, res: Mapping[str, Result]) -> ReportRow:
     return ReportRow(entry.label, entry.claim, entry.page, "paper", "; ".join(parts), "", verdict, left)
 
 
+def _tier(entry: PaperEntry, results, rows) -> ReportRow:
+    """Tables 1–3 from the middle tier (the paper's protocol on area-averaged images,
+    :data:`~mgdl_core.plans.TIER_SIDES`): in how many computed cells MGDL's final PSNR (TePSNR for
+    Table 1) is above SGDL's. A reduced size is never *reproduced*: *partly* when MGDL is above in
+    at least half of the cells, else *contradicted*."""
+    from .plans import TIER_SIDES
+
+    items = [i for i in paper_items() if i.figure == entry.label]
+    found = load_results({i.name: i.name for i in items}, results)
+    runs = {}
+    for item in items:
+        if item.name in found:
+            c = found[item.name].run.config
+            level = getattr(c, "noise", None) if getattr(c, "problem", "") == "denoise" else getattr(c, "blur", None)
+            runs[c.image, level, c.method] = found[item.name].run
+    cells = [k[:2] for k in runs if k[2] == "sgdl" and k[:2] + ("mgdl",) in runs]
+    if not cells:
+        return _not_tested(entry, rows)
+    gains = [_final_psnr(runs[cell + ("mgdl",)]) - _final_psnr(runs[cell + ("sgdl",)]) for cell in cells]
+    above = sum(g > 0 for g in gains)
+    side = TIER_SIDES["images" if entry.label == "Table 1" else "restoration"]
+    ours = (f"the paper's protocol on images of at most {side}² pixels: MGDL above SGDL in {above} of {len(cells)} "
+            f"cells ({len(items) // 2} planned), MGDL − SGDL from {min(gains):+.2f} to {max(gains):+.2f} dB")
+    verdict = "partly" if 2 * above >= len(cells) else "contradicted"
+    return ReportRow(entry.label, entry.claim, entry.page, f"≤{side}²", ours.replace("-", "−"), "", verdict,
+                     _left(entry.label, rows))
+
+
+def _final_psnr(run: RunSummary) -> float:
+    """A network's final PSNR in dB: TePSNR (every pixel) for image regression, the restored
+    image's PSNR for restoration."""
+    if run.config.kind == "restoration":
+        from .restoration import restoration_psnr
+
+        return restoration_psnr(run)
+    from .image_report import network_row
+
+    return network_row(run, run.config.image_array()).test_all
+
+
 def _grade_alphas(run: RunSummary) -> list[float]:
     """α̂_l of each MGDL grade: the largest tracked Hessian eigenvalue after its initialisation."""
     h = run.history
@@ -310,6 +298,8 @@ def report_rows(results: str | Path | None = None) -> list[ReportRow]:
             rows.append(_figure17(entry, res, plan))
         elif entry.label == "Figure 27":
             rows.append(_figure27(entry, res, plan))
+        elif entry.label in ("Table 1", "Table 2", "Table 3"):
+            rows.append(_tier(entry, results, plan))
         elif entry.label == "Figure 4":
             have = len(IMAGES)
             rows.append(ReportRow(entry.label, entry.claim, entry.page, "full size", f"{have} of 7 images", "7 images",

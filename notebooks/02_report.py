@@ -79,8 +79,12 @@ glue_figure("fig-report", report_figure(ROWS))
 # *reproduced* when, besides, the other method's loss rises more often than MGDL's and MGDL stays
 # in $(-1, 1)$ where the paper says so, *partly* when only the contrast holds. Figure 17 asks for
 # test losses within {glue:text}`similar`× in Setting 1 and MGDL's at least {glue:text}`similar`×
-# lower in Setting 2. Theorems 1–2 hold under $\eta < 2/\alpha$: where the committed runs sit at
-# or above that bound (within 5 %), the theorem is not tested by them. The table's checked text
+# lower in Setting 2. Tables 1–3 are read at the middle tier (the paper's protocol on images
+# area-averaged to a smaller side, the scale column's "≤"): cell by cell, is MGDL's final PSNR
+# above SGDL's? *partly* when it is in at least half of the computed cells, *contradicted*
+# otherwise; a reduced size is never *reproduced*. Theorems 1–2 hold under $\eta < 2/\alpha$:
+# where the committed runs sit at or above that bound (within 5 %), the theorem is not tested by
+# them. The table's checked text
 # (item, scale, verdict):
 
 # %%

@@ -44,7 +44,7 @@ from mgdl_core.book_style import glue_figure, use_book_style
 
 from mgdl_core.analysis import (checkpoints_below, count_below, first_below_text, grade_ends, grade_lowest,
                                 grades_ended_early, lowest_where, min_eigenvalue, scale_report, draws_report)
-from mgdl_core.claims import decide, lowest, spectrum_claims
+from mgdl_core.claims import Check, decide, leans_text, lowest, spectrum_checks, spectrum_claims
 from mgdl_core.experiments import SyntheticRun
 from mgdl_core.figures import eigen_loss_figure, paper_scale_parts, spectrum_rows_figure
 from mgdl_core.image_plots import eigen_figure
@@ -104,13 +104,20 @@ for (s, m), r in runs.items():
 # grade's first spectrum is its initialisation, before any step (the authors' plots leave it
 # out), and a statement about the training after it is answered only with room: "too close to
 # call" means that the smallest eigenvalue rides −1, within 0.3 of it, where the count of
-# checkpoints below −1 depends on the CPU's rounding.
+# checkpoints below −1 depends on the CPU's rounding. The cell after the checked lines gives the
+# value behind each "too close to call" on the machine that built the page, and which way it
+# leans (`mgdl_core.claims.Check.lean`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for (s, m), r in runs.items():
     print(f"Setting {s} {m.upper()} η={r.config.lr:g}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
+
+# %
+# Which way each "too close to call" above leans on this machine (not checked: rounding moves
+# these values by up to the room, which is why the checked line cannot decide).
+print(leans_text({f"Setting {s} {m.upper()}": spectrum_checks(r) for (s, m), r in runs.items()}))
 
 # %% tags=["hide-input"]
 for (s, m), r in runs.items():
@@ -388,8 +395,14 @@ for name, r in img_runs.items():
 for name, r in img_runs.items():
     print(f"resolution chart {name.upper()}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
-gain = psnr_from_loss(img_runs["mgdl"].test_loss) - psnr_from_loss(img_runs["sgdl"].test_loss)
-print(f"{decide(gain, '>', 0.1, 0.05)}: MGDL's test PSNR above SGDL's by 0.1 dB")
+gain = Check("MGDL's test PSNR above SGDL's by 0.1 dB",
+             psnr_from_loss(img_runs["mgdl"].test_loss) - psnr_from_loss(img_runs["sgdl"].test_loss), ">", 0.1, 0.05)
+print(gain.line())
+
+# %
+# Which way each "too close to call" above leans on this machine (not checked: rounding moves
+# these values by up to the room, which is why the checked line cannot decide).
+print(leans_text({**{f"resolution chart {n.upper()}": spectrum_checks(r) for n, r in img_runs.items()}, "PSNR": [gain]}))
 
 # %% tags=["hide-input"]
 for name, r in img_runs.items():
@@ -475,6 +488,11 @@ for (name, m), r in s6_runs.items():
     print(f"{name} {m.upper()}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 
+# %
+# Which way each "too close to call" above leans on this machine (not checked: rounding moves
+# these values by up to the room, which is why the checked line cannot decide).
+print(leans_text({f"{name} {m.upper()}": spectrum_checks(r) for (name, m), r in s6_runs.items()}))
+
 # %% tags=["hide-input"]
 for key in ("sgdl_epochs", "mgdl_epochs", "sgdl_every", "mgdl_every"):
     glue(f"s6-{key.replace('_', '-')}", f"{PLAN['s6_' + key]:,}", display=False)
@@ -537,6 +555,11 @@ for (name, sigma, m), r in den_runs.items():
     print(f"{name} σ={sigma:g} {m.upper()}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 
+# %
+# Which way each "too close to call" above leans on this machine (not checked: rounding moves
+# these values by up to the room, which is why the checked line cannot decide).
+print(leans_text({f"{name} σ={sigma:g} {m.upper()}": spectrum_checks(r) for (name, sigma, m), r in den_runs.items()}))
+
 # %% tags=["hide-input"]
 for key in ("sgdl_epochs", "mgdl_epochs", "sgdl_every", "mgdl_every"):
     glue(f"den-{key.replace('_', '-')}", f"{PLAN['den_' + key]:,}", display=False)
@@ -588,7 +611,8 @@ for m, res in den_paper.items():
     grades = ", ".join(f"{v:.2f}" for v in grade_psnrs(res.run))
     print(f"Butterfly σ=10 {m.upper()}: PSNR {restoration_psnr(res.run):.2f} dB (authors {AUTHORS_DENOISE_PSNR[10, 'butterfly', m]});")
     print(f"  per grade {grades}")
-    print("\n".join(f"  {line}" for line in spectrum_claims(res.run)))
+    print("  after the initialisations:")
+    print("\n".join(f"    {part}" for part in spectrum_measures(res.run).parts()))
 
 # %% tags=["hide-input"]
 if len(den_paper) == 2:
@@ -663,6 +687,11 @@ for e, lo, hi in zip(h["eig_epoch"], h["eig_smallest"], h["eig_largest"]):
 print(f"SGDL (28), {full_run.params[0].numel():,} parameters, {full_run.config.dataset().train.x.shape[0]:,} "
       f"pixels, {len(h['eig_epoch'])} spectra:")
 print("\n".join(f"  {line}" for line in spectrum_claims(full_run)))
+
+# %
+# Which way each "too close to call" above leans on this machine (not checked: rounding moves
+# these values by up to the room, which is why the checked line cannot decide).
+print(leans_text({"SGDL (28)": spectrum_checks(full_run)}))
 
 # %% tags=["hide-input"]
 glue("full-lr", f"{FULL_LR:g}", display=False)

@@ -65,3 +65,25 @@ def test_spectrum_claims_say_what_survives_rounding():
                                       "too close to call: stays above -1 after it (room 0.3)"]
     inside = _run([0.01, -0.2, 0.5], [0, 10, 20], grades=[1, 1, 1])
     assert spectrum_claims(inside)[2] == "yes: stays above -1 after it (room 0.3)"
+
+
+def test_a_check_too_close_to_call_says_which_way_it_leans():
+    from mgdl_core.claims import Check, leans, spectrum_checks
+
+    rides = _run([-1.66, -1.07, -0.96, -0.9], [0, 10, 20, 30], grades=[1, 1, 1, 1])
+    checks = spectrum_checks(rides)
+    assert [c.line() for c in checks] == spectrum_claims(rides)
+    # lowest after the initialisation: -1.07, 0.07 below -1, inside the room 0.3: leans no
+    assert leans(checks) == ["stays above -1 after it (room 0.3): leans no, -1.07 against -1.00 (by 0.07; room 0.3)"]
+    assert Check("x", -0.9, ">", -1, 0.3).lean() == "x: leans yes, -0.90 against -1.00 (by 0.10; room 0.3)"
+    assert Check("x", 0.5, ">", 0.5, 0.15).lean().startswith("x: leans neither way")
+    assert Check("x", -0.5, ">", -1, 0.3).lean() == ""  # decided: nothing to explain
+    # a relative check: a factor against a factor room
+    assert Check("r", 1.2, ">", 1.0, 1.4, relative=True).lean() == "r: leans yes, 1.20 against 1.00 (a factor 1.20; room 1.4x)"
+    assert Check("r", 1 / 1.25, ">", 1.0, 1.4, relative=True).lean().startswith("r: leans no, 0.80 against 1.00 (a factor 1.25")
+    assert Check("d", math.nan, ">", 0, 1, if_nan="no (MGDL diverged)").line() == "no (MGDL diverged): d"
+    assert leans([Check("x", -0.5, ">", -1, 0.3)]) == []
+    from mgdl_core.claims import leans_text
+
+    assert leans_text({"decided": [Check("x", -0.5, ">", -1, 0.3)]}) == "every checked line above is decided"
+    assert leans_text({"a": checks, "b": []}).splitlines() == ["a:", "  " + leans(checks)[0]]

@@ -2,6 +2,8 @@
 files, a budget stops it with its runs checkpointed, and a dirty library is refused."""
 import math
 import shutil
+import threading
+import time
 
 import pytest
 
@@ -21,8 +23,13 @@ def _tiny(name="synthetic/s5-tiny", epochs=400, priority=1, **kw):
 def test_the_plan_is_every_page_item_once_and_the_committed_results_are_its_items():
     items = paper.paper_items()
     names = [i.name for i in items]
-    assert len(names) == len(set(names)) == 213
+    assert len(names) == len(set(names)) == 238
+    by_name = {i.name: i for i in items}
     assert sum(i.figure == "Fig. 1" for i in items) == 120  # 30 rates × 2 settings × 2 methods
+    draws = [i for i in items if i.figure == "Fig. 1 (draws)"]  # 7 disagreeing rates × 3 seeds
+    assert len(draws) == 21 and {i.config.seed for i in draws} == set(paper.DRAW_SEEDS)
+    assert all(i.config.replace(seed=42) == by_name[i.name.rsplit("-seed", 1)[0]].config for i in draws)
+    assert [i.config.image for i in items if i.figure == "Fig. 15"] == ["cameraman"] * 2 + ["pirate"] * 2
     # the middle tier: Table 1 on 5 images, Tables 2–3 on 3 images × (6 noises + 3 blurs), 2 methods
     tier = [i for i in items if i.figure.startswith("Table")]
     assert sum(i.figure == "Table 1" for i in tier) == 10 and len(tier) == 64
@@ -82,9 +89,30 @@ def test_states_are_read_from_the_runs_and_results_folders(tmp_path):
     assert paper.export_finished([item], runs, results) == []  # nothing left to export
 
 
-def test_the_budget_stops_the_queue_with_its_run_checkpointed(tmp_path):
+def test_the_budget_stops_the_queue_with_its_run_checkpointed(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     long = _tiny("synthetic/s5-long", epochs=10**6)
+    lock = runs / long.kind / f".{config_hash(long.kind, long.config)}.lock"
+
+    class BudgetAfterFirstCheckpoint(threading.Thread):
+        """The budget's timer, fired 2 s after the run has started (whatever the load on the
+        machine: a fixed number of seconds may end before a loaded CPU starts the run)."""
+
+        def __init__(self, seconds, function):
+            super().__init__(daemon=True)
+            self.function, self.cancelled = function, threading.Event()
+
+        def run(self):
+            while not self.cancelled.is_set() and not lock.exists():  # the run has started
+                time.sleep(0.1)
+            if not self.cancelled.is_set():
+                time.sleep(2.0)  # some epochs, before the first timed checkpoint (10 s)
+                self.function()
+
+        def cancel(self):
+            self.cancelled.set()
+
+    monkeypatch.setattr(paper.threading, "Timer", BudgetAfterFirstCheckpoint)
     done, stopped = paper.run_queue([long], budget_s=4.0, runs=runs, progress=False)
     assert (done, stopped) == (0, True)
     state = paper.item_state(long, runs, tmp_path / "results")
@@ -131,6 +159,8 @@ def test_a_pages_status_reads_only_committed_data():
     assert text.splitlines()[1].split() == ["Fig.", "25", "1", "1", "0", "0.0", "0"]
     fig1 = paper.page_status("learning_rate").splitlines()[1].split()
     assert fig1[:3] == ["Fig.", "1", "120"] and int(fig1[3]) >= 14
+    draws = paper.page_status("learning_rate").splitlines()[2].split()
+    assert draws[:4] == ["Fig.", "1", "draws", "21"]
     for page, figure, runs in (("images", "Table", "1"), ("restoration", "Table", "2")):
         first = paper.page_status(page).splitlines()[1].split()
         assert first[:2] == [figure, runs]

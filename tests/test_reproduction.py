@@ -95,6 +95,9 @@ def test_spectrum_measures_leave_out_each_grades_initialisation():
     m = spectrum_measures(run)
     assert m.share == pytest.approx(2 / 4) and m.most == 2 and m.first == 20
     assert m.lowest == pytest.approx(-1.2) and m.alpha == 40
+    assert m.parts() == ["below -1 at 50% of checkpoints", "up to 2 below -1 at once", "first below -1 at epoch 20",
+                         "lowest -1.20", f"{m.rises} loss rises above 2x the minimum"]
+    assert m.text("MGDL").startswith("MGDL: below −1 at 50% of checkpoints, up to 2 below −1 at once")
 
 
 def test_contrast_text_says_which_way_each_measure_goes():
@@ -115,3 +118,32 @@ def test_the_papers_numbers_import_nothing():
     modules = {a.name for n in imports if isinstance(n, ast.Import) for a in n.names}
     modules |= {("." * n.level) + (n.module or "") for n in imports if isinstance(n, ast.ImportFrom)}
     assert modules <= {"__future__", "collections.abc", "dataclasses"}
+
+
+def test_tables_read_the_middle_tier_when_it_is_committed(tmp_path, monkeypatch):
+    """Table 2 from tier results: MGDL above SGDL counted per cell; a reduced size is at best partly."""
+    from mgdl_core import reproduction
+    from mgdl_core.paper import paper_items
+
+    items = [i for i in paper_items() if i.figure == "Table 2"]
+    psnr = {}
+
+    def fake_results(names, results=None):
+        out = {}
+        for item in items:
+            if item.name in names and item.name in psnr:
+                out[item.name] = SimpleNamespace(run=SimpleNamespace(config=item.config, name=item.name))
+        return out
+
+    monkeypatch.setattr(reproduction, "load_results", fake_results)
+    monkeypatch.setattr(reproduction, "_final_psnr", lambda run: psnr[run.name])
+    by = {(i.config.image, i.config.noise, i.config.method): i.name for i in items}
+    table2 = lambda: next(r for r in report_rows(tmp_path) if r.label == "Table 2")  # noqa: E731
+    assert table2().verdict == "not tested at scale" and table2().ours == ""
+    psnr.update({by["butterfly", 10, "sgdl"]: 20.0, by["butterfly", 10, "mgdl"]: 21.5,
+                 by["pirate", 10, "sgdl"]: 22.0, by["pirate", 10, "mgdl"]: 21.0, by["chest", 10, "sgdl"]: 30.0})
+    row = table2()  # chest has SGDL only: not a cell yet
+    assert row.verdict == "partly" and row.scale == "≤64²"
+    assert "MGDL above SGDL in 1 of 2 cells (18 planned)" in row.ours and "from −1.00 to +1.50 dB" in row.ours
+    psnr[by["butterfly", 10, "mgdl"]] = 19.0
+    assert table2().verdict == "contradicted"

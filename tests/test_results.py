@@ -149,6 +149,7 @@ def test_a_pages_paper_scale_report_and_figure(tmp_path):
     text = scale_report({(1, "sgdl"): result}, [(1, "sgdl"), (2, "mgdl")])
     assert text.startswith("Setting 1 SGDL η=0.05, 600 epochs:") and "final train loss" in text
     assert text.endswith("Setting 2 MGDL: not computed at the paper's scale yet")
+    assert "after the initialisations" not in text  # no spectra tracked: no measures
     assert provenance_text([]) == "none yet" and "600 epochs" in provenance_text([result])
     assert results_figure([]).texts[0].get_text() == "not computed at the paper's scale yet"
     with pytest.raises(KeyError):
