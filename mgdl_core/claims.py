@@ -33,7 +33,7 @@ import numpy as np
 
 from .experiments import RunSummary
 
-__all__ = ["decide", "Check", "leans", "leans_text", "grade_starts", "lowest", "share_below", "spectrum_checks", "spectrum_claims",
+__all__ = ["decide", "Check", "leans", "leans_text", "grade_starts", "lowest", "share_below", "spectrum_checks", "spectrum_claims", "later_spectra",
            "diverged_rates", "spread"]
 
 # The room of each spectrum claim. An initialisation's spectrum depends on the initial weights
@@ -43,6 +43,9 @@ __all__ = ["decide", "Check", "leans", "leans_text", "grade_starts", "lowest", "
 START_ROOM = 0.005
 SHARE_ROOM = 0.15
 LATER_ROOM = 0.3
+# Fewer spectra than this after the initialisations are too few for a claim about the training:
+# "stays above −1" on three checkpoints asserts little (a quick run spaced for speed, not a test).
+MIN_SPECTRA = 8
 
 
 def decide(value: float, op: str, threshold: float, room: float, *, relative: bool = False) -> str:
@@ -80,7 +83,8 @@ def decide(value: float, op: str, threshold: float, room: float, *, relative: bo
 class Check:
     """A statement about a value, decided with room: "``value`` ``op`` ``threshold``?" (see
     :func:`decide`). ``if_nan`` is the answer when the value is NaN (a diverged run), e.g.
-    "no (MGDL diverged)"; ``shown`` formats the value and threshold in :meth:`lean`."""
+    "no (MGDL diverged)"; ``shown`` formats the value, the threshold and the gap in :meth:`lean`
+    (significant digits, so that a gap of 0.003 does not print as 0.00)."""
 
     statement: str
     value: float
@@ -89,7 +93,7 @@ class Check:
     room: float
     relative: bool = False
     if_nan: str = "no (diverged)"
-    shown: str = ".2f"
+    shown: str = ".3g"
 
     def answer(self) -> str:
         if math.isnan(self.value):
@@ -169,18 +173,33 @@ def spectrum_checks(run: RunSummary, label: str = "") -> list[Check]:
        crosses the edge of stability as a rule, as the paper's SGDL)?
     3. if not: does the smallest eigenvalue stay above −1 after the initialisations, by more
        than ``LATER_ROOM``? "too close to call" here means the run rides −1.
+
+    With fewer than :data:`MIN_SPECTRA` spectra after the initialisations, 2 and 3 are left out
+    (:func:`spectrum_claims` says so in a line of its own).
     """
-    checks = [Check(f"{label}below -1 at initialisation", lowest(run, at_start=True), "<", -1, START_ROOM),
-              Check(f"{label}below -1 at most checkpoints after it", share_below(run), ">", 0.5, SHARE_ROOM)]
+    checks = [Check(f"{label}below -1 at initialisation", lowest(run, at_start=True), "<", -1, START_ROOM)]
+    if later_spectra(run) < MIN_SPECTRA:
+        return checks
+    checks.append(Check(f"{label}below -1 at most checkpoints after it", share_below(run), ">", 0.5, SHARE_ROOM))
     if checks[1].answer() != "yes":
         checks.append(Check(f"{label}stays above -1 after it (room {LATER_ROOM})", lowest(run, at_start=False), ">",
                             -1, LATER_ROOM))
     return checks
 
 
+def later_spectra(run: RunSummary) -> int:
+    """How many tracked spectra come after the grades' initialisations."""
+    return int((~grade_starts(run)).sum())
+
+
 def spectrum_claims(run: RunSummary) -> list[str]:
-    """The checked lines of :func:`spectrum_checks`, one per check."""
-    return [c.line() for c in spectrum_checks(run)]
+    """The checked lines of :func:`spectrum_checks`, one per check, and a line saying when there
+    are too few spectra after the initialisations for a claim about the training."""
+    lines = [c.line() for c in spectrum_checks(run)]
+    n = later_spectra(run)
+    if n < MIN_SPECTRA:
+        lines.append(f"{n} spectr{'um' if n == 1 else 'a'} after it: too few to say more (< {MIN_SPECTRA})")
+    return lines
 
 
 def diverged_rates(runs: Sequence[RunSummary]) -> str:

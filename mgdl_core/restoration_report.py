@@ -113,9 +113,9 @@ def _edge(value: float, grid) -> str:
 
 
 def classical_rows(config: RestorationRun, bm3d: bool = True, tv_grid: tuple = TV_GRID,
-                   tv_iterations: int = 5_000) -> list[RestorationRow]:
+                   tv_iterations: int = 5_000, tv_tol: float = 1e-6) -> list[RestorationRow]:
     """The degraded input and the tuned classical methods for ``config``'s cell (any method): ROF
-    (18) tuned over ``tv_grid`` (denoising: to a duality gap of 1e-6, at most ``tv_iterations``;
+    (18) tuned over ``tv_grid`` (denoising: to a relative duality gap of ``tv_tol``, at most ``tv_iterations``;
     deblurring: ``tv_iterations`` Condat–Vũ iterations, no certificate), Chambolle's TV and BM3D
     (denoising) or Wiener (deblurring)."""
     from . import restoration_baselines as rb
@@ -124,7 +124,7 @@ def classical_rows(config: RestorationRun, bm3d: bool = True, tv_grid: tuple = T
     A, B = config.operators()
     cell = dict(image=config.image, problem=config.problem, level=_level(config))
     rows = [RestorationRow(method="input", psnr=psnr(obs, clean), **cell)]
-    tv = rb.tune(lambda lam: rb.solve_rof(obs, A, B, lam, iterations=tv_iterations, tol=1e-6).image, tv_grid, clean)
+    tv = rb.tune(lambda lam: rb.solve_rof(obs, A, B, lam, iterations=tv_iterations, tol=tv_tol).image, tv_grid, clean)
     runs = f", {tv_iterations:,} Condat–Vũ iterations" if config.problem == "deblur" and tv_iterations != 5_000 else ""
     rows.append(RestorationRow(method="tv-rof", psnr=tv.psnr, lam=tv.value,
                                energy=rb.rof_energy(tv.image, obs, A, B, tv.value),
@@ -250,12 +250,14 @@ PAPER_LEVELS = {"denoise": (10, 20, 30, 40, 50, 60), "deblur": (3, 5, 7)}
 IMAGES = ("butterfly", "pirate", "chest")
 
 
-def table_markdown(rows: list[RestorationRow], problem: str, scale: str) -> str:
+def table_markdown(rows: list[RestorationRow], problem: str, scale: str,
+                   methods: tuple[str, ...] | None = None) -> str:
     """The page's Table 2 (``problem`` "denoise") or 3 ("deblur") as a Markdown table of the levels
-    the rows hold: per level our rows (PSNR, dB, computed at ``scale``), then the paper's SGDL and
-    MGDL at full size, labelled as such and never subtracted from ours; "–" where a cell has no
-    row. A last line names the paper's levels this build did not compute."""
-    methods = TABLE2_METHODS if problem == "denoise" else TABLE3_METHODS
+    the rows hold: per level our rows (PSNR, dB, computed at ``scale``; ``methods``, default every
+    method of the table), then the paper's SGDL and MGDL at full size, labelled as such and never
+    subtracted from ours; "–" where a cell has no row. A last line names the paper's levels this
+    build did not compute."""
+    methods = methods or (TABLE2_METHODS if problem == "denoise" else TABLE3_METHODS)
     symbol = "σ" if problem == "denoise" else r"$\hat\sigma$"
     table = 2 if problem == "denoise" else 3
     by = {(r.image, int(r.level), r.method): r for r in rows if r.problem == problem}

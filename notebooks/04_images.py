@@ -169,7 +169,7 @@ print(table1_text(rows))
 # NBVAL_CHECK_OUTPUT
 print("\n".join(table1_claims(rows)))
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({"Table 1": table1_checks(rows)}))

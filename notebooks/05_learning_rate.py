@@ -49,7 +49,7 @@ from mgdl_core.image_plots import fig15_figure
 from mgdl_core.image_regression import ImageRegressionRun
 from mgdl_core.image_report import mgdl_below_sgdl_check
 from mgdl_core.figures import best_runs_figure, loss_vs_rate_figure, results_figure, seed_spread_figure
-from mgdl_core.paper import FIG1_DRAW_RATES, page_status
+from mgdl_core.paper import FIG1_DRAW_RATES, page_status, paper_items, plan_rows
 from mgdl_core.paper_numbers import PAPER_SWEEP
 from mgdl_core.plans import SWEEP_KEYS, page_plan, rate_sweep_configs
 from mgdl_core.records import default_runs_dir
@@ -410,7 +410,7 @@ for name, rs in img_runs.items():
                                               "MGDL's best loss below SGDL's")]
     print("\n".join(f"  {check.line()}" for check in img_checks[name]))
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text(img_checks))
@@ -422,6 +422,12 @@ glue("img-size", f"every image area-averaged to {side}×{side} pixels" if first.
      display=False)
 glue("img-epochs", f"{first.epochs:,}", display=False)
 glue("img-n-rates", PLAN["img_rates"], display=False)
+glue("img-n-diverged", sum(r.diverged for rs in img_runs.values() for r in rs), display=False)
+glue("img-n-runs", sum(len(rs) for rs in img_runs.values()), display=False)
+fig15_rows = plan_rows([i for i in paper_items() if i.figure == "Fig. 15"], runs=False, probe=False)
+glue("fig15-cells", ", ".join(f"{r['words'].split(',')[0]}" for r in fig15_rows), display=False)
+glue("fig15-gpu", sum(r["where"] != "this CPU" for r in fig15_rows), display=False)
+glue("fig15-cpu-hours", f"{sum(r['hours'] for r in fig15_rows if r['where'] == 'this CPU'):.0f}", display=False)
 fig = fig15_figure(img_runs)
 glue_figure("fig-image-rates", fig)
 
@@ -440,7 +446,12 @@ glue_figure("fig-image-rates", fig)
 #
 # The paper's reading: MGDL is more accurate than SGDL at every rate, and SGDL fails to train on
 # Cameraman and Pirate near η = 1 while MGDL does not. The checked lines above say which of
-# these the {glue:text}`profile` runs support.
+# these the {glue:text}`profile` runs support. {glue:text}`img-n-diverged` of their
+# {glue:text}`img-n-runs` runs diverged, so the second claim is not tested at this size. Its
+# decisive cells at the paper's protocol (full images, GD, 10⁵ epochs per run or grade) are items
+# of the paper queue (Fig. 15 in the status table of the paper-scale part above):
+# {glue:text}`fig15-cells`; {glue:text}`fig15-gpu` of the four need a GPU by the committed speeds,
+# the other about {glue:text}`fig15-cpu-hours` hours on one core.
 
 # %% [markdown]
 # ## A detail that moves the numbers: ReLU'(0)

@@ -114,7 +114,7 @@ for (s, m), r in runs.items():
     print(f"Setting {s} {m.upper()} η={r.config.lr:g}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({f"Setting {s} {m.upper()}": spectrum_checks(r) for (s, m), r in runs.items()}))
@@ -283,8 +283,8 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # Computed: {glue:text}`paper-s2-provenance`.
 # ```
 #
-# What the committed spectra show, after each grade's initialisation (`mgdl_core.reproduction`;
-# the checked lines above state the same with room). Setting 1: {glue:text}`paper-s1-contrast`.
+# What the committed spectra show, after each grade's initialisation (`mgdl_core.analysis`; the
+# checked lines above state the same measures, exactly: the data are committed). Setting 1: {glue:text}`paper-s1-contrast`.
 # So the paper's contrast shows, and its "MGDL inside $(-1, 1)$" does not: MGDL's smallest
 # eigenvalue rides $-1$, below it at {glue:text}`paper-s1-mgdl-below` of
 # {glue:text}`paper-s1-mgdl-n` checkpoints (lowest after the grades' initialisations
@@ -399,7 +399,7 @@ gain = Check("MGDL's test PSNR above SGDL's by 0.1 dB",
              psnr_from_loss(img_runs["mgdl"].test_loss) - psnr_from_loss(img_runs["sgdl"].test_loss), ">", 0.1, 0.05)
 print(gain.line())
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({**{f"resolution chart {n.upper()}": spectrum_checks(r) for n, r in img_runs.items()}, "PSNR": [gain]}))
@@ -488,7 +488,7 @@ for (name, m), r in s6_runs.items():
     print(f"{name} {m.upper()}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({f"{name} {m.upper()}": spectrum_checks(r) for (name, m), r in s6_runs.items()}))
@@ -555,7 +555,7 @@ for (name, sigma, m), r in den_runs.items():
     print(f"{name} σ={sigma:g} {m.upper()}, {len(r.history['eig_epoch'])} spectra:")
     print("\n".join(f"  {line}" for line in spectrum_claims(r)))
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({f"{name} σ={sigma:g} {m.upper()}": spectrum_checks(r) for (name, sigma, m), r in den_runs.items()}))
@@ -591,8 +591,8 @@ glue_figure("fig-eig-denoise", fig)
 # ```
 #
 # The paper reads these figures as SGDL's smallest eigenvalue approaching −1 and MGDL's staying
-# inside (−1, 1); the checked lines above say, run by run, where these spectra are below −1: at
-# the initialisation, and after it. Final PSNR against the clean image: Butterfly SGDL
+# inside (−1, 1); the checked lines above say, run by run, whether these spectra are below −1 at
+# the initialisation and, for a run with enough spectra after it, during the training. Final PSNR against the clean image: Butterfly SGDL
 # {glue:text}`den-butterfly-sgdl-psnr`, MGDL {glue:text}`den-butterfly-mgdl-psnr` (noisy input
 # {glue:text}`den-butterfly-input`). The authors' own notebooks end their runs below the noisy
 # input (SGDL {glue:text}`authors-den-sgdl` dB, MGDL {glue:text}`authors-den-mgdl` dB on
@@ -688,7 +688,7 @@ print(f"SGDL (28), {full_run.params[0].numel():,} parameters, {full_run.config.d
       f"pixels, {len(h['eig_epoch'])} spectra:")
 print("\n".join(f"  {line}" for line in spectrum_claims(full_run)))
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({"SGDL (28)": spectrum_checks(full_run)}))

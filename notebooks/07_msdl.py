@@ -103,7 +103,7 @@ for (s, m), rs in sweeps.items():
     print(f"Setting {s} {m.upper()} sweep diverged at")
     print(f"  {diverged_rates(rs)}")
 
-# %
+# %%
 # Which way each "too close to call" above leans on this machine (not checked: rounding moves
 # these values by up to the room, which is why the checked line cannot decide).
 print(leans_text({f"Setting {s} {m.upper()}": spectrum_checks(r) for (s, m), r in runs.items()}))

@@ -32,7 +32,7 @@ def test_decide_relative_is_a_factor_on_a_log_scale():
 
 
 def _run(smallest, epochs, grades=None, method="mgdl", lr=0.1, outcome="completed"):
-    h = {"eig_epoch": np.asarray(epochs), "eig_smallest": np.asarray(smallest, dtype=float)[:, None]}
+    h = {"eig_epoch": np.asarray(list(epochs)), "eig_smallest": np.asarray(smallest, dtype=float)[:, None]}
     if grades is not None:
         h["eig_grade"] = np.asarray(grades)
     return RunSummary(SyntheticRun(method=method, lr=lr), outcome, None, 0.1, 0.1, 0.1, 10, 1.0, h)
@@ -58,32 +58,45 @@ def test_diverged_rates_and_spread():
 
 
 def test_spectrum_claims_say_what_survives_rounding():
-    sgdl = _run([-0.8, -1.3, -1.5, -0.95, -1.2], [0, 10, 20, 30, 40], method="sgdl")
+    sgdl = _run([-0.8] + [-1.3, -1.5, -0.95, -1.2] * 2, range(0, 90, 10), method="sgdl")  # 8 spectra after it
     assert spectrum_claims(sgdl) == ["no: below -1 at initialisation", "yes: below -1 at most checkpoints after it"]
-    rides = _run([-1.66, -1.07, -0.96, -0.9], [0, 10, 20, 30], grades=[1, 1, 1, 1])
+    rides = _run([-1.66] + [-1.07, -0.96, -0.9, -0.95] * 2, range(0, 90, 10), grades=[1] * 9)
     assert spectrum_claims(rides) == ["yes: below -1 at initialisation", "no: below -1 at most checkpoints after it",
                                       "too close to call: stays above -1 after it (room 0.3)"]
-    inside = _run([0.01, -0.2, 0.5], [0, 10, 20], grades=[1, 1, 1])
+    inside = _run([0.01] + [-0.2, 0.5] * 4, range(0, 90, 10), grades=[1] * 9)
     assert spectrum_claims(inside)[2] == "yes: stays above -1 after it (room 0.3)"
 
 
 def test_a_check_too_close_to_call_says_which_way_it_leans():
     from mgdl_core.claims import Check, leans, spectrum_checks
 
-    rides = _run([-1.66, -1.07, -0.96, -0.9], [0, 10, 20, 30], grades=[1, 1, 1, 1])
+    rides = _run([-1.66] + [-1.07, -0.96, -0.9, -0.95] * 2, range(0, 90, 10), grades=[1] * 9)
     checks = spectrum_checks(rides)
     assert [c.line() for c in checks] == spectrum_claims(rides)
     # lowest after the initialisation: -1.07, 0.07 below -1, inside the room 0.3: leans no
-    assert leans(checks) == ["stays above -1 after it (room 0.3): leans no, -1.07 against -1.00 (by 0.07; room 0.3)"]
-    assert Check("x", -0.9, ">", -1, 0.3).lean() == "x: leans yes, -0.90 against -1.00 (by 0.10; room 0.3)"
+    assert leans(checks) == ["stays above -1 after it (room 0.3): leans no, -1.07 against -1 (by 0.07; room 0.3)"]
+    assert Check("x", -0.9, ">", -1, 0.3).lean() == "x: leans yes, -0.9 against -1 (by 0.1; room 0.3)"
+    assert Check("x", -0.997, ">", -1, 0.3).lean() == "x: leans yes, -0.997 against -1 (by 0.003; room 0.3)"
     assert Check("x", 0.5, ">", 0.5, 0.15).lean().startswith("x: leans neither way")
     assert Check("x", -0.5, ">", -1, 0.3).lean() == ""  # decided: nothing to explain
     # a relative check: a factor against a factor room
-    assert Check("r", 1.2, ">", 1.0, 1.4, relative=True).lean() == "r: leans yes, 1.20 against 1.00 (a factor 1.20; room 1.4x)"
-    assert Check("r", 1 / 1.25, ">", 1.0, 1.4, relative=True).lean().startswith("r: leans no, 0.80 against 1.00 (a factor 1.25")
+    assert Check("r", 1.2, ">", 1.0, 1.4, relative=True).lean() == "r: leans yes, 1.2 against 1 (a factor 1.20; room 1.4x)"
+    assert Check("r", 1 / 1.25, ">", 1.0, 1.4, relative=True).lean().startswith("r: leans no, 0.8 against 1 (a factor 1.25")
     assert Check("d", math.nan, ">", 0, 1, if_nan="no (MGDL diverged)").line() == "no (MGDL diverged): d"
     assert leans([Check("x", -0.5, ">", -1, 0.3)]) == []
     from mgdl_core.claims import leans_text
 
     assert leans_text({"decided": [Check("x", -0.5, ">", -1, 0.3)]}) == "every checked line above is decided"
     assert leans_text({"a": checks, "b": []}).splitlines() == ["a:", "  " + leans(checks)[0]]
+
+
+def test_too_few_spectra_after_the_initialisation_make_no_claim_about_the_training():
+    from mgdl_core.claims import MIN_SPECTRA, later_spectra, spectrum_checks
+
+    few = _run([-1.5, -0.2, -0.1, -0.3], [0, 10, 20, 30], method="sgdl")
+    assert later_spectra(few) == 3 < MIN_SPECTRA
+    assert spectrum_claims(few) == ["yes: below -1 at initialisation",
+                                    f"3 spectra after it: too few to say more (< {MIN_SPECTRA})"]
+    assert len(spectrum_checks(few)) == 1
+    enough = _run([-0.5] + [-0.2] * MIN_SPECTRA, list(range(0, 10 * (MIN_SPECTRA + 1), 10)), method="sgdl")
+    assert later_spectra(enough) == MIN_SPECTRA and len(spectrum_claims(enough)) == 3

@@ -8,7 +8,7 @@ from mgdl_core.errors import ConfigError, CorruptRecord
 from mgdl_core.restoration_report import RestorationRow, paper_value
 
 
-def _fake_rows(config, tv_grid, tv_iterations):
+def _fake_rows(config, tv_grid, tv_iterations, tv_tol=1e-6):
     level = config.noise if config.problem == "denoise" else config.blur
     cell = dict(image=config.image, problem=config.problem, level=level)
     base = paper_value(config.image, config.problem, level, "mgdl")
@@ -20,7 +20,7 @@ def _fake_rows(config, tv_grid, tv_iterations):
 def fake(monkeypatch):
     calls = []
 
-    def rows(config, tv_grid, tv_iterations):
+    def rows(config, tv_grid, tv_iterations, tv_tol):
         calls.append((config.image, config.problem, tv_iterations))
         return _fake_rows(config, tv_grid, tv_iterations)
 
