@@ -105,8 +105,8 @@ class Check:
         return f"{self.answer()}: {self.statement}"
 
     def lean(self) -> str:
-        """For a "too close to call": the value, which way it leans and by how much, inside a
-        room of how much ("" when the answer is decided). Rounding moves such a value by up to
+        """For a "too close to call": which way the value leans, the value, and by how much,
+        inside a room of how much ("" when the answer is decided). Rounding moves such a value by up to
         the room, which is why the checked line cannot decide."""
         if self.answer() != "too close to call":
             return ""
@@ -114,17 +114,17 @@ class Check:
         if self.relative:
             gap = t / v if self.op == "<" else v / t
             way = "yes" if gap > 1 else "no" if gap < 1 else "neither way"
-            return (f"{self.statement}: leans {way}, {v:{self.shown}} against {t:{self.shown}} "
+            return (f"leans {way}: {v:{self.shown}} against {t:{self.shown}} "
                     f"(a factor {max(gap, 1 / gap):.2f}; room {self.room:g}x)")
         gap = t - v if self.op == "<" else v - t
         way = "yes" if gap > 0 else "no" if gap < 0 else "neither way"
-        return (f"{self.statement}: leans {way}, {v:{self.shown}} against {t:{self.shown}} "
-                f"(by {abs(gap):{self.shown}}; room {self.room:g})")
+        return f"leans {way}: {v:{self.shown}} against {t:{self.shown}} (by {abs(gap):{self.shown}}; room {self.room:g})"
 
 
 def leans(checks: Sequence[Check]) -> list[str]:
-    """The :meth:`Check.lean` of every check that is too close to call, one per line."""
-    return [c.lean() for c in checks if c.lean()]
+    """Every check that is too close to call: its statement, then its :meth:`Check.lean` on the
+    next line, indented (two short lines fit a phone's and a desktop's output box)."""
+    return [f"{c.statement}:\n  {c.lean()}" for c in checks if c.lean()]
 
 
 def leans_text(named: Mapping[str, Sequence[Check]]) -> str:
@@ -134,7 +134,7 @@ def leans_text(named: Mapping[str, Sequence[Check]]) -> str:
     lines = []
     for name, checks in named.items():
         if leans(checks):
-            lines += [f"{name}:", *(f"  {line}" for line in leans(checks))]
+            lines += [f"{name}:", *(f"  {line}" for lean in leans(checks) for line in lean.splitlines())]
     return "\n".join(lines) or "every checked line above is decided"
 
 

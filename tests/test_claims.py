@@ -74,20 +74,22 @@ def test_a_check_too_close_to_call_says_which_way_it_leans():
     checks = spectrum_checks(rides)
     assert [c.line() for c in checks] == spectrum_claims(rides)
     # lowest after the initialisation: -1.07, 0.07 below -1, inside the room 0.3: leans no
-    assert leans(checks) == ["stays above -1 after it (room 0.3): leans no, -1.07 against -1 (by 0.07; room 0.3)"]
-    assert Check("x", -0.9, ">", -1, 0.3).lean() == "x: leans yes, -0.9 against -1 (by 0.1; room 0.3)"
-    assert Check("x", -0.997, ">", -1, 0.3).lean() == "x: leans yes, -0.997 against -1 (by 0.003; room 0.3)"
-    assert Check("x", 0.5, ">", 0.5, 0.15).lean().startswith("x: leans neither way")
+    assert leans(checks) == ["stays above -1 after it (room 0.3):\n  leans no: -1.07 against -1 (by 0.07; room 0.3)"]
+    assert Check("x", -0.9, ">", -1, 0.3).lean() == "leans yes: -0.9 against -1 (by 0.1; room 0.3)"
+    assert Check("x", -0.997, ">", -1, 0.3).lean() == "leans yes: -0.997 against -1 (by 0.003; room 0.3)"
+    assert Check("x", 0.5, ">", 0.5, 0.15).lean().startswith("leans neither way")
     assert Check("x", -0.5, ">", -1, 0.3).lean() == ""  # decided: nothing to explain
     # a relative check: a factor against a factor room
-    assert Check("r", 1.2, ">", 1.0, 1.4, relative=True).lean() == "r: leans yes, 1.2 against 1 (a factor 1.20; room 1.4x)"
-    assert Check("r", 1 / 1.25, ">", 1.0, 1.4, relative=True).lean().startswith("r: leans no, 0.8 against 1 (a factor 1.25")
+    assert Check("r", 1.2, ">", 1.0, 1.4, relative=True).lean() == "leans yes: 1.2 against 1 (a factor 1.20; room 1.4x)"
+    assert Check("r", 1 / 1.25, ">", 1.0, 1.4, relative=True).lean().startswith("leans no: 0.8 against 1 (a factor 1.25")
     assert Check("d", math.nan, ">", 0, 1, if_nan="no (MGDL diverged)").line() == "no (MGDL diverged): d"
     assert leans([Check("x", -0.5, ">", -1, 0.3)]) == []
     from mgdl_core.claims import leans_text
 
     assert leans_text({"decided": [Check("x", -0.5, ">", -1, 0.3)]}) == "every checked line above is decided"
-    assert leans_text({"a": checks, "b": []}).splitlines() == ["a:", "  " + leans(checks)[0]]
+    assert leans_text({"a": checks, "b": []}).splitlines() == ["a:", "  stays above -1 after it (room 0.3):",
+                                                                "    leans no: -1.07 against -1 (by 0.07; room 0.3)"]
+    assert max(len(line) for line in leans_text({"a": checks}).splitlines()) <= 60  # fits an output box
 
 
 def test_too_few_spectra_after_the_initialisation_make_no_claim_about_the_training():
