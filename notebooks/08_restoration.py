@@ -325,7 +325,7 @@ for problem in ("denoise", "deblur"):
 # (an oracle, as the authors chose their own parameters). The paper's network numbers are in the
 # same table, on the same images, so here the two can be compared.
 
-# %%
+# %% tags=["hide-input"]
 full_rows = classical_full.read_rows()  # committed, verified when read: the same on every machine
 for problem in ("denoise", "deblur"):
     methods = ("input", "tv-rof", "tv-chambolle", "bm3d") if problem == "denoise" else ("input", "tv-rof", "wiener")

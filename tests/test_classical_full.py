@@ -75,3 +75,9 @@ def test_paper_claims_count_cells_against_the_papers_numbers(tmp_path, fake):
     assert claims == [f"Table {t}: best classical above the paper's {m.upper()} in {a} of {n} cells"
                       for (t, m), (a, n) in brute.items()]
     assert brute[2, "mgdl"] == (2, 12) and brute[3, "mgdl"] == (2, 6)
+
+
+def test_a_table_with_no_cell_says_so():
+    rows = _fake_rows(classical_full.cell_configs(["chest"])[0], classical_full.DENOISE_TV_GRID, 0)
+    assert classical_full.paper_claims(rows)[-1] == "Table 3: no cell computed yet"
+    assert classical_full.paper_counts(rows)[3, "mgdl"] == (0, 0)
