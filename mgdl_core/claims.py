@@ -124,7 +124,7 @@ class Check:
 def leans(checks: Sequence[Check]) -> list[str]:
     """Every check that is too close to call: its statement, then its :meth:`Check.lean` on the
     next line, indented (two short lines fit a phone's and a desktop's output box)."""
-    return [f"{c.statement}:\n  {c.lean()}" for c in checks if c.lean()]
+    return [f"{c.statement}:\n  {lean}" for c in checks if (lean := c.lean())]
 
 
 def leans_text(named: Mapping[str, Sequence[Check]]) -> str:
@@ -133,8 +133,8 @@ def leans_text(named: Mapping[str, Sequence[Check]]) -> str:
     whose every line is decided says so."""
     lines = []
     for name, checks in named.items():
-        if leans(checks):
-            lines += [f"{name}:", *(f"  {line}" for lean in leans(checks) for line in lean.splitlines())]
+        if undecided := leans(checks):
+            lines += [f"{name}:", *(f"  {line}" for lean in undecided for line in lean.splitlines())]
     return "\n".join(lines) or "every checked line above is decided"
 
 
@@ -195,8 +195,8 @@ def later_spectra(run: RunSummary) -> int:
 def spectrum_claims(run: RunSummary) -> list[str]:
     """The checked lines of :func:`spectrum_checks`, one per check, and a line saying when there
     are too few spectra after the initialisations for a claim about the training."""
-    lines = [c.line() for c in spectrum_checks(run)]
-    n = later_spectra(run)
+    checks, n = spectrum_checks(run), later_spectra(run)
+    lines = [c.line() for c in checks]
     if n < MIN_SPECTRA:
         lines.append(f"{n} spectr{'um' if n == 1 else 'a'} after it: too few to say more (< {MIN_SPECTRA})")
     return lines

@@ -125,11 +125,13 @@ def paper_items() -> list[PaperItem]:
 def fig1_draw_configs() -> list:
     """The Figure 1 runs (seed 42) at the rates of :data:`FIG1_DRAW_RATES`, taken from the sweep's
     own grid (a listed rate matches a grid rate to 0.1 %)."""
+    from .sweep_report import same_rate
+
     grid = rate_sweep_configs("paper")
     out = []
     for (setting, method), rates in FIG1_DRAW_RATES.items():
         for lr in rates:
-            match = [c for c in grid if (c.setting, c.method) == (setting, method) and abs(c.lr / lr - 1) < 1e-3]
+            match = [c for c in grid if (c.setting, c.method) == (setting, method) and same_rate(c.lr, lr)]
             assert len(match) == 1, f"Figure 1's grid has no single rate {lr:g} for Setting {setting} {method}"
             out += match
     return out

@@ -238,6 +238,7 @@ def _tier(entry: PaperEntry, results, rows) -> ReportRow:
     Table 1) is above SGDL's. A reduced size is never *reproduced*: *partly* when MGDL is above in
     at least half of the cells, else *contradicted*."""
     from .plans import TIER_SIDES
+    from .restoration_report import _level
 
     items = [i for i in paper_items() if i.figure == entry.label]
     found = load_results({i.name: i.name for i in items}, results)
@@ -245,7 +246,7 @@ def _tier(entry: PaperEntry, results, rows) -> ReportRow:
     for item in items:
         if item.name in found:
             c = found[item.name].run.config
-            level = getattr(c, "noise", None) if getattr(c, "problem", "") == "denoise" else getattr(c, "blur", None)
+            level = _level(c) if c.kind == "restoration" else None
             runs[c.image, level, c.method] = found[item.name].run
     cells = [k[:2] for k in runs if k[2] == "sgdl" and k[:2] + ("mgdl",) in runs]
     if not cells:

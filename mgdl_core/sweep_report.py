@@ -38,11 +38,17 @@ from .paper_numbers import EDGE, PAPER_SWEEP, SweepClaim
 
 __all__ = ["SweepClaim", "PAPER_SWEEP", "EDGE", "result_name", "load_sweep_results", "sweep_runs",
            "sweep_provenance", "expected", "agreement", "sweep_scale_report", "sweep_scale_counts",
-           "disagreements_text", "load_sweep_draws", "draws_text"]
+           "disagreements_text", "load_sweep_draws", "draws_text", "same_rate"]
 
 
 _NAME = re.compile(r"^s5-setting(\d)-(sgdl|mgdl)-eta([0-9.e-]+)$")
 _DRAW = re.compile(r"^s5-setting(\d)-(sgdl|mgdl)-eta([0-9.e-]+)-seed(\d+)$")
+
+
+def same_rate(a: float, b: float) -> bool:
+    """Whether two learning rates are the same grid rate (to 0.1 %: a rate written with four
+    digits, as in :func:`result_name`, matches the grid's)."""
+    return abs(a / b - 1) < 1e-3
 
 
 def result_name(setting: int, method: str, lr: float) -> str:
@@ -176,8 +182,8 @@ def draws_text(sweeps: Mapping[tuple[int, str], Sequence[RunSummary]], draws: Ma
     lines = []
     for (setting, method), wanted in rates.items():
         for lr in wanted:
-            first = [r for r in sweeps.get((setting, method), []) if abs(r.config.lr / lr - 1) < 1e-3]
-            extra = next((v for (s, m, x), v in draws.items() if (s, m) == (setting, method) and abs(x / lr - 1) < 1e-3), [])
+            first = [r for r in sweeps.get((setting, method), []) if same_rate(r.config.lr, lr)]
+            extra = next((v for (s, m, x), v in draws.items() if (s, m) == (setting, method) and same_rate(x, lr)), [])
             runs = first + [r.run for r in extra]
             lines.append(f"Setting {setting} {method.upper()} η={lr:.3g}, {len(runs)} draw{'s' if len(runs) != 1 else ''}:")
             if not runs:
