@@ -57,7 +57,7 @@ $(VENDORED): tools/vendor_assets.sh
 vendor: $(VENDORED)
 
 book: $(INSTALLED) $(VENDORED)
-	$(PY) -m mgdl_core.execute --profile $(PROFILE) --build
+	$(PY) -m mgdl_core.pages.execute --profile $(PROFILE) --build
 
 test: $(INSTALLED)
 	$(PY) -m pytest

@@ -1,5 +1,5 @@
 """MGDL with convex grades (program (9), cvxpy) against MGDL with GD grades, per grade, on the
-theory page's problem (mgdl_core.plans, page "theory"): wall time and the objective (8) reached.
+theory page's problem (mgdl_core.pages.plans, page "theory"): wall time and the objective (8) reached.
 
 A grade's time is one solve (convex) or the plan's GD steps (GD), each repeated and the median
 taken; the ratio column is convex / GD. The theory page prints no times (a committed notebook
@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
-from mgdl_core.plans import page_plan
+from mgdl_core.theory.convex_grades import convex_mgdl, gd_mgdl
+from mgdl_core.pages.plans import page_plan
 from mgdl_core.runtime import configure_cpu
-from mgdl_core.synthetic import get_setting
+from mgdl_core.tasks.synthetic import get_setting
 from timing import table
 
 

@@ -18,13 +18,13 @@ import time
 import numpy as np
 import torch
 
-from mgdl_core.hessian import EigenTracker, hessian_spectrum
-from mgdl_core.mgdl import train_mgdl
-from mgdl_core.nets import mgdl_structure, sgdl_network
+from mgdl_core.theory.hessian import EigenTracker, hessian_spectrum
+from mgdl_core.core.mgdl import train_mgdl
+from mgdl_core.core.nets import mgdl_structure, sgdl_network
 from mgdl_core.runtime import configure_cpu
-from mgdl_core.step import gd_step_, mlp_forward
-from mgdl_core.synthetic import synthetic_dataset
-from mgdl_core.train import Dataset, Split, TrainConfig, train
+from mgdl_core.core.step import gd_step_, mlp_forward
+from mgdl_core.tasks.synthetic import synthetic_dataset
+from mgdl_core.core.training import Dataset, Split, TrainConfig, train
 
 F64 = torch.float64
 
@@ -150,7 +150,7 @@ def bench_full_size(args) -> None:
     (27)/(31) and pixel subsets): SGDL (28), 116,097 parameters, on the §4 regression training
     set of 'cameraman' (the even rows and columns of the 256×256 image: 16,384 pixels), after a
     few hundred Adam steps at the paper's rate 1e-3."""
-    from mgdl_core.images import load_image
+    from mgdl_core.tasks.images import load_image
 
     img = torch.as_tensor(load_image("cameraman"), dtype=torch.float32)
     n = img.shape[0]

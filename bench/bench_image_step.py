@@ -13,7 +13,7 @@ step (betas (0.9, 0.999), eps 1e-8, constant lr 1e-3):
    for the first layer) and, per variant, ms/step, GFLOP/s, % of the ``torch.mm`` 4096^3 peak,
    % of the ``torch.mm`` own-shape speed, % of the oneDNN 4096^3 peak, and the time ratio to
    the library's ``adam_step_`` (below 1: faster than the library);
-3. variants: (a) the library's ``mgdl_core.step.adam_step_``; (b) eager ``nn.Sequential`` +
+3. variants: (a) the library's ``mgdl_core.core.step.adam_step_``; (b) eager ``nn.Sequential`` +
    autograd + ``torch.optim.Adam(foreach=True)``; (c) the same with ``fused=True``; (d) hand-
    written prototypes in this file (no loss, hand backward, ReLU'(0) = 0): ``mkl_*`` keep the
    library's [N, d] layout and MKL GEMMs but write into buffers reused across steps
@@ -50,10 +50,10 @@ import torch
 
 from timing import eager_model, interleave, table  # bench/ is on sys.path when a bench script runs
 
-from mgdl_core.nets import sgdl_network
+from mgdl_core.core.nets import sgdl_network
 from mgdl_core.runtime import configure_cpu
-from mgdl_core.step import AdamState, adam_step_
-from mgdl_core.step import adam_update_ as adam_foreach_  # the library's update, op for op
+from mgdl_core.core.step import AdamState, adam_step_
+from mgdl_core.core.step import adam_update_ as adam_foreach_  # the library's update, op for op
 
 Tensor = torch.Tensor
 Params = list[tuple[Tensor, Tensor]]
@@ -171,7 +171,7 @@ def fast_adam_step_(params: Params, x: Tensor, y: Tensor, lr: float, state: Adam
     """
     if x.dtype != torch.float32 or x.device.type != "cpu":
         raise TypeError("fast_adam_step_ is the float32 CPU path (oneDNN has no float64 GEMM); "
-                        f"got {x.dtype} on {x.device}: use mgdl_core.step.adam_step_")
+                        f"got {x.dtype} on {x.device}: use mgdl_core.core.step.adam_step_")
     n = x.shape[0]
     last = len(params) - 1
     wa = buffers["wa"]

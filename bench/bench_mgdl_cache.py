@@ -7,10 +7,10 @@ Usage: python bench/bench_mgdl_cache.py
 from __future__ import annotations
 
 
-from mgdl_core.nets import Network, init_params, mgdl_structure
+from mgdl_core.core.nets import Network, init_params, mgdl_structure
 from mgdl_core.runtime import configure_cpu
-from mgdl_core.step import gd_step_, mlp_features
-from mgdl_core.synthetic import synthetic_dataset
+from mgdl_core.core.step import gd_step_, mlp_features
+from mgdl_core.tasks.synthetic import synthetic_dataset
 from timing import interleave, table
 
 

@@ -10,10 +10,10 @@ import argparse
 
 import torch
 
-from mgdl_core.nets import sgdl_network
+from mgdl_core.core.nets import sgdl_network
 from mgdl_core.runtime import configure_cpu, get_device
-from mgdl_core.step import gd_step_
-from mgdl_core.synthetic import synthetic_dataset
+from mgdl_core.core.step import gd_step_
+from mgdl_core.tasks.synthetic import synthetic_dataset
 from timing import eager_model, interleave, table
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from mgdl_core.experiments import SyntheticRun
+from mgdl_core.tasks.synthetic import SyntheticRun
 from mgdl_core.runtime import configure_cpu, get_device
-from mgdl_core.sweep import available_cores, log_rates, sweep
+from mgdl_core.runs.sweeps import available_cores, log_rates, sweep
 from timing import table
 
 

@@ -15,11 +15,12 @@ import time
 
 import torch
 
-from mgdl_core.experiments import SyntheticRun
-from mgdl_core.nets import sgdl_network
-from mgdl_core.runtime import configure_cpu, environment_summary, get_device
-from mgdl_core.step import gd_step_, loss_value
-from mgdl_core.sweep import log_rates, sweep
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.core.nets import sgdl_network
+from mgdl_core.runs.records import environment_summary
+from mgdl_core.runtime import configure_cpu, get_device
+from mgdl_core.core.step import gd_step_, loss_value
+from mgdl_core.runs.sweeps import log_rates, sweep
 from timing import table
 
 

@@ -1,29 +1,24 @@
 """mgdl_core: the library behind the executable edition of *Computational Advantages of
 Multi-Grade Deep Learning* (Fang & Xu).
 
-Layers, lowest first (nothing imports a layer above it):
+Packages by concept, lowest first; a module imports its own package and those below it, never
+one above (``tests/test_layout.py`` reads every import, those inside functions too):
 
-- ``errors``        the exception types and the argument checks that raise them
-- ``runtime``       device, dtype, seeds, CPU tuning
-- ``images``, ``synthetic``, ``grids``, ``baselines``   data: the paper's test images by name;
-                    the §5 functions; pixel grids, splits, PSNR; interpolation, Fourier features
-- ``nets``          structures of Appendix D, initialisers, the parameter vector W of §2
-- ``objectives``    what is minimised, seen from the network output (eq. 1; next, Appendix C)
-- ``step``          hand-written forward/backward; the step objects GD and Adam (the hot loop)
-- ``train``         the one training loop (an objective and a step plug in) and its callbacks
-- ``mgdl``          the one grade loop: frozen, cached features, residual or offset (§3)
-- ``batched``, ``sweep``   many learning rates at once (processes on CPU, batched on GPU)
-- ``hessian``       spectra of I − ηH and the eigenvalue tracker (§6)
-- ``records``, ``checkpoints``   verified run records, locks; checkpoints and resume
-- ``memory``, ``experiments``   what a run needs in memory; the run configuration base, the
-                    synthetic runs, training, summaries and records of any run
-- ``image_regression``   image-regression runs under §4, §5 and §6's protocols
-- ``pool``          worker processes that stop like a single run (the CPU sweep backend)
-- ``claims``        statements about runs at the precision they survive (checked outputs)
-- ``analysis``, ``image_report``, ``plans``   what the pages compute from runs; their sizes
-- ``paper``         the paper queue: every paper-scale run the book reads, its cost and state
-- ``cli``           the ``mgdl`` command
-- ``plots``, ``figures``, ``image_plots``, ``execute``   figures and the book's runner
+- ground            ``errors`` (exceptions and argument checks), ``runtime`` (device, dtype,
+                    seeds, CPU tuning, the project root), ``_face`` (the packages' faces)
+- ``core/``         the engine (§2–3, App. C): networks, objectives, operators, ROF, the step,
+                    the one training loop, the one grade loop, stacked models. torch only
+- ``theory/``       what the paper proves, measured: the spectrum of I − ηH (§6), the
+                    convergence theorems, a grade as a convex program (App. A)
+- ``tasks/``        what is trained: images, the §5 functions, each task's frozen configuration
+                    (synthetic, image regression, restoration), listed once in ``kinds``
+- ``runs/``         durable, resumable, many: files, verified records, checkpoints, the recorded
+                    runner and its doctor, worker pools, sweeps, committed results
+- ``pages/``        what the book's pages compute, check and draw, the paper queue, the runner
+- ``cli``           the ``mgdl`` command, on top
+
+Each package's ``__init__`` is its face: ``from mgdl_core.runs import sweep, load_results``
+(names are imported on first use). Pages and users import faces; library modules import modules.
 """
 
 __version__ = "0.1.0"

@@ -9,7 +9,7 @@
     mgdl show RUN
     mgdl doctor [--out DIR]
 
-A thin layer over :mod:`mgdl_core.experiments`: a run asked for here and the same run asked for
+A thin layer over :mod:`mgdl_core.tasks.base`: a run asked for here and the same run asked for
 by a notebook share one record under ``--out`` (default ``runs/``). Ctrl-C or SIGTERM writes a
 checkpoint (of every run in flight, for a sweep) and exits 130 or 143; the same command resumes.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, CorruptRecord
-from .images import ImageNotFoundError
+from .tasks.images import ImageNotFoundError
 
 EXIT_USAGE = 2
 EXIT_PROBLEMS = 1
@@ -63,8 +63,8 @@ def _limit(module: str, name: str) -> Callable[[], float]:
     return lambda: getattr(importlib.import_module(f"mgdl_core.{module}"), name)
 
 
-_max_lr, _max_epochs = _limit("train", "MAX_LR"), _limit("train", "MAX_EPOCHS")
-_max_seed, _max_workers = _limit("experiments", "MAX_SEED"), _limit("sweep", "MAX_WORKERS")
+_max_lr, _max_epochs = _limit("core.training", "MAX_LR"), _limit("core.training", "MAX_EPOCHS")
+_max_seed, _max_workers = _limit("tasks.base", "MAX_SEED"), _limit("runs.sweeps", "MAX_WORKERS")
 
 
 def _positive_float(text: str, high: float = math.inf) -> float:
@@ -179,7 +179,7 @@ def _weight(text: str) -> float:
 
 
 def _out(args) -> Path:
-    from .records import default_runs_dir
+    from .runs.records import default_runs_dir
 
     return Path(args.out) if args.out else default_runs_dir()
 
@@ -293,8 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args, lr: float | None):
-    from .experiments import SyntheticRun, check_profile
-    from .image_regression import ImageRegressionRun
+    from .tasks.synthetic import SyntheticRun
+    from .tasks.base import check_profile
+    from .tasks.image_regression import ImageRegressionRun
 
     if args.experiment not in COMMANDS:
         raise UsageError(f"unknown experiment {args.experiment!r}: available: {', '.join(COMMANDS)}")
@@ -314,7 +315,7 @@ def _config(args, lr: float | None):
     if args.experiment == "synthetic":
         cls, overrides["setting"] = SyntheticRun, args.setting
     elif args.experiment == "restore":
-        from .restoration import RestorationRun
+        from .tasks.restoration import RestorationRun
 
         cls = RestorationRun
         if args.method == "msdl" or args.section == 5:
@@ -346,7 +347,7 @@ def _config(args, lr: float | None):
 
 def _writable_out(args) -> Path:
     """``--out``, created and probed before any training (a bad one costs nothing)."""
-    from .records import ensure_writable
+    from .runs.files import ensure_writable
 
     return ensure_writable(_out(args))
 
@@ -366,7 +367,7 @@ def summary_dict(summary) -> dict:
 
 
 def _print_json(obj) -> None:
-    from .records import to_json  # strict JSON: a diverged run's NaN losses are null
+    from .runs.files import to_json
 
     print(to_json(obj))
 
@@ -390,12 +391,12 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
     else:
         print(f"  loss (0.5·MSE): train {summary.train_loss:.4e}  val {summary.val_loss:.4e}  test {summary.test_loss:.4e}")
     if c.kind == "image_regression" and not summary.diverged:
-        from .grids import psnr_from_loss
+        from .tasks.grids import psnr_from_loss
 
         print(f"  PSNR (eq. 34): TrPSNR {psnr_from_loss(summary.train_loss):.2f} dB  "
               f"TePSNR {psnr_from_loss(summary.test_loss):.2f} dB (every pixel)")
     if c.kind == "restoration" and not summary.diverged:
-        from .restoration import grade_psnrs, restoration_psnr
+        from .tasks.restoration import grade_psnrs, restoration_psnr
 
         print(f"  PSNR against the clean image: {restoration_psnr(summary):.2f} dB"
               + (" (after each grade: " + ", ".join(f"{p:.2f}" for p in grade_psnrs(summary)) + ")"
@@ -407,9 +408,9 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
 
 
 def _cmd_run(args) -> int:
-    from .experiments import run_recorded
-    from .records import record_dir
-    from .train import ProgressBar
+    from .runs.recorded import run_recorded
+    from .runs.records import record_dir
+    from .core.training import ProgressBar
 
     config = _config(args, args.lr)
     out = _writable_out(args)
@@ -420,7 +421,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep import sweep
+    from .runs.sweeps import sweep
 
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address is the Ray cluster's: use it with --backend ray")
@@ -442,7 +443,7 @@ def _cmd_sweep(args) -> int:
         _print_json([summary_dict(r) for r in results])
     else:
         if args.experiment == "restore":
-            from .restoration import restoration_psnr
+            from .tasks.restoration import restoration_psnr
 
             print(f"{'η':>10} {'λ':>10} {'β':>10} {'outcome':>14} {'PSNR':>7}")
             for r in results:
@@ -456,9 +457,9 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from .experiments import PROFILES
-    from .image_regression import SECTION_PROFILES
-    from .images import available_images
+    from .tasks.base import PROFILES
+    from .tasks.image_regression import SECTION_PROFILES
+    from .tasks.images import available_images
 
     for name, what in COMMANDS.items():
         print(f"{name}: {what}")
@@ -468,7 +469,7 @@ def _cmd_list(args) -> int:
             continue
         print(f"  --image: {', '.join(available_images())}, or a file path")
         if name == "restore":
-            from .restoration import RESTORATION_PROFILES
+            from .tasks.restoration import RESTORATION_PROFILES
 
             for section, profiles in RESTORATION_PROFILES.items():
                 for prof, values in profiles.items():
@@ -482,7 +483,7 @@ def _cmd_list(args) -> int:
 
 def _record_folder(args) -> Path:
     """``args.run`` as a record folder, or the one record under --out whose hash starts with it."""
-    from .records import is_complete
+    from .runs.records import is_complete
 
     folder = Path(args.run)
     if not is_complete(folder):
@@ -495,7 +496,7 @@ def _record_folder(args) -> Path:
 
 
 def _cmd_show(args) -> int:
-    from .experiments import load_record
+    from .runs.recorded import load_record
 
     folder = _record_folder(args)
     _print_summary(load_record(folder), args.json, folder)  # a corrupt record: CorruptRecord, exit 2
@@ -506,7 +507,7 @@ def _cmd_export(args) -> int:
     """Export a record into the results folder: written aside, read back verified and, unless
     --replay 0, its first epochs replayed with this code; it replaces an older result of that
     name only then (exit 1, nothing replaced, when the replay does not match)."""
-    from .results import ReplayMismatch, export_result, read_result, replay_epochs, replay_result, result_text
+    from .runs.results import ReplayMismatch, export_result, read_result, replay_epochs, replay_result, result_text
 
     try:
         folder = export_result(_record_folder(args), args.name, args.results, replay=args.replay)
@@ -525,7 +526,7 @@ def _cmd_export(args) -> int:
 
 def _cmd_doctor(args) -> int:
     """Every record and checkpoint under --out read back and verified; exit 1 if any fails."""
-    from .records import check_runs_dir
+    from .runs.recorded import check_runs_dir
 
     out = _out(args)
     problems = check_runs_dir(out)  # also removes what killed writers left behind
@@ -538,8 +539,8 @@ def _cmd_doctor(args) -> int:
 
 
 def _cmd_paper(args) -> int:
-    """``mgdl paper plan|run|export`` (:mod:`mgdl_core.paper`)."""
-    from . import paper
+    """``mgdl paper plan|run|export`` (:mod:`mgdl_core.pages.paper`)."""
+    from .pages import paper
 
     if args.paper_command == "classical":
         return _cmd_paper_classical(args)
@@ -571,8 +572,8 @@ def _cmd_paper(args) -> int:
 
 
 def _cmd_paper_classical(args) -> int:
-    """``mgdl paper classical``: :func:`mgdl_core.classical_full.compute` into the results folder."""
-    from . import classical_full, paper
+    """``mgdl paper classical``: :func:`mgdl_core.pages.classical_full.compute` into the results folder."""
+    from .pages import classical_full, paper
 
     configs = classical_full.cell_configs(args.image)  # an unknown image: one line, before any work
     if paper.library_is_dirty() and not args.allow_dirty:
@@ -595,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command not in ("run", "sweep", "paper") or getattr(args, "paper_command", "run") != "run":
             return HANDLERS[args.command](args)
-        from .sweep import stopping_signals  # SIGTERM stops like Ctrl-C
+        from .runs.sweeps import stopping_signals  # SIGTERM stops like Ctrl-C
 
         with stopping_signals() as got:
             return HANDLERS[args.command](args)

@@ -9,10 +9,13 @@ import ctypes
 import os
 import random
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
 
+# The repository checkout this library runs from (runs/ and results/ default to folders in it).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -79,26 +82,3 @@ def configure_cpu(threads: int = 1) -> None:
     # TF32 would blur the eigenvalues near -1 the paper is about; keep full fp32 matmuls.
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-
-
-def environment_summary(device: torch.device | None = None) -> dict[str, str]:
-    """Versions and device, for run records and the notebooks' provenance cells."""
-    import platform
-
-    dev = get_device(device)
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "device": str(dev),
-        "threads": str(torch.get_num_threads()),
-    }
-    if dev.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(dev)
-    else:
-        from .fused import describe  # which numeric path a large float32 step takes here
-
-        info["cpu_fused_step"] = describe()
-        # ATen's kernels (AVX-512, AVX2 or the default ones: ATEN_CPU_CAPABILITY) round differently
-        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    return info

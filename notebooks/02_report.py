@@ -19,7 +19,7 @@
 # Figures 1–28, Tables 1–3): the paper's claim in a line, the scale this edition computed it at,
 # our numbers beside the paper's, and a verdict. The report is computed, not typed: its numbers
 # come from the paper-scale results committed in `results/` and from the paper's published
-# numbers (`mgdl_core.paper_numbers`), so it is the same on every machine and changes only when a
+# numbers (`mgdl_core.pages.paper_numbers`), so it is the same on every machine and changes only when a
 # run of the paper queue (`mgdl paper run`) is committed. Runs at the quick profile, trained anew
 # on each machine, never enter it: their pages say what they show.
 
@@ -30,10 +30,10 @@ profile = "quick"  # unused: this page reads committed results only
 # %matplotlib inline
 from IPython.display import Markdown
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.pages import glue_figure, use_book_style
 
-from mgdl_core.reproduction import RISE, SIMILAR, report_figure, report_markdown, report_rows, report_text, verdict_counts
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+from mgdl_core.pages.reproduction import RISE, SIMILAR, report_figure, report_markdown, report_rows, report_text, verdict_counts
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 ROWS = report_rows()
 COUNTS = verdict_counts(ROWS)
@@ -68,7 +68,7 @@ glue_figure("fig-report", report_figure(ROWS))
 #
 # ## The rules
 #
-# The verdicts follow fixed rules (`mgdl_core.reproduction`): Figure 1 is *reproduced* when all its
+# The verdicts follow fixed rules (`mgdl_core.pages.reproduction`): Figure 1 is *reproduced* when all its
 # rates are computed and none disagrees off an edge of the paper's intervals, *contradicted*
 # when more rates disagree than agree, else *partly*. For the eigenvalue figures (2, 16, 21–26),
 # the paper contrasts a method whose eigenvalues of $I - \eta H$ fall below $-1$ (SGDL, MSDL)

@@ -38,22 +38,15 @@ profile = "quick"
 # %matplotlib inline
 import numpy as np
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.theory import alpha_by_grade, convex_mgdl, gd_mgdl, linearised_gd, SUPPORT_CUT
+from mgdl_core.tasks import get_setting
+from mgdl_core.runs import default_runs_dir, load_results, sweep
+from mgdl_core.pages import (alpha_after_start, alpha_scale_text, convex_claims, convex_fit_figure,
+    convex_rows, EDGE_BAND, edge_claims, glue_figure, grade_problem, linearisation_figure, page_plan,
+    path_claims, path_glue, rate_bound_figure, rate_claims, RATE_ROOM, rate_sweep_configs, rate_text,
+    RATIO_ROOM, SHRUNK, split_runs, SWEEP_KEYS, tracked_configs, TRACKED_RATES, use_book_style)
 
-from mgdl_core.analysis import split_runs
-from mgdl_core.convex import SUPPORT_CUT
-from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
-from mgdl_core.plans import SWEEP_KEYS, TRACKED_RATES, page_plan, rate_sweep_configs, tracked_configs
-from mgdl_core.records import default_runs_dir
-from mgdl_core.results import load_results
-from mgdl_core.sweep import sweep
-from mgdl_core.synthetic import get_setting
-from mgdl_core.theory import alpha_by_grade, linearised_gd
-from mgdl_core.theory_report import (RATE_ROOM, RATIO_ROOM, EDGE_BAND, alpha_after_start, alpha_scale_text,
-                                     convex_claims, convex_fit_figure, convex_rows, edge_claims, grade_problem,
-                                     linearisation_figure, path_claims, path_glue, rate_bound_figure, rate_claims,
-                                     rate_text, SHRUNK)
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 PLAN = page_plan("theory", profile)
 glue("profile", profile, display=False)
@@ -74,7 +67,7 @@ glue("profile", profile, display=False)
 # path.
 
 # %%
-# The §6 page's tracked runs and the §5 page's sweep, built by mgdl_core.plans for all three pages.
+# The §6 page's tracked runs and the §5 page's sweep, built by mgdl_core.pages.plans for all three pages.
 tracked_runs = tracked_configs(profile)
 results = sweep([*tracked_runs.values(), *rate_sweep_configs(profile)], progress=False, out=default_runs_dir())
 tracked = dict(zip(tracked_runs, results[:len(tracked_runs)]))
@@ -91,7 +84,7 @@ print(rate_text(tracked.values()))
 # whether the run trained to its last epoch without diverging, and whether SGDL's
 # $\hat\alpha$ is more than twice that of MGDL's first grade (by a factor of at least
 # {glue:text}`ratio-room`). A single grade's $\hat\alpha_l$ moves between two numeric paths by
-# more than these rooms (the measurements are in `mgdl_core.theory_report`), so it is not
+# more than these rooms (the measurements are in `mgdl_core.pages.theory_report`), so it is not
 # checked grade by grade.
 
 # %%
@@ -210,7 +203,7 @@ glue_figure("fig-rate-bound", fig)
 # Here one grade of (8) is small enough to take the dense Hessian at every step:
 # {glue:text}`lin-n` points of Setting 1, {glue:text}`lin-width` neurons with biases, weight decay
 # β = {glue:text}`lin-beta` ({glue:text}`lin-params` parameters). GD (6) runs beside
-# (7) from $\tilde W^0 = W^0$, $\tilde W^1 = W^1$ (`mgdl_core.theory.linearised_gd`), with
+# (7) from $\tilde W^0 = W^0$, $\tilde W^1 = W^1$ (`mgdl_core.theory.convergence.linearised_gd`), with
 # $\tau_k = \|\mathbf I - \eta\mathbf H(W^k)\|$ recorded along the path, at two rates and for
 # two activations: a smooth softplus, for which $\mathcal F$ is $C^\infty$ as the theorems
 # assume, and the paper's ReLU, for which it is not.
@@ -236,7 +229,7 @@ for label, p in paths.items():
 print("\n".join(path_claims(paths)))
 
 # %% tags=["hide-input"]
-for label, p in paths.items():  # mgdl_core.theory_report.path_glue: the numbers the prose quotes
+for label, p in paths.items():  # mgdl_core.pages.theory_report.path_glue: the numbers the prose quotes
     for key, text in path_glue(label, p, problems[label.split(",")[0]].width).items():
         glue(key, text, display=False)
 glue("linear-steps", f"{PLAN['linear_steps']:,}", display=False)
@@ -300,10 +293,10 @@ glue_figure("fig-linearisation", fig)
 #
 # A grade with one hidden ReLU layer, problem (8), is solved globally by the convex program (9)
 # over the activation patterns $D_i$ of its data (after Pilanci & Ergen;
-# `mgdl_core.convex`, tested in `tests/test_convex.py` against brute-force pattern enumeration,
+# `mgdl_core.theory.convex`, tested in `tests/test_convex.py` against brute-force pattern enumeration,
 # the recovered network's objective and GD runs from random starts). MGDL with such grades is a sequence of convex programs: grade $l$
 # solves (9) on the features of the grades before it, and the ReLU layer that Theorem 3
-# recovers becomes the next grade's features (`mgdl_core.convex_mgdl`). Beside it, the same
+# recovers becomes the next grade's features (`mgdl_core.theory.convex_grades`). Beside it, the same
 # MGDL with each grade trained by GD on (8).
 
 # %%
@@ -357,7 +350,7 @@ glue_figure("fig-convex-mgdl", fig)
 # {glue:text}`convex-losses`, GD {glue:text}`gd-losses`. The convex grades use
 # {glue:text}`convex-neurons` neurons ($m_l^*$ of Theorem 3: the $u_i$, $v_i$ whose norm is
 # above {glue:text}`cvx-cut` of the largest; the solver returns no exact zeros, and is run to a
-# feasibility of 10⁻¹⁰, far below that cut: `mgdl_core.convex.solve_convex_grade`) over
+# feasibility of 10⁻¹⁰, far below that cut: `mgdl_core.theory.convex.solve_convex_grade`) over
 # {glue:text}`convex-patterns` patterns; the GD grades have {glue:text}`gd-neurons` neurons
 # doing work (of {glue:text}`cvx-width`). Objectives (8) per grade: convex
 # {glue:text}`convex-objectives`, GD {glue:text}`gd-objectives`. The two kinds of grade's times

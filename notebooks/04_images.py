@@ -17,7 +17,7 @@
 #
 # The paper's experiments on images use the clean images of its Figure 4: 'Resolution chart',
 # 'Cameraman', 'Barbara', 'Butterfly', 'Pirate', 'Chest' and 'Walnut'. The first six are in the
-# authors' public repository and are loaded here by name with `mgdl_core.images`. The file of
+# authors' public repository and are loaded here by name with `mgdl_core.tasks.images`. The file of
 # the seventh, 'Walnut', is missing from every public copy of that repository, so it is absent
 # from this edition, and so are the Walnut results of the paper's Table 1 and Figure 6.
 #
@@ -30,24 +30,17 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.core import parameter_count, sgdl_structure
+from mgdl_core.tasks import FOURIER_SIDE, ImageRegressionRun, IMAGES, load_image, SECTION_PROFILES
+from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
+from mgdl_core.pages import (fig5_figure, fig6_figure, glue_figure, leans_text, page_plan, page_status,
+    PAPER_TABLE1, table1_configs, table1_name, TIER_SIDES, use_book_style)
 import matplotlib.pyplot as plt
 
-from mgdl_core.image_plots import fig5_figure, fig6_figure
-from mgdl_core.image_regression import FOURIER_SIDE, SECTION_PROFILES, ImageRegressionRun
-from mgdl_core.image_report import (BILINEAR_MARGIN, PSNR_ROOM, TRAIN_ROOM, baseline_rows, full_size_claims, full_size_rows,
+from mgdl_core.pages.image_report import (BILINEAR_MARGIN, PSNR_ROOM, TRAIN_ROOM, baseline_rows, full_size_claims, full_size_rows,
                                     full_size_text, loss_spikes, network_row, paper_gains, table1_checks, table1_claims,
                                     table1_text, tier_rows)
-from mgdl_core.claims import leans_text
-from mgdl_core.nets import parameter_count, sgdl_structure
-from mgdl_core.paper_numbers import PAPER_TABLE1
-from mgdl_core.images import IMAGES, load_image
-from mgdl_core.paper import page_status, table1_name
-from mgdl_core.plans import TIER_SIDES, page_plan, table1_configs
-from mgdl_core.results import load_results, provenance_text
-from mgdl_core.records import default_runs_dir
-from mgdl_core.sweep import sweep
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 PLAN = page_plan("images", profile)
 
@@ -117,7 +110,7 @@ glue_figure("fig-test-images", fig)
 # trained the same way: what a user of coordinate networks reaches for. Its frequencies are drawn
 # from $\mathcal N(0, \sigma^2)$ with σ = {glue:text}`fourier-scale` cycles per unit length here,
 # the side of the image it trains on over {glue:text}`fourier-side`
-# (`mgdl_core.image_regression` records the choice). "¾" is the PSNR on the
+# (`mgdl_core.tasks.image_regression` records the choice). "¾" is the PSNR on the
 # held-out three quarters of the pixels alone.
 
 # %%
@@ -157,10 +150,10 @@ print(table1_text(rows))
 # %% [markdown]
 # Tr is the PSNR on the training grid ("exact" for interpolation, which passes through it), Te
 # on every pixel, ¾ on the held-out pixels; "paper" is Table 1's TrPSNR/TePSNR for the full
-# image. What the table supports on any machine (`mgdl_core.image_report.table1_claims`):
+# image. What the table supports on any machine (`mgdl_core.pages.image_report.table1_claims`):
 # MGDL above SGDL on the training grid (called beyond {glue:text}`train-room` dB) and on every
 # pixel (beyond {glue:text}`psnr-room` dB: rooms set from how far rounding alone moved these
-# PSNRs between numeric paths of one CPU, measurements recorded in `mgdl_core.image_report`),
+# PSNRs between numeric paths of one CPU, measurements recorded in `mgdl_core.pages.image_report`),
 # and whether either network beats bilinear interpolation on the held-out pixels by
 # {glue:text}`bilinear-margin` dB. The cell after it gives the difference behind each "too close
 # to call" on the machine that built the page, and which way it leans.
@@ -273,7 +266,7 @@ glue("full-verdict", "so on this task the paper's networks, as the paper reports
 # protocol for Table 1 (Adam at a constant {glue:text}`s4-lr`, {glue:text}`s4-paper-epochs`
 # epochs per run or grade, the authors' early stopping) on each image area-averaged to at most
 # {glue:text}`tier-side`×{glue:text}`tier-side` pixels (Cameraman is that size already:
-# `mgdl_core.plans.table1_configs`). It says what the methods do when trained as the paper trains
+# `mgdl_core.pages.plans.table1_configs`). It says what the methods do when trained as the paper trains
 # them, at a size this project's CPU reaches. The runs are items of the paper queue
 # (`mgdl paper plan --only "Table 1"`), trained in the background and committed in `results/`
 # under names that carry the side; the first table counts what is computed and what is left,

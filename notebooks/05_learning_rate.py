@@ -39,28 +39,20 @@ profile = "quick"
 import textwrap
 
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.tasks import ImageRegressionRun, SETTINGS, SyntheticRun
+from mgdl_core.runs import default_runs_dir, log_rates, sweep
+from mgdl_core.pages import (best_loss, best_run, decide, disagreements_text, diverged_rates, draws_text,
+    EDGE, fig15_figure, FIG1_DRAW_RATES, first_diverged, glue_figure, group_by_rate, interval_text,
+    leans_text, load_sweep_draws, load_sweep_results, loss_range_text, loss_table, mgdl_below_sgdl_check,
+    n_diverged, page_plan, page_status, paper_items, PAPER_SWEEP, plan_rows, rate_sweep_configs,
+    seed_spread_text, split_runs, spread, SWEEP_KEYS, sweep_provenance, sweep_runs, sweep_scale_counts,
+    sweep_scale_report, use_book_style)
 
-from mgdl_core.analysis import (best_loss, best_run, first_diverged, group_by_rate, interval_text, loss_range_text,
-                                loss_table, n_diverged, seed_spread_text, split_runs)
-from mgdl_core.claims import decide, diverged_rates, leans_text, spread
-from mgdl_core.experiments import SyntheticRun
-from mgdl_core.image_plots import fig15_figure
-from mgdl_core.image_regression import ImageRegressionRun
-from mgdl_core.image_report import mgdl_below_sgdl_check
-from mgdl_core.figures import best_runs_figure, loss_vs_rate_figure, results_figure, seed_spread_figure
-from mgdl_core.paper import FIG1_DRAW_RATES, page_status, paper_items, plan_rows
-from mgdl_core.paper_numbers import PAPER_SWEEP
-from mgdl_core.plans import SWEEP_KEYS, page_plan, rate_sweep_configs
-from mgdl_core.records import default_runs_dir
-from mgdl_core.runtime import environment_summary
-from mgdl_core.sweep import log_rates, sweep
-from mgdl_core.sweep_report import (EDGE, disagreements_text, draws_text, load_sweep_draws, load_sweep_results,
-                                    sweep_provenance, sweep_runs, sweep_scale_counts, sweep_scale_report)
-from mgdl_core.synthetic import SETTINGS
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+from mgdl_core.pages.figures import best_runs_figure, loss_vs_rate_figure, results_figure, seed_spread_figure
+from mgdl_core.runs import environment_summary
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
-# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
+# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.pages.plans.
 PLAN = page_plan("learning_rate", profile)
 RATES = log_rates(0.001, 0.5, PLAN["rates"])
 THRESHOLD = {s: PAPER_SWEEP[s, "mgdl"].level for s in (1, 2)}  # the paper's "good loss" level per setting
@@ -97,7 +89,7 @@ glue("profile", profile, display=False)
 
 # %%
 plan = list(SWEEP_KEYS)
-configs = rate_sweep_configs(profile)  # mgdl_core.plans: the rates above, per (setting, method)
+configs = rate_sweep_configs(profile)  # mgdl_core.pages.plans: the rates above, per (setting, method)
 # Processes on a CPU, batched on a GPU. Every run goes through its record in runs/: a run that
 # exists (from an earlier build, or from `mgdl sweep ... --profile paper` on a GPU box) is read,
 # not trained again.
@@ -114,7 +106,7 @@ for setting in (1, 2):
 # %% [markdown]
 # What the table supports whatever the machine (the checked output of this page): which rates
 # diverged, and whether the best run of each method reaches the paper's loss level, answered
-# only when the loss is at least 2× away from it (`mgdl_core.claims.decide`).
+# only when the loss is at least 2× away from it (`mgdl_core.pages.claims.decide`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -177,7 +169,7 @@ glue_figure("fig-loss-vs-rate", fig)
 # `results/` folder; `tests/test_results.py` checks each against this code, and these numbers
 # are committed data, the same on every machine.
 #
-# Each run is held against what the paper says at its rate (`mgdl_core.sweep_report`): a loss
+# Each run is held against what the paper says at its rate (`mgdl_core.pages.sweep_report`): a loss
 # below the setting's level (exactly: these runs are committed, so unlike the quick runs above no
 # room for rounding is needed), no loss below it, or failure (SGDL in
 # Setting 1 for η > 0.3, in Setting 2 for η > 0.006, where the paper says it "struggles"; below
@@ -395,7 +387,7 @@ for name, rs in img_runs.items():
 # %% [markdown]
 # What survives any machine: which rates diverged, and whether MGDL's loss is below SGDL's at
 # the largest rate (where the paper sees SGDL fail) and at their best rates, answered when the
-# two are at least 1.4× apart (`mgdl_core.image_report.mgdl_below_sgdl_check`); then, for each
+# two are at least 1.4× apart (`mgdl_core.pages.image_report.mgdl_below_sgdl_check`); then, for each
 # "too close to call", the loss ratio on the machine that built the page and which way it leans.
 
 # %%

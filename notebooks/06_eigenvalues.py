@@ -27,7 +27,7 @@
 # to or below $-1$, along MGDL's they stay in $(-1, 1)$, grade after grade.
 #
 # Here the 10 smallest and 10 largest eigenvalues of $I-\eta H$ are computed by Lanczos on
-# Hessian-vector products (`mgdl_core.hessian`, float64, exact autograd Hessian) at regular
+# Hessian-vector products (`mgdl_core.theory.hessian`, float64, exact autograd Hessian) at regular
 # checkpoints of the training, for the §5 synthetic task: SGDL (26) and MGDL (30), each MGDL
 # grade with the Hessian of its own parameters on its cached features.
 
@@ -40,31 +40,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.tasks import (grade_psnrs, ImageRegressionRun, psnr, psnr_from_loss, restoration_psnr,
+    RestorationRun, S6_RATES, SyntheticRun)
+from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
+from mgdl_core.pages import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, Check, contrast_text, decide,
+    eigen_figure, glue_figure, leans_text, lowest, page_plan, page_status, PAPER_SWEEP,
+    S6_SETTING2_SGDL_STABLE_EPOCHS, spectrum_checks, spectrum_claims, spectrum_measures, spectrum_player,
+    tracked_configs, TRACKED_RATES, use_book_style)
 
-from mgdl_core.analysis import (checkpoints_below, count_below, first_below_text, grade_ends, grade_lowest,
+from mgdl_core.pages.analysis import (checkpoints_below, count_below, first_below_text, grade_ends, grade_lowest,
                                 grades_ended_early, lowest_where, min_eigenvalue, scale_report, draws_report)
-from mgdl_core.claims import Check, decide, leans_text, lowest, spectrum_checks, spectrum_claims
-from mgdl_core.experiments import SyntheticRun
-from mgdl_core.figures import eigen_loss_figure, paper_scale_parts, spectrum_rows_figure
-from mgdl_core.image_plots import eigen_figure
-from mgdl_core.image_regression import S6_RATES, ImageRegressionRun
-from mgdl_core.paper import page_status
-from mgdl_core.paper_numbers import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, PAPER_SWEEP,
-                                     S6_SETTING2_SGDL_STABLE_EPOCHS)
-from mgdl_core.reproduction import contrast_text, spectrum_measures
-from mgdl_core.plans import TRACKED_RATES, page_plan, tracked_configs
-from mgdl_core.grids import psnr, psnr_from_loss
-from mgdl_core.plots import spectrum_player
-from mgdl_core.records import default_runs_dir
-from mgdl_core.results import load_results, provenance_text
-from mgdl_core.restoration import RestorationRun, grade_psnrs, restoration_psnr
-from mgdl_core.sweep import sweep
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+from mgdl_core.pages.figures import eigen_loss_figure, paper_scale_parts, spectrum_rows_figure
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 # The paper's rates (Figures 2 and 16), chosen there by validation loss.
 RATES = TRACKED_RATES
-# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
+# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.pages.plans.
 PLAN = page_plan("eigenvalues", profile)
 for key, value in PLAN.items():
     glue(key, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value, display=False)
@@ -89,7 +80,7 @@ glue("profile", profile, display=False)
 # [At the paper's scale](paper-scale) below.
 
 # %%
-configs = tracked_configs(profile)  # mgdl_core.plans: RATES with this page's plan
+configs = tracked_configs(profile)  # mgdl_core.pages.plans: RATES with this page's plan
 runs = dict(zip(configs, sweep(list(configs.values()), progress=False, out=default_runs_dir())))
 
 # %%
@@ -100,13 +91,13 @@ for (s, m), r in runs.items():
     print(f"  below -1 at the last: {below[-1]}, at most: {below.max()}; final loss {r.train_loss:.1e}")
 
 # %% [markdown]
-# What the spectra support whatever the machine (the checked output; `mgdl_core.claims`): each
+# What the spectra support whatever the machine (the checked output; `mgdl_core.pages.claims`): each
 # grade's first spectrum is its initialisation, before any step (the authors' plots leave it
 # out), and a statement about the training after it is answered only with room: "too close to
 # call" means that the smallest eigenvalue rides −1, within 0.3 of it, where the count of
 # checkpoints below −1 depends on the CPU's rounding. The cell after the checked lines gives the
 # value behind each "too close to call" on the machine that built the page, and which way it
-# leans (`mgdl_core.claims.Check.lean`).
+# leans (`mgdl_core.pages.claims.Check.lean`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -283,7 +274,7 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # Computed: {glue:text}`paper-s2-provenance`.
 # ```
 #
-# What the committed spectra show, after each grade's initialisation (`mgdl_core.analysis`; the
+# What the committed spectra show, after each grade's initialisation (`mgdl_core.pages.analysis`; the
 # checked lines above state the same measures, exactly: the data are committed). Setting 1: {glue:text}`paper-s1-contrast`.
 # So the paper's contrast shows, and its "MGDL inside $(-1, 1)$" does not: MGDL's smallest
 # eigenvalue rides $-1$, below it at {glue:text}`paper-s1-mgdl-below` of
@@ -735,7 +726,7 @@ glue_figure("fig-full-size", fig)
 # - **Their denoising code** (Figures 21–24) departs from itself twice: its MGDL u-update takes
 #   the differences of the grade's output alone, while its loss takes those of the whole image;
 #   and its Hessian pairs the horizontal differences with the vertical part of u. This page uses
-#   the whole image in both and the pairing of training (`mgdl_core.restoration`).
+#   the whole image in both and the pairing of training (`mgdl_core.tasks.restoration`).
 # - **Their Hessian.** They build H from hand-derived formulas whose SGDL version has a typo
 #   in some residual-curvature blocks (`temp3` where `temp2` belongs); this page uses the exact
 #   autograd Hessian. Their formulas also take ReLU'(0) = 1, while

@@ -30,28 +30,21 @@ profile = "quick"
 # %matplotlib inline
 from IPython.display import HTML
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.tasks import SETTINGS, SyntheticRun
+from mgdl_core.runs import default_runs_dir, load_results, log_rates, sweep
+from mgdl_core.pages import (AUTHORS_TRAIN_LOSS, contrast_text, diverged_rates, glue_figure, leans_text,
+    lowest, page_plan, page_status, spectrum_checks, spectrum_claims, spectrum_measures, spectrum_player,
+    use_book_style)
 
-from mgdl_core.analysis import (checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
+from mgdl_core.pages.analysis import (checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
                                 scale_report, split_runs)
-from mgdl_core.claims import diverged_rates, leans_text, lowest, spectrum_checks, spectrum_claims
-from mgdl_core.experiments import SyntheticRun
-from mgdl_core.figures import (eigen_loss_figure, loss_vs_rate_figure, paper_scale_parts, prediction_figure,
+from mgdl_core.pages.figures import (eigen_loss_figure, loss_vs_rate_figure, paper_scale_parts, prediction_figure,
                                results_figure)
-from mgdl_core.paper import page_status
-from mgdl_core.paper_numbers import AUTHORS_TRAIN_LOSS
-from mgdl_core.reproduction import contrast_text, spectrum_measures
-from mgdl_core.plans import page_plan
-from mgdl_core.plots import spectrum_player
-from mgdl_core.records import default_runs_dir
-from mgdl_core.results import load_results
-from mgdl_core.synthetic import SETTINGS
-from mgdl_core.sweep import log_rates, sweep
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 # The paper's rates (Figures 25 and 26).
 RATES = {(1, "msdl"): 0.004, (1, "mgdl"): 0.06, (2, "msdl"): 0.006, (2, "mgdl"): 0.2}
-# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.plans.
+# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.pages.plans.
 PLAN = page_plan("msdl", profile)
 glue("profile", profile, display=False)
 glue("msdl-epochs", f"{PLAN['msdl_epochs']:,}", display=False)
@@ -90,7 +83,7 @@ for (s, m), rs in sweeps.items():
     print("  " + " ".join(loss_text(r) for r in rs))
 
 # %% [markdown]
-# What holds whatever the machine (the checked output; `mgdl_core.claims`, as on the §6 page),
+# What holds whatever the machine (the checked output; `mgdl_core.pages.claims`, as on the §6 page),
 # then the value behind each "too close to call" and which way it leans on the machine that built
 # the page:
 

@@ -37,7 +37,7 @@
 # features of the grades before it, objective (24), with $\mathbf u$ carried over and Adam
 # restarted; $\epsilon_l$ is the RMS of $\mathbf g_{l-1} - \hat{\mathbf f}$, as the authors compute it.
 #
-# Everything follows the authors' code (`mgdl_core.restoration`): structures (29) and (33),
+# Everything follows the authors' code (`mgdl_core.tasks.restoration`): structures (29) and (33),
 # $\alpha = 0.99$, their best $(\lambda, \beta, \eta)$ for Butterfly (used for every cell: the other
 # cells' choices are not in their repository), the blur's $6\hat\sigma + 1$ taps with a symmetric
 # boundary, forward differences, the final PSNR reported. The noise is drawn from NumPy's
@@ -51,21 +51,17 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 from myst_nb import glue
-from mgdl_core.book_style import glue_figure, use_book_style
+from mgdl_core.tasks import grade_psnrs, RESTORATION_PROFILES, RestorationRun
+from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
+from mgdl_core.pages import (glue_figure, inputs_figure, page_plan, page_status, restoration_tier_configs,
+    restoration_tier_name, TIER_SIDES, training_figure, use_book_style)
 
-from mgdl_core import classical_full
-from mgdl_core.paper import page_status, restoration_tier_name
-from mgdl_core.plans import TIER_SIDES, page_plan, restoration_tier_configs
-from mgdl_core.results import load_results, provenance_text
-from mgdl_core.records import default_runs_dir
-from mgdl_core.restoration import RESTORATION_PROFILES, RestorationRun, grade_psnrs
-from mgdl_core.restoration_plots import inputs_figure, training_figure
-from mgdl_core.restoration_report import (ENERGY_ROOM, PSNR_ROOM, drops_text, energy_text, input_deviation,
+from mgdl_core.pages import classical_full
+from mgdl_core.pages.restoration_report import (ENERGY_ROOM, PSNR_ROOM, drops_text, energy_text, input_deviation,
                                           nominal_input_psnr, pairs_by_cell, paper_gain_range, psnr_drops,
                                           restoration_claims, table_markdown, table_rows)
 from IPython.display import Markdown
-from mgdl_core.sweep import sweep
-use_book_style()  # the figures' text sizes for the book's column: mgdl_core.book_style
+use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 PLAN = page_plan("restoration", profile)
 denoise = [RestorationRun.profile(profile, image=name, problem="denoise", noise=s, method=m)
@@ -96,7 +92,7 @@ glue("page-deviation", f"{input_deviation(denoise):.2f}", display=False)
 # This page was built with the **{glue:text}`profile`** profile: {glue:text}`size`. At this
 # size the page shows the machinery; it proves nothing about the paper's 512² and 1024² images. The paper's protocol is {glue:text}`paper-epochs` epochs per grade on the
 # full images (`make book PROFILE=paper`, or one cell from a shell, resumable:
-# `python -c "from mgdl_core.restoration import RestorationRun; RestorationRun.profile('paper', image='butterfly', noise=10).run()"`).
+# `python -c "from mgdl_core.tasks.restoration import RestorationRun; RestorationRun.profile('paper', image='butterfly', noise=10).run()"`).
 #
 # ## The degraded images (Figures 7 and 11)
 
@@ -131,7 +127,7 @@ glue_figure("fig-blurred", fig)
 # ## Tables 2 and 3
 #
 # Beside the networks, what a reader needs to judge them, from well-kept solvers
-# (`mgdl_core.restoration_baselines`): the **ROF model (18) solved directly** with λ tuned
+# (`mgdl_core.tasks.restoration_baselines`): the **ROF model (18) solved directly** with λ tuned
 # against the clean image (denoising: a primal–dual method run to a duality gap of 10⁻⁶;
 # deblurring: 5,000 Condat–Vũ iterations, without a certificate); scikit-image's
 # **TV Chambolle** (isotropic, tolerance and iteration count explicit) tuned the same way;
@@ -194,7 +190,7 @@ print(energy_text(rows))
 # also the better image. How many runs ended above {glue:text}`energy-room`× their minimum is the
 # checked line "network runs: objective over {glue:text}`energy-room`× its minimum" below.
 #
-# What the rows support on any machine (`mgdl_core.restoration_report.restoration_claims`): a
+# What the rows support on any machine (`mgdl_core.pages.restoration_report.restoration_claims`): a
 # PSNR difference is called only beyond {glue:text}`psnr-room` dB, an objective above its minimum
 # only beyond {glue:text}`energy-room`×.
 
@@ -270,7 +266,7 @@ glue_figure("fig-deblur-training", fig)
 # The middle tier between this page's quick runs and the paper's full images: every cell of
 # Tables 2 and 3 with the paper's protocol ({glue:text}`paper-epochs` epochs per run or grade,
 # the authors' hyper-parameters) on each image area-averaged to at most
-# {glue:text}`tier-side`×{glue:text}`tier-side` pixels (`mgdl_core.plans.restoration_tier_configs`).
+# {glue:text}`tier-side`×{glue:text}`tier-side` pixels (`mgdl_core.pages.plans.restoration_tier_configs`).
 # The runs are items of the paper queue (`mgdl paper plan --only restoration/t`), committed in
 # `results/` under names that carry the side; the first table counts what is computed and what is
 # left, with the hours left on one core of the project's CPU.
@@ -315,7 +311,7 @@ for problem in ("denoise", "deblur"):
 #
 # The networks' numbers of the paper's Tables 2 and 3 are for the full-size images, which this
 # page's networks do not reach (the paper queue trains them at the middle tier above). The
-# classical methods take minutes per cell there: `mgdl paper classical` (`mgdl_core.classical_full`)
+# classical methods take minutes per cell there: `mgdl paper classical` (`mgdl_core.pages.classical_full`)
 # computes them on every cell of both tables, on the same observation as a paper-protocol run
 # (the noise from NumPy's generator with seed 0), once, and commits them in `results/classical/`:
 # the tuned ROF model (18) (denoising: solved to a relative duality gap of

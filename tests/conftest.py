@@ -1,6 +1,6 @@
 """Shared test setup: the paper's images, found the way the library finds them, and strict skips.
 
-Data: the image tests use the folder in which :func:`mgdl_core.images.local_image_path` finds
+Data: the image tests use the folder in which :func:`mgdl_core.tasks.images.local_image_path` finds
 the paper's files (``MGDL_DATA_DIR``, then the library's cache; no download). When
 ``MGDL_DATA_DIR`` is set the user says the data is there, so a missing or wrong file fails
 the data tests instead of skipping them.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mgdl_core.images import available_images, local_image_path
+from mgdl_core.tasks.images import available_images, local_image_path
 
 # Skip reasons that stay legitimate under MGDL_STRICT_SKIPS: what depends on the machine, not on
 # the setup (a GPU; running as root, for whom read-only folders are writable).

@@ -1,5 +1,5 @@
-"""The §5–§7 pages' raw numbers (mgdl_core.analysis) against direct computation on hand-made
-runs, and the figure layouts (mgdl_core.figures) on a few tiny real runs."""
+"""The §5–§7 pages' raw numbers (mgdl_core.pages.analysis) against direct computation on hand-made
+runs, and the figure layouts (mgdl_core.pages.figures) on a few tiny real runs."""
 from __future__ import annotations
 
 import math
@@ -12,13 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mgdl_core.analysis import (best_loss, best_run, checkpoints_below, count_below, first_below_text,  # noqa: E402
+from mgdl_core.pages.analysis import (best_loss, best_run, checkpoints_below, count_below, first_below_text,  # noqa: E402
                                 first_diverged, first_epoch_below, grade_ends, grade_lowest, grades_ended_early,
                                 group_by_rate, interval_text, loss_range_text, loss_table, loss_text,
                                 lowest_where, min_eigenvalue, n_diverged, seed_spread_text, split_runs)
-from mgdl_core.experiments import RunSummary, SyntheticRun  # noqa: E402
-from mgdl_core import figures, plots  # noqa: E402
-from mgdl_core.synthetic import SETTINGS  # noqa: E402
+from mgdl_core.tasks.base import RunSummary
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.pages import figures  # noqa: E402
+from mgdl_core.tasks.synthetic import SETTINGS  # noqa: E402
 
 
 def _run(lr=0.1, loss=0.5, val=None, method="sgdl", seed=42, outcome="completed", history=None):
@@ -117,7 +118,6 @@ def test_counts_below_minus_one_on_a_made_up_eigen_history():
     assert first_below_text(late) == "epoch 12,500"
     assert min_eigenvalue(r) == -1.5
     assert lowest_where(r) == "epoch 200"
-    assert plots.count_below is count_below  # still importable from where it used to be
 
 
 def test_lowest_where_names_the_grade_and_its_initialisation():
@@ -182,7 +182,7 @@ def test_layouts_are_legible_in_the_book_style(tiny):
     """Every layout of a page, drawn in the book's style, passes the book's legibility check
     (text at least MIN_TEXT_PX at the width the book shows it); in matplotlib's default style
     the same layouts do not, so the check has teeth."""
-    from mgdl_core.book_style import BOOK_RC, FigureNotLegible, check_legible
+    from mgdl_core.pages.book_style import BOOK_RC, FigureNotLegible, check_legible
 
     sweeps = {(1, "sgdl"): [tiny["sgdl"]], (1, "mgdl"): [tiny["mgdl"]]}
     draw = [lambda: figures.loss_vs_rate_figure(sweeps, thresholds={1: 1e-3}),
@@ -218,7 +218,7 @@ def test_figure_legend_is_one_legend_below_the_panels_with_each_label_once(tiny)
 def test_legibility_counts_tick_labels_and_skips_hidden_axes():
     """Tick labels exist only once a figure is drawn; an axes switched off shows its title but
     no axis."""
-    from mgdl_core.book_style import BOOK_RC, legibility_problems
+    from mgdl_core.pages.book_style import BOOK_RC, legibility_problems
 
     with plt.rc_context({**BOOK_RC, "xtick.labelsize": 6}):
         fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")

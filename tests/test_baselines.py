@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.baselines import (METHODS, downscale, fourier_features, fourier_frequencies,
+from mgdl_core.tasks.baselines import (INTERPOLATIONS, downscale, fourier_features, fourier_frequencies,
                                  heldout_mask, interpolate_training_grid, psnr_table_row, train_mask)
 
 EPS = np.finfo(np.float64).eps
@@ -40,7 +40,7 @@ def test_bicubic_reproduces_a_quadratic_everywhere(shape):
     np.testing.assert_allclose(out, quad, rtol=0, atol=ROUNDINGS["bicubic"] * EPS * np.abs(quad).max())
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", INTERPOLATIONS)
 def test_interpolation_keeps_the_training_pixels(method):
     image = np.random.default_rng(0).random((16, 13))
     out = interpolate_training_grid(image, method)
@@ -124,7 +124,7 @@ def test_fourier_frequencies_are_a_seeded_gaussian():
 
 def test_a_real_image_is_reconstructed_plausibly():
     if os.environ.get("MGDL_DATA_DIR"):
-        from mgdl_core.images import load_image
+        from mgdl_core.tasks.images import load_image
 
         image = load_image("cameraman")
         assert image.shape == (256, 256)
@@ -133,7 +133,7 @@ def test_a_real_image_is_reconstructed_plausibly():
         i, j = _ij(64, 64)
         image = 0.5 + 0.3 * np.sin(i / 9.0) * np.cos(j / 7.0)
         low, high = 40.0, math.inf
-    rows = {m: psnr_table_row(interpolate_training_grid(image, m), image) for m in METHODS}
+    rows = {m: psnr_table_row(interpolate_training_grid(image, m), image) for m in INTERPOLATIONS}
     assert low < rows["bicubic"]["test_heldout"] < high
     # exact up to rounding: the training pixels come back within ROUNDINGS["bicubic"]·eps (RMS), ≈ 277 dB
     exact = -20 * math.log10(ROUNDINGS["bicubic"] * EPS)

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from mgdl_core.claims import decide, diverged_rates, grade_starts, lowest, share_below, spectrum_claims, spread
-from mgdl_core.experiments import RunSummary, SyntheticRun
+from mgdl_core.pages.claims import decide, diverged_rates, grade_starts, lowest, share_below, spectrum_claims, spread
+from mgdl_core.tasks.base import RunSummary
+from mgdl_core.tasks.synthetic import SyntheticRun
 
 
 @pytest.mark.parametrize("value, op, threshold, room, expected", [
@@ -68,7 +69,7 @@ def test_spectrum_claims_say_what_survives_rounding():
 
 
 def test_a_check_too_close_to_call_says_which_way_it_leans():
-    from mgdl_core.claims import Check, leans, spectrum_checks
+    from mgdl_core.pages.claims import Check, leans, spectrum_checks
 
     rides = _run([-1.66] + [-1.07, -0.96, -0.9, -0.95] * 2, range(0, 90, 10), grades=[1] * 9)
     checks = spectrum_checks(rides)
@@ -84,7 +85,7 @@ def test_a_check_too_close_to_call_says_which_way_it_leans():
     assert Check("r", 1 / 1.25, ">", 1.0, 1.4, relative=True).lean().startswith("leans no: 0.8 against 1 (a factor 1.25")
     assert Check("d", math.nan, ">", 0, 1, if_nan="no (MGDL diverged)").line() == "no (MGDL diverged): d"
     assert leans([Check("x", -0.5, ">", -1, 0.3)]) == []
-    from mgdl_core.claims import leans_text
+    from mgdl_core.pages.claims import leans_text
 
     assert leans_text({"decided": [Check("x", -0.5, ">", -1, 0.3)]}) == "every checked line above is decided"
     assert leans_text({"a": checks, "b": []}).splitlines() == ["a:", "  stays above -1 after it (room 0.3):",
@@ -93,7 +94,7 @@ def test_a_check_too_close_to_call_says_which_way_it_leans():
 
 
 def test_too_few_spectra_after_the_initialisation_make_no_claim_about_the_training():
-    from mgdl_core.claims import MIN_SPECTRA, later_spectra, spectrum_checks
+    from mgdl_core.pages.claims import MIN_SPECTRA, later_spectra, spectrum_checks
 
     few = _run([-1.5, -0.2, -0.1, -0.3], [0, 10, 20, 30], method="sgdl")
     assert later_spectra(few) == 3 < MIN_SPECTRA

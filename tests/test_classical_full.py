@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from mgdl_core import classical_full, restoration_report
+from mgdl_core.pages import classical_full, restoration_report
 from mgdl_core.errors import ConfigError, CorruptRecord
-from mgdl_core.restoration_report import RestorationRow, paper_value
+from mgdl_core.pages.restoration_report import RestorationRow, paper_value
 
 
 def _fake_rows(config, tv_grid, tv_iterations, tv_tol=1e-6):

@@ -148,17 +148,17 @@ def test_an_interrupt_never_prints_a_bare_prefix(capsys, monkeypatch):
 
 
 def test_checkpoint_every_reaches_the_run(capsys, tmp_path, monkeypatch):
-    import mgdl_core.experiments as experiments
+    import mgdl_core.runs.recorded as recorded
 
     seen = []
-    real = experiments.run_recorded
+    real = recorded.run_recorded
 
     def spy(config, out, **kw):
         seen.append(kw.get("every_seconds"))
         return real(config, out, **kw)
 
-    monkeypatch.setattr(experiments, "run_recorded", spy)
-    monkeypatch.setattr("mgdl_core.sweep.run_recorded", spy)
+    monkeypatch.setattr(recorded, "run_recorded", spy)
+    monkeypatch.setattr("mgdl_core.runs.sweeps.run_recorded", spy)
     rc, _, _ = _run(capsys, "run", "synthetic", "--lr", "0.05", *QUICK, "--out", str(tmp_path), "--checkpoint-every", "7")
     assert rc == 0
     rc, _, _ = _run(capsys, "sweep", "synthetic", "--lrs", "0.06,0.07", *QUICK, "--backend", "serial",

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.convex import (activation_patterns, pack_two_layer, random_two_layer, recover_network, solve_convex_grade,
+from mgdl_core.theory.convex import (activation_patterns, pack_two_layer, random_two_layer, recover_network, solve_convex_grade,
                               two_layer_loss, two_layer_objective, unpack_two_layer, with_bias_column)
-from mgdl_core.theory import gradient_descent
+from mgdl_core.theory.convergence import gradient_descent
 
 cp = pytest.importorskip("cvxpy", reason="the convex program needs the optional extra 'convex' (cvxpy)")
 
@@ -61,7 +61,7 @@ def test_recovered_network_attains_the_convex_optimum(beta):
 
 
 def _gd_two_layer(x, e, beta, m, seed, steps=4000, lr=0.05):
-    """GD (mgdl_core.theory.gradient_descent, float64) on eq. (8), the non-convex problem, from one
+    """GD (mgdl_core.theory.convergence.gradient_descent, float64) on eq. (8), the non-convex problem, from one
     random initialisation."""
     xt, et = torch.from_numpy(x), torch.from_numpy(e)
     start = random_two_layer(x.shape[1], m, torch.Generator().manual_seed(seed))
@@ -95,7 +95,7 @@ def test_bad_inputs_are_clear_errors():
 def test_convex_mgdl_grades_are_the_programs_of_their_features_and_residuals():
     """Grade 1 is program (9) on [x, 1] and y; grade 2 the program on grade 1's ReLU layer and
     residual; the fit's prediction is the sum of the grades, its losses eq. (3)."""
-    from mgdl_core.convex_mgdl import convex_mgdl
+    from mgdl_core.theory.convex_grades import convex_mgdl
 
     x, e = _data(16, seed=4)
     fit = convex_mgdl(x[:, 0], e, 2, 1e-2, samples=300, seed=5)
@@ -118,9 +118,9 @@ def test_the_theory_pages_neuron_counts_do_not_depend_on_rounding():
     one with a decade of room on both sides, and the features of the next grade (its input size
     m* + 1, so its sampled patterns) are the same on every machine. With an absolute cut at
     10⁻⁷ grade 1 counted one zero of norm 1.1e-7 as a neuron, and grade 2 33 or 34 by CPU."""
-    from mgdl_core.convex_mgdl import convex_mgdl
-    from mgdl_core.plans import page_plan
-    from mgdl_core.synthetic import get_setting
+    from mgdl_core.theory.convex_grades import convex_mgdl
+    from mgdl_core.pages.plans import page_plan
+    from mgdl_core.tasks.synthetic import get_setting
 
     plan = page_plan("theory", "quick")
     x = np.linspace(0.0, 1.0, plan["points"])
@@ -140,7 +140,7 @@ def test_the_theory_pages_neuron_counts_do_not_depend_on_rounding():
 
 
 def test_gd_mgdl_grade_one_cannot_beat_the_convex_grade_one():
-    from mgdl_core.convex_mgdl import convex_mgdl, gd_mgdl
+    from mgdl_core.theory.convex_grades import convex_mgdl, gd_mgdl
 
     x, e = _data(16, seed=4)
     convex = convex_mgdl(x[:, 0], e, 1, 1e-2)

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.experiments import SyntheticRun
-from mgdl_core.mgdl import grade_loop
-from mgdl_core.nets import Network, init_params, sgdl_network
-from mgdl_core.objectives import HALF_MSE, Shifted
-from mgdl_core.step import STEPS, Adam, GradientDescent, gradients, loss_autograd, mlp_features, mlp_forward
-from mgdl_core.sweep import run_batched
-from mgdl_core.synthetic import synthetic_dataset
-from mgdl_core.train import Dataset, Split, TrainConfig, train
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.core.mgdl import grade_loop
+from mgdl_core.core.nets import Network, init_params, sgdl_network
+from mgdl_core.core.objectives import HALF_MSE, Shifted
+from mgdl_core.core.step import STEPS, Adam, GradientDescent, gradients, loss_autograd, mlp_features, mlp_forward
+from mgdl_core.runs.sweeps import run_batched
+from mgdl_core.tasks.synthetic import synthetic_dataset
+from mgdl_core.core.training import Dataset, Split, TrainConfig, train
 from step_resume import step_straight_and_resumed
 
 REFERENCE = Path(__file__).parent / "data" / "core_reference.json"
@@ -221,7 +221,7 @@ def test_reshaped_adam_reproduces_the_previous_one():
 def test_batched_image_sweep_equals_separate_runs(paper_images, monkeypatch):
     """The batched path on an image task (GD, §5's protocol) against a direct loop of runs."""
     monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
-    from mgdl_core.image_regression import ImageRegressionRun
+    from mgdl_core.tasks.image_regression import ImageRegressionRun
 
     configs = [ImageRegressionRun(image="cameraman", section=5, method=m, lr=lr, epochs=30, record_every=10,
                                   downscale=8, dtype="float64", init="glorot", seed=0, relu_prime_at_zero=0.0,

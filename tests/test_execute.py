@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mgdl_core import execute
+from mgdl_core.pages import execute
 
 
 def _widget_notebook(seed: int) -> dict:
@@ -153,8 +153,9 @@ def test_spectrum_player_is_offline(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from mgdl_core.experiments import RunSummary, SyntheticRun
-    from mgdl_core.plots import spectrum_player
+    from mgdl_core.tasks.base import RunSummary
+    from mgdl_core.tasks.synthetic import SyntheticRun
+    from mgdl_core.pages.plots import spectrum_player
 
     h = {"eig_epoch": np.array([0, 10]), "eig_smallest": -np.ones((2, 3)), "eig_largest": np.ones((2, 3)),
          "epoch": np.array([0, 10]), "train_loss": np.array([1.0, 0.5])}
@@ -183,7 +184,7 @@ def test_figures_are_compacted_deterministically_and_kept_when_not_smaller():
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from mgdl_core.book_style import compact_png
+    from mgdl_core.pages.book_style import compact_png
 
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot(range(50), [i * i for i in range(50)])

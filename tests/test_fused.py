@@ -1,14 +1,14 @@
-"""The oneDNN fast path (mgdl_core.fused) against the reference step: the same gradients and
+"""The oneDNN fast path (mgdl_core.core.fused) against the reference step: the same gradients and
 updates to rounding, as close to a float64 run as the reference is, taken only where eligible."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mgdl_core import fused
-from mgdl_core.nets import Network, msdl_network, sgdl_network
-from mgdl_core.objectives import HALF_MSE, Shifted
-from mgdl_core.step import Adam, AdamState, GradientDescent, adam_step_, gd_step_, gradients
+from mgdl_core.core import fused
+from mgdl_core.core.nets import Network, msdl_network, sgdl_network
+from mgdl_core.core.objectives import HALF_MSE, Shifted
+from mgdl_core.core.step import Adam, AdamState, GradientDescent, adam_step_, gd_step_, gradients
 from step_resume import step_straight_and_resumed
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason="this PyTorch has no oneDNN linear op")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.image_regression import ImageRegressionRun
-from mgdl_core.grids import eigen_subset, pixel_grid, psnr, psnr_from_loss, regression_dataset, section_image
+from mgdl_core.tasks.image_regression import ImageRegressionRun
+from mgdl_core.tasks.grids import eigen_subset, pixel_grid, psnr, psnr_from_loss, regression_dataset, section_image
 
 EPS = np.finfo(np.float64).eps
 
@@ -72,7 +72,7 @@ def test_section_6_images_are_the_authors_pixel_subsets(monkeypatch, paper_image
     monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
     chart = section_image("resolution_chart", 6)
     assert chart.shape == (128, 128)
-    from mgdl_core.images import load_image
+    from mgdl_core.tasks.images import load_image
 
     raw = load_image("resolution_chart")
     np.testing.assert_array_equal(chart, 1.0 - raw[::2, ::2])  # inverted in §5–§6
@@ -98,7 +98,7 @@ def test_image_run_validates_before_training():
 
 def test_image_run_trains_and_records_psnr_consistent_losses(monkeypatch, tmp_path, paper_images):
     monkeypatch.setenv("MGDL_DATA_DIR", str(paper_images))
-    from mgdl_core.experiments import load_record, run_recorded
+    from mgdl_core.runs.recorded import load_record, run_recorded
 
     cfg = ImageRegressionRun(image="cameraman", method="mgdl", lr=0.2, epochs=40, record_every=20,
                              structure="[2]->[8]->[1];[8]->[8]->[1]", dtype="float64")
@@ -110,7 +110,7 @@ def test_image_run_trains_and_records_psnr_consistent_losses(monkeypatch, tmp_pa
     img = section_image("cameraman", 6)
     # the same n squares (all >= 0) summed in another order: within n·eps relative
     assert r.test_loss == pytest.approx(0.5 * np.mean((r.test_pred - img.reshape(-1)) ** 2), rel=img.size * EPS, abs=0)
-    from mgdl_core.records import record_dir
+    from mgdl_core.runs.records import record_dir
 
     again = load_record(record_dir(tmp_path, cfg.kind, cfg))
     assert again.config == cfg and again.test_loss == r.test_loss

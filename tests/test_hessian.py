@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.hessian import (EigenTracker, Spectrum, dense_hessian, edge_of_stability, hessian_spectrum,
+from mgdl_core.theory.hessian import (EigenTracker, Spectrum, dense_hessian, edge_of_stability, hessian_spectrum,
                                hvp)
-from mgdl_core.mgdl import train_mgdl
-from mgdl_core.nets import Network, init_params, msdl_network, sgdl_network
-from mgdl_core.step import gd_step_, gradients, loss_value, mlp_features, mlp_forward
-from mgdl_core.synthetic import synthetic_dataset
-from mgdl_core.train import TrainConfig, train
+from mgdl_core.core.mgdl import train_mgdl
+from mgdl_core.core.nets import Network, init_params, msdl_network, sgdl_network
+from mgdl_core.core.step import gd_step_, gradients, loss_value, mlp_features, mlp_forward
+from mgdl_core.tasks.synthetic import synthetic_dataset
+from mgdl_core.core.training import TrainConfig, train
 
 F64 = torch.float64
 
@@ -267,7 +267,7 @@ def test_bad_input_raises(sgdl, data):
 
 
 def test_eigen_stop_ends_a_grade_at_the_first_spectrum_below_the_threshold(data):
-    from mgdl_core.hessian import EigenStop
+    from mgdl_core.theory.hessian import EigenStop
 
     cfg = TrainConfig(epochs=200, lr=0.05, record_every=20)
     # threshold above every eigenvalue: stops at the first spectrum after epoch 0, never at 0
@@ -289,7 +289,7 @@ def test_eigen_stop_ends_a_grade_at_the_first_spectrum_below_the_threshold(data)
 
 
 def test_eigen_tracker_alpha_covers_spectra_recorded_before_a_resume(data):
-    from mgdl_core.train import TrainState
+    from mgdl_core.core.training import TrainState
 
     net = sgdl_network("[1]->[8]x2->[1]", seed=1, dtype=F64)
     state = TrainState(net, data, TrainConfig(epochs=100, lr=0.05), epoch=50, grade=2,

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from mgdl_core.errors import ConfigError
-from mgdl_core.experiments import load_record, run_recorded
-from mgdl_core.grids import psnr, regression_dataset
-from mgdl_core.image_regression import SECTION_PROFILES, ImageRegressionRun, PredictionSnapshots
-from mgdl_core.image_report import PSNRRow, loss_spikes, network_row, snapshots, table1_claims, table1_text
-from mgdl_core.records import record_dir
+from mgdl_core.runs.recorded import load_record, run_recorded
+from mgdl_core.tasks.grids import psnr, regression_dataset
+from mgdl_core.tasks.image_regression import SECTION_PROFILES, ImageRegressionRun, PredictionSnapshots
+from mgdl_core.pages.image_report import PSNRRow, loss_spikes, network_row, snapshots, table1_claims, table1_text
+from mgdl_core.runs.records import record_dir
 
 TINY = dict(structure="[2]->[8]x2->[1]", dtype="float64")
 EPS, EPS32 = np.finfo(np.float64).eps, np.finfo(np.float32).eps
@@ -77,7 +77,7 @@ def test_fourier_features_feed_the_network():
     assert run.inputs == 32 and run.default_structure().startswith("[32]->[128]")
     data = run.dataset()
     plain = regression_dataset(run.image_array(), dtype=torch.float64)
-    from mgdl_core.baselines import fourier_features, fourier_frequencies
+    from mgdl_core.tasks.baselines import fourier_features, fourier_frequencies
 
     expect = fourier_features(plain.train.x, fourier_frequencies(16, run.fourier_scale, run.seed))
     # the same function on the same coordinates and frequencies: bitwise
@@ -150,7 +150,7 @@ def test_prediction_snapshots_skip_other_grades():
 
 
 def test_mgdl_below_sgdl_with_room_and_divergence():
-    from mgdl_core.image_report import mgdl_below_sgdl
+    from mgdl_core.pages.image_report import mgdl_below_sgdl
 
     assert mgdl_below_sgdl(0.02, 0.009) == "yes"
     assert mgdl_below_sgdl(0.02, 0.016).startswith("too close")

@@ -1,10 +1,10 @@
-"""The §4 regression page's full-size rows and the paper's gains (mgdl_core.image_report)."""
+"""The §4 regression page's full-size rows and the paper's gains (mgdl_core.pages.image_report)."""
 import numpy as np
 
-from mgdl_core.baselines import interpolate_training_grid
-from mgdl_core.grids import psnr
-from mgdl_core.image_report import (PSNRRow, full_size_claims, full_size_rows, full_size_text, paper_gains)
-from mgdl_core.paper_numbers import PAPER_TABLE1
+from mgdl_core.tasks.baselines import interpolate_training_grid
+from mgdl_core.tasks.grids import psnr
+from mgdl_core.pages.image_report import (PSNRRow, full_size_claims, full_size_rows, full_size_text, paper_gains)
+from mgdl_core.pages.paper_numbers import PAPER_TABLE1
 
 
 def test_paper_gains_are_the_extremes_of_mgdl_minus_sgdl_tepsnr():

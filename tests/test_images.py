@@ -1,4 +1,4 @@
-"""Tests for mgdl_core.images: every lookup path for real, with no internet.
+"""Tests for mgdl_core.tasks.images: every lookup path for real, with no internet.
 
 The paper's files come from ``../shared/data/images`` (next to the repository); downloads are
 served by a local ``http.server`` on 127.0.0.1.
@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mgdl_core import images
-from mgdl_core.images import ImageHashError, ImageNotFoundError, available_images, image_path, load_image
+from mgdl_core.tasks import images
+from mgdl_core.tasks.images import ImageHashError, ImageNotFoundError, available_images, image_path, load_image
 
 
 SHAPES = {"resolution_chart": (256, 256), "cameraman": (256, 256), "barbara": (512, 512),
@@ -232,5 +232,5 @@ def test_download_wrong_hash_keeps_nothing(tmp_path: Path, serve, monkeypatch: p
 
 def test_import_has_no_side_effects(tmp_path: Path) -> None:
     env = {**os.environ, "MGDL_CACHE_DIR": str(tmp_path / "never"), "MGDL_DATA_URL": _closed_port_url()}
-    subprocess.run([sys.executable, "-c", "import mgdl_core.images"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import mgdl_core.tasks.images"], env=env, check=True)
     assert not (tmp_path / "never").exists()

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core import jax_random as jr
-from mgdl_core.nets import init_params, msdl_network
-from mgdl_core.synthetic import SETTINGS, synthetic_dataset
+from mgdl_core.core import jax_random as jr
+from mgdl_core.core.nets import init_params, msdl_network
+from mgdl_core.tasks.synthetic import SETTINGS, synthetic_dataset
 
 
 def test_key_and_split_are_bit_exact():
@@ -48,7 +48,7 @@ def test_normal_matches_jax_within_a_few_ulps():
     w = jr.authors_he_normal([(1, 32, 1)])[0][0][0]
     ref = np.float32([-0.7796509, -2.0601113, -1.1391639, 0.17793639, 0.9295555, 1.6057588])
     # In float32 ulps: XLA fuses multiply-adds (≤ 3 ulps from this port, measured on 10^5 draws;
-    # see mgdl_core/jax_random.py), and NumPy's float32 log1p dispatches on the CPU (+1).
+    # see mgdl_core/core/jax_random.py), and NumPy's float32 log1p dispatches on the CPU (+1).
     np.testing.assert_array_max_ulp(w[0, :6], ref, maxulp=4)
     # the sum of jax.random.normal(PRNGKey(42), (100000,)), in float64: 5 % of the draws differ by
     # a few ulps (~1e-7 of |x|), with random signs: ~√5,000·3e-7 ≈ 2e-5 (measured 8e-6)

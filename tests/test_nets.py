@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from mgdl_core.nets import (StructureError, flatten_params, format_structure, init_params, mgdl_structure,
+from mgdl_core.core.nets import (StructureError, flatten_params, format_structure, init_params, mgdl_structure,
                             msdl_network, parameter_count, parse_structure, sgdl_network, unflatten_params)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.signal import correlate2d
 
-from mgdl_core.operators import (FiniteDifference, GaussianBlur, Identity, gaussian_taps, soft_threshold,
+from mgdl_core.core.operators import (FiniteDifference, GaussianBlur, Identity, gaussian_taps, soft_threshold,
                                  symmetric_index)
 
 EPS = np.finfo(np.float64).eps

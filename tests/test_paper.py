@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from mgdl_core import paper
-from mgdl_core.checkpoints import RunStore
+from mgdl_core.pages import paper
+from mgdl_core.runs.checkpoints import RunStore
 from mgdl_core.cli import main
-from mgdl_core.experiments import SyntheticRun, run_recorded
-from mgdl_core.records import config_hash, record_dir
-from mgdl_core.results import list_results, read_result, results_dir
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.runs.recorded import run_recorded
+from mgdl_core.runs.records import config_hash, record_dir
+from mgdl_core.runs.results import list_results, read_result, results_dir
 
 
 def _tiny(name="synthetic/s5-tiny", epochs=400, priority=1, **kw):

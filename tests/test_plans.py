@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mgdl_core.errors import ConfigError
-from mgdl_core.plans import page_plan, pages
+from mgdl_core.pages.plans import page_plan, pages
 
 
 @pytest.mark.parametrize("page", pages())
@@ -20,7 +20,7 @@ def test_every_page_has_both_profiles_with_the_same_knobs(page):
 
 @pytest.mark.parametrize("section", [4, 5, 6])
 def test_image_sections_quick_is_smaller_than_the_paper(section):
-    from mgdl_core.image_regression import SECTION_PROFILES
+    from mgdl_core.tasks.image_regression import SECTION_PROFILES
 
     quick, paper = SECTION_PROFILES[section]["quick"], SECTION_PROFILES[section]["paper"]
     assert quick["epochs"] < paper["epochs"] and quick["early_stopping"] is False and paper["early_stopping"] is True

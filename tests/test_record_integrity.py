@@ -18,13 +18,15 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core import checkpoints, records
+from mgdl_core.runs import checkpoints, records
 from mgdl_core.errors import ConfigError, CorruptRecord
-from mgdl_core.experiments import SyntheticRun, load_record, run_recorded
-from mgdl_core.checkpoints import Checkpointer
-from mgdl_core.records import (RECORD_FILES, check_runs_dir, ensure_writable, is_complete, json_safe, read_summary,
-                               record_dir, to_json, write_record)
-from mgdl_core.train import Callback
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.runs.recorded import load_record, run_recorded
+from mgdl_core.runs.checkpoints import Checkpointer
+from mgdl_core.runs.records import RECORD_FILES, is_complete, read_summary, record_dir, write_record
+from mgdl_core.runs.recorded import check_runs_dir
+from mgdl_core.runs.files import ensure_writable, json_safe, to_json
+from mgdl_core.core.training import Callback
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,9 +97,9 @@ def _reseal(folder: Path, **changes) -> None:
     """Rewrite summary.json with consistent checksums after a deliberate change (a forger's edit)."""
     meta = json.loads((folder / "summary.json").read_text())
     meta.update(changes)
-    meta["files"] = {n: records._sha256((folder / n).read_bytes()) for n in RECORD_FILES}
+    meta["files"] = {n: records.sha256_hex((folder / n).read_bytes()) for n in RECORD_FILES}
     meta.pop("sha256")
-    meta["sha256"] = records._digest(meta)
+    meta["sha256"] = records.seal_digest(meta)
     (folder / "summary.json").write_text(json.dumps(meta))
 
 
@@ -297,9 +299,9 @@ def test_ensure_writable_creates_and_leaves_nothing(tmp_path):
 
 def test_the_first_checkpoint_comes_early_then_every_interval(monkeypatch):
     """first_seconds after the start, then every every_seconds (a fake clock: 1 s per 100 epochs)."""
-    from mgdl_core.nets import sgdl_network
-    from mgdl_core.synthetic import synthetic_dataset
-    from mgdl_core.train import TrainConfig, train
+    from mgdl_core.core.nets import sgdl_network
+    from mgdl_core.tasks.synthetic import synthetic_dataset
+    from mgdl_core.core.training import TrainConfig, train
 
     clock = [0.0]
 
@@ -333,7 +335,8 @@ def test_an_interrupted_run_has_its_early_checkpoint_and_resumes_exactly(tmp_pat
 
 KILL_SCRIPT = textwrap.dedent("""
     import sys
-    from mgdl_core.experiments import SyntheticRun, run_recorded
+    from mgdl_core.runs import run_recorded
+    from mgdl_core.tasks import SyntheticRun
     run_recorded(SyntheticRun(**eval(sys.argv[2])), sys.argv[1], every_seconds=1e9, first_checkpoint_s=0.5)
 """)
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core import checkpoints, records
-from mgdl_core.experiments import SyntheticRun, load_record, run_recorded
-from mgdl_core.records import config_hash, is_complete, record_dir
-from mgdl_core.sweep import sweep
+from mgdl_core.runs import checkpoints, records
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.runs.recorded import load_record, run_recorded
+from mgdl_core.runs.records import config_hash, is_complete, record_dir
+from mgdl_core.runs.sweeps import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +86,8 @@ def test_a_failure_while_writing_leaves_no_complete_looking_record(tmp_path, mon
 
 KILL_SCRIPT = textwrap.dedent("""
     import sys
-    from mgdl_core.experiments import SyntheticRun, run_recorded
+    from mgdl_core.runs import run_recorded
+    from mgdl_core.tasks import SyntheticRun
     cfg = SyntheticRun(**eval(sys.argv[2]))
     run_recorded(cfg, sys.argv[1], every_seconds=0.0)
 """)
@@ -164,11 +166,11 @@ def test_a_tracked_run_resumes_from_a_weights_only_snapshot(tmp_path):
     """Snapshots hold eigenvalue arrays too: they must load with weights_only and resume exactly."""
     import io
 
-    from mgdl_core.hessian import EigenTracker
-    from mgdl_core.nets import sgdl_network
-    from mgdl_core.checkpoints import Checkpointer
-    from mgdl_core.synthetic import synthetic_dataset
-    from mgdl_core.train import TrainConfig, train
+    from mgdl_core.theory.hessian import EigenTracker
+    from mgdl_core.core.nets import sgdl_network
+    from mgdl_core.runs.checkpoints import Checkpointer
+    from mgdl_core.tasks.synthetic import synthetic_dataset
+    from mgdl_core.core.training import TrainConfig, train
 
     data = synthetic_dataset(1, n_train=128, n_val=64, n_test=64, dtype=torch.float64)
     config = TrainConfig(epochs=400, lr=0.05, record_every=50)
@@ -196,11 +198,11 @@ def test_a_tracked_run_resumes_from_a_weights_only_snapshot(tmp_path):
 
 def test_resume_between_record_periods_adds_no_record(tmp_path):
     """A checkpoint at epoch 100 of a run recorded every 75 epochs must not add a record at 100."""
-    from mgdl_core.hessian import EigenTracker
-    from mgdl_core.nets import sgdl_network
-    from mgdl_core.checkpoints import Checkpointer
-    from mgdl_core.synthetic import synthetic_dataset
-    from mgdl_core.train import TrainConfig, train
+    from mgdl_core.theory.hessian import EigenTracker
+    from mgdl_core.core.nets import sgdl_network
+    from mgdl_core.runs.checkpoints import Checkpointer
+    from mgdl_core.tasks.synthetic import synthetic_dataset
+    from mgdl_core.core.training import TrainConfig, train
 
     data = synthetic_dataset(1, n_train=64, n_val=32, n_test=32, dtype=torch.float64)
     config = TrainConfig(epochs=300, lr=0.05, record_every=75)
@@ -216,10 +218,10 @@ def test_resume_between_record_periods_adds_no_record(tmp_path):
 
 
 def test_an_error_inside_training_restores_the_signal_handlers(tmp_path):
-    from mgdl_core.nets import sgdl_network
-    from mgdl_core.checkpoints import Checkpointer
-    from mgdl_core.synthetic import synthetic_dataset
-    from mgdl_core.train import Callback, TrainConfig, train
+    from mgdl_core.core.nets import sgdl_network
+    from mgdl_core.runs.checkpoints import Checkpointer
+    from mgdl_core.tasks.synthetic import synthetic_dataset
+    from mgdl_core.core.training import Callback, TrainConfig, train
 
     class Boom(Callback):
         every = 50

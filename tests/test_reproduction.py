@@ -1,5 +1,5 @@
 """The reproduction report: every item of the paper has a row, and every number in it comes from
-committed results or mgdl_core.paper_numbers (an empty results folder leaves no number)."""
+committed results or mgdl_core.pages.paper_numbers (an empty results folder leaves no number)."""
 from __future__ import annotations
 
 import ast
@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mgdl_core import paper_numbers
-from mgdl_core.paper_numbers import PAPER_ITEMS
-from mgdl_core.reproduction import (VERDICTS, SpectrumMeasures, contrast_text, loss_rises, report_markdown, report_rows,
+from mgdl_core.pages import paper_numbers
+from mgdl_core.pages.paper_numbers import PAPER_ITEMS
+from mgdl_core.pages.reproduction import (VERDICTS, SpectrumMeasures, contrast_text, loss_rises, report_markdown, report_rows,
                                    report_text, spectrum_measures)
-from mgdl_core.results import results_dir
+from mgdl_core.runs.results import results_dir
 
 RESULTS = results_dir()
 
@@ -122,8 +122,8 @@ def test_the_papers_numbers_import_nothing():
 
 def test_tables_read_the_middle_tier_when_it_is_committed(tmp_path, monkeypatch):
     """Table 2 from tier results: MGDL above SGDL counted per cell; a reduced size is at best partly."""
-    from mgdl_core import reproduction
-    from mgdl_core.paper import paper_items
+    from mgdl_core.pages import reproduction
+    from mgdl_core.pages.paper import paper_items
 
     items = [i for i in paper_items() if i.figure == "Table 2"]
     psnr = {}

@@ -6,17 +6,17 @@ import pytest
 import torch
 
 from mgdl_core.errors import ConfigError
-from mgdl_core.experiments import load_record, run_recorded
-from mgdl_core.grids import pixel_grid, psnr
-from mgdl_core.mgdl import grade_loop
-from mgdl_core.nets import Network, init_params
-from mgdl_core.operators import FiniteDifference, GaussianBlur, Identity, soft_threshold
-from mgdl_core.records import record_dir
-from mgdl_core.restoration_baselines import rof_energy
-from mgdl_core.restoration import (RestorationRun, degrade, grade_psnrs, restoration_psnr, rms_scale)
-from mgdl_core.rof import Auxiliary, ProxGradient, RofObjective
-from mgdl_core.step import Adam, GradientDescent, forward, loss_autograd
-from mgdl_core.train import Callback, Dataset, Split, TrainConfig, train
+from mgdl_core.runs.recorded import load_record, run_recorded
+from mgdl_core.tasks.grids import pixel_grid, psnr
+from mgdl_core.core.mgdl import grade_loop
+from mgdl_core.core.nets import Network, init_params
+from mgdl_core.core.operators import FiniteDifference, GaussianBlur, Identity, soft_threshold
+from mgdl_core.runs.records import record_dir
+from mgdl_core.tasks.restoration_baselines import rof_energy
+from mgdl_core.tasks.restoration import (RestorationRun, degrade, grade_psnrs, restoration_psnr, rms_scale)
+from mgdl_core.core.rof import Auxiliary, ProxGradient, RofObjective
+from mgdl_core.core.step import Adam, GradientDescent, forward, loss_autograd
+from mgdl_core.core.training import Callback, Dataset, Split, TrainConfig, train
 
 EPS = np.finfo(np.float64).eps
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from scipy.optimize import lsq_linear
 
-from mgdl_core.grids import psnr
-from mgdl_core.operators import FiniteDifference, GaussianBlur, Identity, gaussian_taps
-from mgdl_core.restoration_baselines import (RofSolution, bm3d_denoise, gaussian_psf, rof_energy,
+from mgdl_core.tasks.grids import psnr
+from mgdl_core.core.operators import FiniteDifference, GaussianBlur, Identity, gaussian_taps
+from mgdl_core.tasks.restoration_baselines import (RofSolution, bm3d_denoise, gaussian_psf, rof_energy,
                                              solve_rof, tune, tv_chambolle, wiener_deblur)
 
 B = FiniteDifference("forward")
@@ -228,9 +228,9 @@ def _split_case(seed=0, shape=(9, 8)):
 @pytest.mark.parametrize("lam,beta", [(1e-4, 0.1), (1e-2, 1.0), (0.1, 0.01), (0.05, 50.0)])
 def test_split_energy_is_the_splitting_minimised_over_u(lam, beta):
     """J(f) = min_u L(f, u) of eq. (22): attained at u = soft(B f, λ/β); no other u is lower."""
-    from mgdl_core.operators import soft_threshold
-    from mgdl_core.restoration_baselines import split_energy
-    from mgdl_core.rof import Auxiliary, RofObjective
+    from mgdl_core.core.operators import soft_threshold
+    from mgdl_core.tasks.restoration_baselines import split_energy
+    from mgdl_core.core.rof import Auxiliary, RofObjective
 
     f, fhat = _split_case()
     A, B = GaussianBlur(1.0), FiniteDifference()
@@ -247,7 +247,7 @@ def test_split_energy_is_the_splitting_minimised_over_u(lam, beta):
 
 @pytest.mark.parametrize("A", [Identity(), GaussianBlur(1.0)], ids=["denoise", "deblur"])
 def test_solve_split_reaches_a_certified_minimum(A):
-    from mgdl_core.restoration_baselines import solve_split, split_energy
+    from mgdl_core.tasks.restoration_baselines import solve_split, split_energy
 
     _, fhat = _split_case(2, (12, 12))
     B = FiniteDifference()
@@ -262,7 +262,7 @@ def test_solve_split_reaches_a_certified_minimum(A):
 
 def test_split_tends_to_rof_as_beta_grows():
     """As β → ∞ the Huber function tends to λ|t|: min J tends to min (18)."""
-    from mgdl_core.restoration_baselines import solve_rof, solve_split
+    from mgdl_core.tasks.restoration_baselines import solve_rof, solve_split
 
     _, fhat = _split_case(4, (16, 16))
     B = FiniteDifference()
@@ -272,7 +272,7 @@ def test_split_tends_to_rof_as_beta_grows():
 
 
 def test_solve_split_refuses_beta_zero():
-    from mgdl_core.restoration_baselines import solve_split
+    from mgdl_core.tasks.restoration_baselines import solve_split
 
     with pytest.raises(ValueError, match="beta"):
         solve_split(np.zeros((4, 4)), Identity(), FiniteDifference(), 0.1, 0.0)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from mgdl_core.restoration_report import (ENERGY_ROOM, PAPER_TABLE2, PAPER_TABLE3, PSNR_ROOM, RestorationRow,
+from mgdl_core.pages.restoration_report import (ENERGY_ROOM, PAPER_TABLE2, PAPER_TABLE3, PSNR_ROOM, RestorationRow,
                                           energy_text, paper_value, restoration_claims, table_text)
 
 
@@ -59,7 +59,7 @@ def test_tables_print_the_paper_labelled_and_no_difference():
 def test_psnr_drops_counts_each_fall_once_and_restarts_per_grade():
     import numpy as np
 
-    from mgdl_core.restoration_report import psnr_drops
+    from mgdl_core.pages.restoration_report import psnr_drops
 
     class Run:
         history = {"psnr": np.array([10, 12, 10.5, 10.9, 12.5, 11.0, 13, 5, 6, 7]),
@@ -71,7 +71,7 @@ def test_psnr_drops_counts_each_fall_once_and_restarts_per_grade():
 
 
 def test_table_markdown_shows_the_computed_levels_and_the_papers_rows_labelled():
-    from mgdl_core.restoration_report import table_markdown
+    from mgdl_core.pages.restoration_report import table_markdown
 
     rows = _rows(22.2, 27.1, 29.6) + _rows(20.0, 21.0, 22.0, level=40, image="chest")
     text = table_markdown(rows, "denoise", "32×32")
@@ -89,7 +89,7 @@ def test_table_markdown_shows_the_computed_levels_and_the_papers_rows_labelled()
 
 
 def test_paper_gain_range_brute_force():
-    from mgdl_core.restoration_report import paper_gain_range
+    from mgdl_core.pages.restoration_report import paper_gain_range
 
     den = [PAPER_TABLE2[s, "mgdl"][i] - PAPER_TABLE2[s, "sgdl"][i]
            for s in (10, 20, 30, 40, 50, 60) for i in ("butterfly", "pirate", "chest")]
@@ -101,8 +101,8 @@ def test_paper_gain_range_brute_force():
 def test_input_deviation_is_the_largest_distance_from_the_nominal_psnr():
     from types import SimpleNamespace
 
-    from mgdl_core.grids import psnr
-    from mgdl_core.restoration_report import input_deviation, nominal_input_psnr
+    from mgdl_core.tasks.grids import psnr
+    from mgdl_core.pages.restoration_report import input_deviation, nominal_input_psnr
 
     assert nominal_input_psnr(10) == pytest.approx(28.1308, abs=1e-4) and nominal_input_psnr(255) == 0
     rng = np.random.default_rng(1)
@@ -117,7 +117,7 @@ def test_input_deviation_is_the_largest_distance_from_the_nominal_psnr():
 
 
 def test_drops_text_states_the_counts_and_names_the_larger():
-    from mgdl_core.restoration_report import drops_text
+    from mgdl_core.pages.restoration_report import drops_text
 
     assert drops_text(9, 24) == ("SGDL's PSNR fell more than 1 dB below its best so far 9 times, MGDL's 24 times "
                                  "(within a grade): MGDL's PSNR fell more often than SGDL's")

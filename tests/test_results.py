@@ -7,9 +7,10 @@ import pytest
 
 from mgdl_core.cli import main
 from mgdl_core.errors import CorruptRecord
-from mgdl_core.experiments import SyntheticRun, run_recorded
-from mgdl_core.records import _digest, _npz_bytes, _sha256
-from mgdl_core.results import export_result, list_results, read_result, replay_epochs, replay_result
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.runs.recorded import run_recorded
+from mgdl_core.runs.files import seal_digest, npz_bytes, sha256_hex
+from mgdl_core.runs.results import export_result, list_results, read_result, replay_epochs, replay_result
 
 
 def _record(tmp_path, method="sgdl"):
@@ -25,11 +26,11 @@ def _reseal(folder, **history_changes):
     """A consistent forgery: change history arrays, then recompute every digest and the seal."""
     z = dict(np.load(folder / "history.npz"))
     z.update(history_changes)
-    (folder / "history.npz").write_bytes(_npz_bytes(z))
+    (folder / "history.npz").write_bytes(npz_bytes(z))
     meta = json.loads((folder / "result.json").read_text())
     meta.pop("sha256")
-    meta["files"]["history.npz"] = _sha256((folder / "history.npz").read_bytes())
-    meta["sha256"] = _digest(meta)
+    meta["files"]["history.npz"] = sha256_hex((folder / "history.npz").read_bytes())
+    meta["sha256"] = seal_digest(meta)
     (folder / "result.json").write_text(json.dumps(meta))
 
 
@@ -73,8 +74,8 @@ def test_a_tampered_result_fails_verification_or_replay(tmp_path):
     (bad / "config.json").write_text(json.dumps(doc))
     meta = json.loads((bad / "result.json").read_text())
     meta.pop("sha256")
-    meta["files"]["config.json"] = _sha256((bad / "config.json").read_bytes())
-    meta["sha256"] = _digest(meta)
+    meta["files"]["config.json"] = sha256_hex((bad / "config.json").read_bytes())
+    meta["sha256"] = seal_digest(meta)
     (bad / "result.json").write_text(json.dumps(meta))
     with pytest.raises(CorruptRecord, match="re-run it"):
         read_result(bad)
@@ -96,14 +97,14 @@ def test_a_tampered_result_fails_verification_or_replay(tmp_path):
     bad = shutil.copytree(good, tmp_path / "nofiles")
     meta = json.loads((bad / "result.json").read_text())
     meta.pop("sha256"), meta.pop("files")
-    meta["sha256"] = _digest(meta)
+    meta["sha256"] = seal_digest(meta)
     (bad / "result.json").write_text(json.dumps(meta))
     with pytest.raises(CorruptRecord, match="digests"):
         read_result(bad)
 
 
 def test_the_replay_tolerance_is_tight_except_at_sgdls_edge_of_stability(tmp_path):
-    from mgdl_core.results import replay_tolerance
+    from mgdl_core.runs.results import replay_tolerance
 
     record, config = _record(tmp_path, "mgdl")
     good = export_result(record, "good", tmp_path / "results")
@@ -140,9 +141,9 @@ def test_committed_results_verify_and_replay_with_this_code(folder, request, mon
 
 
 def test_a_pages_paper_scale_report_and_figure(tmp_path):
-    from mgdl_core.analysis import scale_report, scale_values
-    from mgdl_core.figures import results_figure
-    from mgdl_core.results import provenance_text
+    from mgdl_core.pages.analysis import scale_report, scale_values
+    from mgdl_core.pages.figures import results_figure
+    from mgdl_core.runs.results import provenance_text
 
     record, _ = _record(tmp_path)
     result = read_result(export_result(record, "tiny", tmp_path / "results"))
@@ -157,7 +158,7 @@ def test_a_pages_paper_scale_report_and_figure(tmp_path):
 
 
 def test_draws_report_states_each_draw_and_the_verdict(tmp_path):
-    from mgdl_core.analysis import draws_report
+    from mgdl_core.pages.analysis import draws_report
 
     record, _ = _record(tmp_path)
     result = read_result(export_result(record, "tiny", tmp_path / "results"))

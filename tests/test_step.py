@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from mgdl_core.nets import msdl_network, sgdl_network
-from mgdl_core.step import (AdamState, adam_step_, check_relu_prime_at_zero, gd_step_, gradients, loss_autograd,
+from mgdl_core.core.nets import msdl_network, sgdl_network
+from mgdl_core.core.step import (AdamState, adam_step_, check_relu_prime_at_zero, gd_step_, gradients, loss_autograd,
                             relu_with_prime_at_zero)
-from mgdl_core.train import TrainConfig
+from mgdl_core.core.training import TrainConfig
 
 
 def _data(n=64, d=1, seed=0):

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from mgdl_core.experiments import SyntheticRun
-from mgdl_core.sweep import log_rates, sweep
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.runs.sweeps import log_rates, sweep
 
 
 def _configs(method, lrs, epochs=300, **kw):
@@ -96,8 +96,8 @@ def test_sweep_refuses_bad_arguments_before_any_run(tmp_path, monkeypatch):
 
 def test_a_failing_run_in_a_worker_reaches_the_caller_with_its_traceback(tmp_path):
     from mgdl_core.errors import CorruptRecord
-    from mgdl_core.records import record_dir
-    from mgdl_core.pool import RemoteTraceback
+    from mgdl_core.runs.records import record_dir
+    from mgdl_core.runs.pool import RemoteTraceback
 
     configs = _configs("sgdl", [0.1, 0.2, 0.3], epochs=100)
     folder = record_dir(tmp_path, "synthetic", configs[1])

@@ -4,9 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from mgdl_core.experiments import RunSummary, SyntheticRun, run_recorded
-from mgdl_core.results import export_result
-from mgdl_core.sweep_report import (PAPER_SWEEP, agreement, disagreements_text, expected, load_sweep_results,
+from mgdl_core.tasks.base import RunSummary
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.runs.recorded import run_recorded
+from mgdl_core.runs.results import export_result
+from mgdl_core.pages.sweep_report import (PAPER_SWEEP, agreement, disagreements_text, expected, load_sweep_results,
                                     result_name, sweep_provenance, sweep_runs, sweep_scale_counts,
                                     sweep_scale_report)
 
@@ -92,7 +94,7 @@ def test_a_misnamed_result_is_refused(tmp_path):
 
 
 def test_extra_draws_are_read_by_name_and_reported_per_rate(tmp_path):
-    from mgdl_core.sweep_report import draws_text, load_sweep_draws
+    from mgdl_core.pages.sweep_report import draws_text, load_sweep_draws
 
     base = SyntheticRun(setting=1, method="sgdl", lr=0.05, epochs=300, record_every=10)
     for seed in (1, 0):

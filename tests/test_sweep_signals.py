@@ -101,7 +101,7 @@ def test_ctrl_c_checkpoints_the_runs_in_flight_and_the_same_command_resumes(tmp_
     proc, workers, done_before = _start_and_wait(tmp_path)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group
     _assert_stopped(proc, workers, done_before, tmp_path, signal.SIGINT, time.monotonic())
-    from mgdl_core.checkpoints import load_checkpoint
+    from mgdl_core.runs.checkpoints import load_checkpoint
 
     done, partial = _state(tmp_path)
     epochs = [load_checkpoint(tmp_path / "synthetic" / f"{h}.partial" / "snapshot.pt")["epoch"] for h in partial]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.theory import LinearisedPath, alpha_by_grade, gradient_descent, linearised_gd
+from mgdl_core.theory.convergence import LinearisedPath, alpha_by_grade, gradient_descent, linearised_gd
 
 
 def _quadratic(m=6, seed=0):
@@ -130,7 +130,7 @@ def test_gd_stops_with_a_nan_when_the_gradient_leaves_the_floats():
 
 
 def test_rate_claims_decide_with_room_on_the_largest_grade():
-    from mgdl_core.theory_report import rate_claims
+    from mgdl_core.pages.theory_report import rate_claims
 
     def run(setting, method, lr, norms, grades=None, outcome="completed"):
         h = {"hessian_norm": norms} | ({"eig_grade": grades} if grades else {})
@@ -153,7 +153,7 @@ def _path(tau, gap):
 
 
 def test_path_claims_answer_with_room():
-    from mgdl_core.theory_report import path_claims
+    from mgdl_core.pages.theory_report import path_claims
 
     lines = path_claims({"meets": _path([1.2, 1.1, 0.999, 0.998], [0, 0, 1e-2, 1e-4]),
                          "parts": _path([1.2, 1.3, 1.2, 1.00005], [0, 0, 5.0, 2e-3]),
@@ -168,8 +168,8 @@ def test_path_claims_answer_with_room():
 
 
 def test_grade_problem_patterns_are_the_pre_activation_signs():
-    from mgdl_core.convex import unpack_two_layer
-    from mgdl_core.theory_report import grade_problem
+    from mgdl_core.theory.convex import unpack_two_layer
+    from mgdl_core.pages.theory_report import grade_problem
 
     p = grade_problem("relu", n=5, width=3)
     w, _ = unpack_two_layer(p.start, 2)
@@ -189,7 +189,7 @@ def _tracked(method, lr, norms, grades=None, epochs=100, early=False):
 
 
 def test_alpha_after_start_leaves_out_each_grades_initialisation():
-    from mgdl_core.theory_report import alpha_after_start
+    from mgdl_core.pages.theory_report import alpha_after_start
 
     # brute force: drop the first spectrum of each grade, take the max of the rest
     norms, grades = [9.0, 2.0, 3.0, 40.0, 5.0, 6.0, 7.0], [1, 1, 1, 2, 2, 3, 3]
@@ -203,7 +203,7 @@ def test_alpha_after_start_leaves_out_each_grades_initialisation():
 
 
 def test_edge_claims_and_the_scale_table():
-    from mgdl_core.theory_report import alpha_scale_text, edge_claims
+    from mgdl_core.pages.theory_report import alpha_scale_text, edge_claims
 
     at_edge = _tracked("mgdl", 0.1, [30.0, 19.5, 50.0, 20.4], [1, 1, 2, 2], epochs=10**6, early=True)  # 2/η = 20
     beyond = _tracked("sgdl", 0.1, [5.0, 31.0])  # η·α̂ = 3.1 after its start
@@ -222,7 +222,7 @@ def test_edge_claims_and_the_scale_table():
 
 
 def test_path_glue_counts_what_the_prose_quotes():
-    from mgdl_core.theory_report import path_glue
+    from mgdl_core.pages.theory_report import path_glue
 
     n = 11
     tau = np.array([1.2, 1.1, 1.05] + [0.9] * (n - 3))

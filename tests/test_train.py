@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from mgdl_core.mgdl import train_mgdl
-from mgdl_core.nets import mgdl_structure, sgdl_network
-from mgdl_core.step import loss_value
-from mgdl_core.synthetic import SETTINGS, synthetic_dataset
-from mgdl_core.train import Callback, EarlyStopping, Split, TrainConfig, train
+from mgdl_core.core.mgdl import train_mgdl
+from mgdl_core.core.nets import mgdl_structure, sgdl_network
+from mgdl_core.core.step import loss_value
+from mgdl_core.tasks.synthetic import SETTINGS, synthetic_dataset
+from mgdl_core.core.training import Callback, EarlyStopping, Split, TrainConfig, train
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from mgdl_core.errors import ConfigError, check_int, check_number, plain
-from mgdl_core.experiments import SyntheticRun, check_profile, run_recorded
-from mgdl_core.image_regression import ImageRegressionRun
-from mgdl_core.memory import estimate_memory_bytes, memory_limit_bytes
-from mgdl_core.images import load_image
-from mgdl_core.checkpoints import RunStore
-from mgdl_core.records import config_hash
-from mgdl_core.train import EarlyStopping, TrainConfig
+from mgdl_core.tasks.synthetic import SyntheticRun
+from mgdl_core.tasks.base import check_profile
+from mgdl_core.runs.recorded import run_recorded
+from mgdl_core.tasks.image_regression import ImageRegressionRun
+from mgdl_core.tasks.memory import estimate_memory_bytes, memory_limit_bytes
+from mgdl_core.tasks.images import load_image
+from mgdl_core.runs.checkpoints import RunStore
+from mgdl_core.runs.records import config_hash
+from mgdl_core.core.training import EarlyStopping, TrainConfig
 
 
 @pytest.mark.parametrize("bad,needle", [

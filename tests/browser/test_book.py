@@ -15,7 +15,7 @@ What is checked, per page of ``_toc.yml``:
   has alt text that says something (not a file name), and every figure is referred to from
   the prose;
 * figures are shown near their natural size, for which their text is sized
-  (:mod:`mgdl_core.book_style`): at most 20 % smaller at 1280 px, at least 640 px on a phone;
+  (:mod:`mgdl_core.pages.book_style`): at most 20 % smaller at 1280 px, at least 640 px on a phone;
 * on a phone (390 px, emulated with its meta viewport read) no page is wider than the screen
   (a wider page pans sideways, text and all, and the phone's browser widens its layout
   viewport to fit it): a figure wider than the column scrolls inside its own box, which fits
@@ -162,7 +162,7 @@ def _shown_images(page) -> list[dict]:
 
 
 def test_figures_are_shown_near_their_natural_size(desktop, browser, request):
-    """The figures' text is sized for their natural width (mgdl_core.book_style): at 1280 px a
+    """The figures' text is sized for their natural width (mgdl_core.pages.book_style): at 1280 px a
     figure may be scaled down by 20 % at most, and on a phone it keeps 640 px (or its natural
     width) inside a box that scrolls sideways."""
     small = [i for i in _shown_images(desktop.page) if i["shown"] < 0.8 * i["natural"] - 1]

@@ -1,0 +1,417 @@
+"""One generic full-batch training loop: an objective and a step plug into it, callbacks extend it.
+
+SGDL, every MGDL grade and MSDL all train through :func:`train`. The *objective*
+(:mod:`mgdl_core.core.objectives`; eq. (1) by default) says what is minimised; the *step*
+(:mod:`mgdl_core.core.step`: GD, Adam, or any :class:`~mgdl_core.core.step.Step`) how the parameters move,
+and is checkpointed with them. What happens besides the step — recording the loss, early
+stopping, the progress bar, eigenvalue tracking, PSNR, checkpoints — is a :class:`Callback`
+called every ``callback.every`` epochs, so the inner loop stays a bare ``step()``.
+
+The stopping rules (:func:`is_diverged`, :meth:`EarlyStopping.should_stop`) are shared with the
+batched sweep (:mod:`mgdl_core.core.batched`), so a run stops at the same epoch either way.
+
+Divergence is an outcome, not a crash: when the recorded training loss is NaN, infinite or
+above ``TrainConfig.diverge_above``, the run stops and reports ``outcome="diverged"`` with the
+epoch at which it was detected (a multiple of ``record_every``, or the last epoch).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, as_config_error, check_int, check_number, plain
+from .nets import Network
+from .objectives import HALF_MSE, Objective
+from .step import STEPS, Step, check_relu_prime_at_zero, loss_value
+
+# Sane limits, checked before training: 10^9 epochs is 1000x the paper's protocol (§5), and a
+# GD rate above 1000 diverges at the first step on any of the paper's tasks.
+MAX_EPOCHS = 10**9
+MAX_LR = 1e3
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs ``x`` [N, d] and targets ``y`` [N, s] of one data split."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 2 or self.y.ndim != 2 or self.x.shape[0] != self.y.shape[0]:
+            raise ValueError(f"a split needs x [N, d] and y [N, s] with the same N, got "
+                             f"{tuple(self.x.shape)} and {tuple(self.y.shape)}")
+        if not (torch.isfinite(self.x).all() and torch.isfinite(self.y).all()):
+            raise ValueError("the data contain NaN or Inf values")
+
+    def to(self, dtype: torch.dtype, device: torch.device) -> "Split":
+        return Split(self.x.to(dtype=dtype, device=device), self.y.to(dtype=dtype, device=device))
+
+    @classmethod
+    def trusted(cls, x: torch.Tensor, y: torch.Tensor) -> "Split":
+        """A split built from tensors the library made itself (an MGDL grade's cached features
+        and residuals; ``[K, N, d]`` for stacked models), without the checks of a user's data."""
+        split = object.__new__(cls)
+        object.__setattr__(split, "x", x)
+        object.__setattr__(split, "y", y)
+        return split
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train, validation (early stopping) and test splits of a regression task."""
+
+    train: Split
+    val: Split | None = None
+    test: Split | None = None
+
+    def to(self, dtype: torch.dtype, device: torch.device) -> "Dataset":
+        return Dataset(*(s.to(dtype, device) if s is not None else None
+                         for s in (self.train, self.val, self.test)))
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """The authors' rule: every ``smooth`` records, stop when the mean of the last ``smooth``
+    recorded validation losses changed by less than ``rel_error`` relative to the previous mean."""
+
+    smooth: int = 20
+    rel_error: float = 1e-6
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "smooth", check_int("EarlyStopping.smooth", self.smooth, 1, 10**6))
+        object.__setattr__(self, "rel_error", check_number("EarlyStopping.rel_error", self.rel_error, 0.0, 1.0,
+                                                           low_open=True))
+
+    def should_stop(self, previous_mean: float | None, mean: float) -> bool:
+        """The rule, given the previous and the current mean of ``smooth`` recorded losses."""
+        return previous_mean is not None and abs(mean - previous_mean) <= self.rel_error * abs(previous_mean)
+
+
+def is_diverged(loss: float, diverge_above: float) -> bool:
+    """A recorded training loss that ends a run as diverged: NaN, infinite or above the threshold."""
+    return not math.isfinite(loss) or loss > diverge_above
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one network (or one MGDL grade) is trained."""
+
+    epochs: int
+    lr: float
+    optimizer: str = "gd"  # a name in mgdl_core.core.step.STEPS: "gd" (eq. 2) or "adam" (§4)
+    record_every: int = 100
+    early_stopping: EarlyStopping | None = None
+    diverge_above: float = 1e8
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
+    # ReLU'(0) in the backward pass (mgdl_core.core.step): 0 PyTorch's, 0.5 JAX's (the authors' runs)
+    relu_prime_at_zero: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Every field checked (and NumPy scalars coerced) here, so a bad value fails before
+        the first epoch with a :class:`~mgdl_core.errors.ConfigError`."""
+        values = dict(
+            epochs=check_int("epochs", self.epochs, 0, MAX_EPOCHS),
+            lr=check_learning_rate(self.lr),
+            record_every=check_int("record_every", self.record_every, 1, MAX_EPOCHS),
+            diverge_above=_check_threshold(self.diverge_above),
+            adam_betas=_check_betas(self.adam_betas),
+            adam_eps=check_number("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True),
+        )
+        with as_config_error():
+            values["relu_prime_at_zero"] = check_relu_prime_at_zero(plain(self.relu_prime_at_zero))
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        if self.optimizer not in STEPS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(map(repr, STEPS))}")
+        if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
+            raise ConfigError(f"early_stopping must be an EarlyStopping or None, got {self.early_stopping!r}")
+
+
+    def make_step(self) -> Step:
+        """A fresh step object for this configuration (its optimiser state starts empty)."""
+        if self.optimizer == "adam":
+            return STEPS["adam"](self.lr, self.relu_prime_at_zero, self.adam_betas, self.adam_eps)
+        return STEPS[self.optimizer](self.lr, self.relu_prime_at_zero)
+
+
+def check_learning_rate(lr) -> float:
+    """A GD/Adam rate: a finite number in (0, :data:`MAX_LR`]."""
+    return check_number("lr", lr, 0.0, MAX_LR, low_open=True, what="the learning rate (lr)")
+
+
+def _check_threshold(value) -> float:
+    """``diverge_above``: a positive number; ``inf`` turns divergence detection off (NaN still counts)."""
+    value = plain(value)
+    if value == math.inf:
+        return math.inf
+    return check_number("diverge_above", value, 0.0, math.inf, low_open=True)
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    betas = plain(betas)
+    if not isinstance(betas, tuple) or len(betas) != 2:
+        raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {betas!r}")
+    out = tuple(check_number("adam_betas", b, 0.0, 1.0) for b in betas)
+    if 1.0 in out:
+        raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {betas!r}")
+    return out
+
+
+@dataclass
+class TrainState:
+    """What callbacks see: the network, the epoch, the histories, and a way to stop."""
+
+    net: Network
+    data: Dataset
+    config: TrainConfig
+    epoch: int = 0
+    grade: int | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stop_reason: str | None = None
+    diverged_epoch: int | None = None
+    step: Step | None = None
+    objective: Objective = HALF_MSE
+    callbacks: list["Callback"] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    earlier_seconds: float = 0.0  # training time before a resume
+
+    @property
+    def seconds(self) -> float:
+        """Training wall time so far, across interruptions."""
+        return self.earlier_seconds + time.perf_counter() - self.started
+
+    def snapshot(self) -> dict:
+        """Everything needed to resume this run exactly: parameters, optimiser state, histories,
+        epoch, callbacks' state and the RNG state. Tensors only (loadable with weights_only)."""
+        return {
+            "epoch": self.epoch,
+            "grade": self.grade,
+            "params": [t.detach().cpu().clone() for t in self.net.tensors()],
+            # as tensors: numbers and per-checkpoint arrays (eigenvalues) load with weights_only
+            "history": {k: torch.as_tensor(np.asarray(v)) for k, v in self.history.items()},
+            "optimizer": self.step.state_dict() if self.step is not None else None,
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "rng": torch.get_rng_state(),
+            "seconds": self.seconds,
+            "stop_reason": self.stop_reason,
+            "diverged_epoch": self.diverged_epoch,
+        }
+
+    def stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def append(self, key: str, value: float) -> None:
+        self.history.setdefault(key, []).append(value)
+
+
+class Callback:
+    """Called every ``every`` epochs (0: never periodically), plus at the start and the end."""
+
+    every: int = 0
+
+    def on_start(self, state: TrainState) -> None: ...
+
+    def on_epoch(self, state: TrainState) -> None: ...
+
+    def on_end(self, state: TrainState) -> None: ...
+
+    def on_abort(self, state: TrainState) -> None:
+        """Training raised (an interruption, an error): release what ``on_start`` took."""
+
+    def state_dict(self) -> dict:
+        """What a checkpoint must keep of this callback to resume exactly."""
+        return {}
+
+    def load_state_dict(self, sd: dict) -> None: ...
+
+
+class LossRecorder(Callback):
+    """Records train/validation loss at W^k every ``every`` epochs (and at 0 and the end) and
+    detects divergence."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_start(self, state: TrainState) -> None:
+        epochs = state.history.get("epoch")
+        self._last = epochs[-1] if epochs else None  # a resumed run has recorded its epoch already
+        if state.epoch % self.every == 0:  # a resume between two periods records nothing extra
+            self.on_epoch(state)
+
+    def on_epoch(self, state: TrainState) -> None:
+        if self._last == state.epoch:
+            return
+        self._last = state.epoch
+        data, objective = state.data, state.objective
+        with torch.no_grad():
+            train = loss_value(state.net, data.train.x, data.train.y, objective).item()
+            val = loss_value(state.net, data.val.x, data.val.y, objective).item() if data.val is not None else math.nan
+        state.append("epoch", state.epoch)
+        state.append("train_loss", train)
+        state.append("val_loss", val)
+        if is_diverged(train, state.config.diverge_above):
+            state.diverged_epoch = state.epoch
+            state.stop("diverged")
+
+    on_end = on_epoch
+
+
+class EarlyStopper(Callback):
+    """Applies :class:`EarlyStopping` to the recorded validation (else training) loss."""
+
+    def __init__(self, rule: EarlyStopping, record_every: int):
+        self.rule, self.every = rule, record_every * rule.smooth
+
+    def on_start(self, state: TrainState) -> None:
+        if not hasattr(self, "_previous"):
+            self._previous = None
+
+    def state_dict(self) -> dict:
+        return {"previous": self._previous}
+
+    def load_state_dict(self, sd: dict) -> None:
+        self._previous = sd["previous"]
+
+    def on_epoch(self, state: TrainState) -> None:
+        key = "val_loss" if state.data.val is not None else "train_loss"
+        recent = state.history.get(key, [])[-self.rule.smooth:]
+        mean = float(np.mean(recent))
+        if self.rule.should_stop(self._previous, mean):
+            state.stop("early_stopped")
+        self._previous = mean
+
+
+class ProgressBar(Callback):
+    """A tqdm bar with the loss, updated every ``every`` epochs; silent when not on a terminal."""
+
+    def __init__(self, every: int = 1000, desc: str = "", disable: bool | None = None):
+        self.every, self.desc = every, desc
+        self.disable = (not sys.stderr.isatty()) if disable is None else disable
+
+    def on_start(self, state: TrainState) -> None:
+        from tqdm.auto import tqdm
+
+        desc = self.desc + (f" grade {state.grade}" if state.grade else "")
+        self._bar = tqdm(total=state.config.epochs, desc=desc.strip() or None, disable=self.disable,
+                         leave=False, unit="epoch", initial=state.epoch)
+        self._at = state.epoch
+
+    def on_epoch(self, state: TrainState) -> None:
+        self._bar.update(state.epoch - self._at)
+        self._at = state.epoch
+        if state.history.get("train_loss"):
+            self._bar.set_postfix(loss=f"{state.history['train_loss'][-1]:.3e}", lr=state.config.lr)
+
+    def on_end(self, state: TrainState) -> None:
+        self.on_epoch(state)
+        self._bar.close()
+
+    def on_abort(self, state: TrainState) -> None:
+        self._bar.close()
+
+
+@dataclass
+class TrainResult:
+    """What a run leaves: the trained network, histories, and how it ended."""
+
+    net: Network
+    history: dict[str, np.ndarray]
+    outcome: str  # "completed", "early_stopped" or "diverged"
+    epochs_run: int
+    diverged_epoch: int | None
+    seconds: float
+    # the step's state at the end (``Step.state_dict``): what a later stage carries on from it,
+    # e.g. the ROF auxiliary variable u that the next MGDL grade starts from (mgdl_core.tasks.restoration)
+    step_state: dict | None = None
+
+    @property
+    def final_train_loss(self) -> float:
+        return math.nan if self.outcome == "diverged" else float(self.history["train_loss"][-1])
+
+    @property
+    def final_val_loss(self) -> float:
+        return math.nan if self.outcome == "diverged" else float(self.history["val_loss"][-1])
+
+
+def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[Callback] = (),
+          *, grade: int | None = None, resume: dict | None = None, objective: Objective = HALF_MSE,
+          step: Step | None = None) -> TrainResult:
+    """Train ``net`` in place on ``data.train``: minimise ``objective`` (eq. 1 by default) by
+    ``step`` (default: ``config.make_step()``, full-batch GD or Adam).
+
+    Loss is recorded every ``config.record_every`` epochs; ``config.early_stopping`` adds the
+    authors' stopping rule; ``callbacks`` run after those, in order. ``resume`` is a
+    :meth:`TrainState.snapshot` of an interrupted run of the same configuration: its parameters
+    and the step's state are copied in and training goes on from its epoch, ending where the
+    uninterrupted run would have ended.
+    """
+    x, y = data.train.x, data.train.y
+    update = config.make_step() if step is None else step
+
+    def step_once() -> None:
+        update(net, x, y, objective)
+
+    cbs: list[Callback] = [LossRecorder(config.record_every)]
+    if config.early_stopping is not None:
+        cbs.append(EarlyStopper(config.early_stopping, config.record_every))
+    cbs += list(callbacks)
+    state = TrainState(net, data, config, grade=grade, step=update, objective=objective, callbacks=cbs)
+    if resume is not None:
+        _restore(state, resume)
+    state.started = time.perf_counter()
+    periodic = [cb for cb in cbs if cb.every > 0]
+    epoch = state.epoch
+    next_at = min((((epoch // cb.every) + 1) * cb.every for cb in periodic), default=config.epochs + 1)
+    try:
+        for cb in cbs:
+            cb.on_start(state)
+        while epoch < config.epochs and state.stop_reason is None:
+            # The only work per epoch: callbacks wait for the next multiple of their period.
+            for epoch in range(epoch + 1, min(next_at, config.epochs) + 1):
+                step_once()
+            state.epoch = epoch
+            if epoch == next_at:
+                for cb in periodic:
+                    if epoch % cb.every == 0:
+                        cb.on_epoch(state)
+                next_at = min(((epoch // cb.every) + 1) * cb.every for cb in periodic)
+        for cb in cbs:
+            cb.on_end(state)
+    except BaseException:
+        for cb in cbs:
+            cb.on_abort(state)
+        raise
+    hist = {k: np.asarray(v) for k, v in state.history.items()}
+    outcome = state.stop_reason or "completed"
+    return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, state.seconds,
+                       update.state_dict())
+
+
+def _restore(state: TrainState, snap: dict) -> None:
+    """Load a :meth:`TrainState.snapshot` into a fresh state (parameters copied in place)."""
+    tensors = state.net.tensors()
+    if len(snap["params"]) != len(tensors) or any(a.shape != b.shape for a, b in zip(snap["params"], tensors)):
+        raise ValueError("the checkpoint does not belong to this network (parameter shapes differ)")
+    with torch.no_grad():
+        for t, saved in zip(tensors, snap["params"]):
+            t.copy_(saved)
+    state.epoch = int(snap["epoch"])
+    state.history = {k: v.tolist() if v.ndim == 1 else list(v.numpy()) for k, v in snap["history"].items()}
+    if state.step is not None:
+        state.step.load_state_dict(snap.get("optimizer"), state.net)
+    for cb, sd in zip(state.callbacks, snap.get("callbacks", [])):
+        cb.load_state_dict(sd)
+    if snap.get("rng") is not None:
+        torch.set_rng_state(snap["rng"])
+    state.earlier_seconds = float(snap.get("seconds", 0.0))
+    state.stop_reason = snap.get("stop_reason")  # a stop found at the interrupted check stands
+    state.diverged_epoch = snap.get("diverged_epoch")

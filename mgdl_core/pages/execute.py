@@ -1,0 +1,371 @@
+"""Runner for the book: execute every ``notebooks/NN_name.py`` with papermill.
+
+``python -m mgdl_core.pages.execute [--profile quick|paper] [--only NAME] [--build]``
+
+Each notebook is a jupytext percent-format ``.py`` file with a papermill ``parameters`` cell
+holding ``profile``. The runner reads it with jupytext, executes it with papermill (parameter
+``profile``), normalises the result and writes ``book/executed/NN_name.ipynb``, which is
+committed: it is the book's input and nbval's reference (``make test``).
+
+Working directory: the kernel runs in the **repository root** (``cwd=ROOT``). Notebooks should
+not depend on it anyway: nbval re-executes the stored notebooks from ``book/executed/``, so
+files are found through the library (e.g. ``MGDL_DATA_DIR``), never by relative path.
+
+Normalisation (``normalize``) makes two consecutive runs byte-identical: stable cell ids, no
+papermill/nbclient timing metadata, adjacent stream outputs merged, widget model ids renumbered
+in traversal order, and ``metadata.papermill`` reduced to the parameters and the relative
+``input_path`` of the ``.py`` source. The notebook's default ``parameters`` cell is tagged
+``remove-cell``: the page shows papermill's injected cell, i.e. the profile actually used.
+
+A failing notebook stops the run before the book is built: the notebook, the cell and the error
+are printed, the partial notebook is kept under ``_build/failed/`` and the exit status is 1.
+The committed reference of a failing notebook is left untouched.
+
+papermill and jupytext are imported lazily: the core library does not need the book extras.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+from ..runtime import PROJECT_ROOT as ROOT
+from .book_style import compact_png  # executed notebooks store their figures compacted
+
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "book" / "executed"
+PROFILES = ("quick", "paper")
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised while executing; ``str()`` is the report printed to the user."""
+
+
+def sources(src_dir: Path = NOTEBOOKS, only: str | None = None) -> list[Path]:
+    """The notebook sources ``NN_name.py`` in execution order (optionally only those matching)."""
+    found = sorted(src_dir.glob("[0-9]*.py"))
+    if only:
+        found = [p for p in found if p.stem == only or only in p.stem]
+    return found
+
+
+# --------------------------------------------------------------------------- normalisation
+def _merge_streams(outputs: list) -> list:
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and out.get("output_type") == "stream"
+            and prev.get("output_type") == "stream"
+            and out.get("name") == prev.get("name")
+        ):
+            prev["text"] = prev["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
+def _model_refs(obj, found: list[str]) -> None:
+    """Model ids referenced inside a JSON value, in a deterministic order."""
+    if isinstance(obj, str):
+        if obj.startswith("IPY_MODEL_"):
+            found.append(obj[len("IPY_MODEL_"):])
+    elif isinstance(obj, dict):
+        if "model_id" in obj and isinstance(obj["model_id"], str):
+            found.append(obj["model_id"])
+        for key in sorted(obj):
+            _model_refs(obj[key], found)
+    elif isinstance(obj, list):
+        for item in obj:
+            _model_refs(item, found)
+
+
+def _widget_id_map(nb: dict) -> dict[str, str]:
+    """Old model id -> new id: depth-first from the displayed views, then the leftovers.
+
+    Leftovers (e.g. ``jslink`` LinkModels, which nothing references) are ordered by their
+    content with the already-renumbered references substituted, so the order does not depend
+    on the random ids.
+    """
+    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return {}
+    mapping: dict[str, str] = {}
+
+    def visit(mid: str) -> None:
+        if mid in mapping or mid not in state:
+            return
+        mapping[mid] = f"{len(mapping):032x}"
+        refs: list[str] = []
+        _model_refs(state[mid], refs)
+        for ref in refs:
+            visit(ref)
+
+    for cell in nb.get("cells", []):
+        refs: list[str] = []
+        _model_refs(cell.get("outputs", []), refs)
+        for ref in refs:
+            visit(ref)
+
+    while len(mapping) < len(state):
+        def key(mid: str) -> str:
+            text = json.dumps(state[mid], sort_keys=True)
+            return re.sub(r"[0-9a-f]{32}", lambda m: mapping.get(m.group(0), "?"), text)
+
+        visit(min((m for m in state if m not in mapping), key=key))
+    return mapping
+
+
+def _compact_figures(outputs: list) -> None:
+    for out in outputs:
+        for key, value in out.get("data", {}).items():
+            if key.endswith("image/png") and isinstance(value, str):
+                out["data"][key] = compact_png(value.replace("\n", ""))
+
+
+def normalize(nb: dict, input_path: str) -> dict:
+    """A copy of executed notebook ``nb`` (plain JSON dict) that is identical across runs, its
+    figures compacted (:func:`compact_png`: a page's notebook stays under the 2 MiB a file may
+    have in git)."""
+    nb = copy.deepcopy(nb)
+    for i, cell in enumerate(nb.get("cells", [])):
+        cell["id"] = f"cell-{i:03d}"
+        meta = cell.setdefault("metadata", {})
+        meta.pop("papermill", None)
+        meta.pop("execution", None)
+        if "outputs" in cell:
+            cell["outputs"] = _merge_streams(cell["outputs"])
+            _compact_figures(cell["outputs"])
+    # The page shows papermill's injected cell (the values actually used); the notebook's own
+    # defaults would only repeat or contradict it, so they are removed from the rendered page.
+    cells = nb.get("cells", [])
+    if any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells):
+        for cell in cells:
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "parameters" in tags and "remove-cell" not in tags:
+                tags.append("remove-cell")
+    meta = nb.setdefault("metadata", {})
+    params = meta.get("papermill", {}).get("parameters", {})
+    meta["papermill"] = {"input_path": input_path, "parameters": params}
+    nb["nbformat"], nb["nbformat_minor"] = 4, max(nb.get("nbformat_minor", 5), 5)
+
+    mapping = _widget_id_map(nb)
+    if mapping:
+        pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
+        text = pattern.sub(lambda m: mapping[m.group(0)], json.dumps(nb))
+        nb = json.loads(text)
+    return nb
+
+
+def write_notebook(nb: dict, path: Path) -> None:
+    """Write like nbformat does (sorted keys, indent 1, trailing newline)."""
+    import nbformat
+
+    node = nbformat.from_dict(nb)
+    nbformat.validate(node)
+    nbformat.write(node, str(path))
+
+
+# --------------------------------------------------------------------------- execution
+def _report(exc, src: Path, profile: str, partial: Path) -> str:
+    lines = [
+        "",
+        "=" * 78,
+        f"NOTEBOOK FAILED: {_rel(src)} (profile={profile})",
+        f"  cell {exc.cell_index} (execution count {exc.exec_count}):",
+    ]
+    lines += ["    | " + line for line in str(exc.source).splitlines()]
+    lines.append(f"  {exc.ename}: {exc.evalue}")
+    tb = _ANSI.sub("", "\n".join(exc.traceback or [])).splitlines()
+    if tb:
+        lines.append("  traceback (last 15 lines):")
+        lines += ["    " + line for line in tb[-15:]]
+    lines.append(f"  partially executed notebook: {_rel(partial)}")
+    lines.append("  the book was NOT built; fix the notebook and re-run `make book`.")
+    lines.append("=" * 78)
+    return "\n".join(lines)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def execute_one(
+    src: Path,
+    out_dir: Path = EXECUTED,
+    profile: str = "quick",
+    kernel: str = "python3",
+    cell_timeout: int = 1800,
+    work_dir: Path | None = None,
+    root: Path = ROOT,
+) -> Path:
+    """Execute ``src`` into ``out_dir/<stem>.ipynb``; raise :class:`NotebookFailed` on error."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    work_dir = work_dir or (root / "_build" / "executing")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = work_dir / f"{src.stem}.ipynb"
+    # Progress bars are noise (and timing-dependent output) in a static book.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    nb_in = jupytext.read(src)
+    nb_in.metadata.setdefault(
+        "kernelspec", {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"})
+    try:
+        pm.execute_notebook(
+            nb_in,
+            str(tmp),
+            parameters={"profile": profile},
+            kernel_name=kernel,  # "python3" = the interpreter running this runner
+            cwd=str(root),
+            progress_bar=False,
+            execution_timeout=cell_timeout,
+        )
+    except pm.PapermillExecutionError as exc:
+        failed = root / "_build" / "failed" / tmp.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.move(str(tmp), failed)
+        raise NotebookFailed(_report(exc, src, profile, failed)) from None
+    try:
+        input_path = src.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        input_path = src.name
+    nb = normalize(nbformat.read(str(tmp), as_version=4), input_path)
+    out = out_dir / f"{src.stem}.ipynb"
+    write_notebook(nb, tmp)
+    os.replace(tmp, out)
+    return out
+
+
+# ------------------------------------------------------------------------- offline check
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host (not data:)
+_CSS_URL = re.compile(r"""@import\s+(?:url\()?\s*['"]?([^'")\s;]+)|url\(\s*['"]?([^'")\s]+)""", re.I)
+
+
+class _ResourceLinks(HTMLParser):
+    """Collects what a browser would fetch to render a page: ``<script src>``, ``<link href>``
+    for styles, fonts, icons and preloads, and ``url(...)`` / ``@import`` in inline CSS."""
+
+    FETCHED_RELS = {"stylesheet", "preload", "modulepreload", "icon", "shortcut", "apple-touch-icon",
+                    "manifest", "prefetch"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "script" and a.get("src"):
+            self.urls.append(a["src"])
+        elif tag == "link" and self.FETCHED_RELS & set(a.get("rel", "").lower().split()):
+            self.urls.append(a.get("href", ""))
+        elif tag == "style":
+            self._in_style = True
+        if a.get("style"):
+            self.urls += css_urls(a["style"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.urls += css_urls(data)
+
+
+def css_urls(css: str) -> list[str]:
+    """The URLs a stylesheet fetches (``@import`` and ``url(...)``, fonts included)."""
+    return [a or b for a, b in _CSS_URL.findall(css)]
+
+
+def external_references(html_dir: Path) -> list[tuple[Path, str]]:
+    """Every remote URL (http, https, protocol-relative) that a page or stylesheet of the built
+    book would fetch for scripts, styles or fonts. An offline book has none."""
+    found = []
+    for page in sorted(Path(html_dir).rglob("*.html")):
+        parser = _ResourceLinks()
+        parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+        found += [(page, u) for u in parser.urls if _REMOTE.match(u.strip())]
+    for sheet in sorted(Path(html_dir).rglob("*.css")):
+        found += [(sheet, u) for u in css_urls(sheet.read_text(encoding="utf-8", errors="replace"))
+                  if _REMOTE.match(u.strip())]
+    return found
+
+
+def build_book() -> int:
+    """``jupyter-book build -W -n --keep-going --all .``; print where the book is."""
+    static = ROOT / "book" / "_static" / "vendor" / ".stamp"
+    if not static.exists():
+        print("error: vendored MathJax/widget JS missing (book/_static/vendor): run "
+              "`make book` or `bash tools/vendor_assets.sh` first.", file=sys.stderr)
+        return 2
+    jb = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jb) if jb.exists() else "jupyter-book",
+           "build", "-W", "-n", "--keep-going", "--all", "."]
+    print("$ jupyter-book " + " ".join(cmd[1:]), flush=True)
+    t0 = time.perf_counter()
+    rc = subprocess.call(cmd, cwd=ROOT)
+    if rc != 0:
+        print(f"error: the book build failed (exit {rc}; warnings are errors, see above).",
+              file=sys.stderr)
+        return rc
+    remote = external_references(ROOT / "_build" / "html")
+    if remote:
+        print(f"error: the book is not offline: {len(remote)} reference(s) to remote scripts, styles or "
+              "fonts:\n" + "\n".join(f"  {_rel(f)}: {url}" for f, url in remote[:20]), file=sys.stderr)
+        return 1
+    print(f"book built in {time.perf_counter() - t0:.1f} s")
+    print(f"open: {ROOT / '_build' / 'html' / 'index.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m mgdl_core.pages.execute", description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", choices=PROFILES, default="quick",
+                    help="quick: small sizes for CI and CPUs (default); paper: the paper's sizes (GPU)")
+    ap.add_argument("--only", metavar="NAME", help="only notebooks whose name is or contains NAME")
+    ap.add_argument("--build", action="store_true", help="then build the book (jupyter-book -W)")
+    ap.add_argument("--kernel", default="python3", help="kernel name (default: python3 = this interpreter)")
+    ap.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    args = ap.parse_args(argv)
+
+    todo = sources(only=args.only)
+    if args.only and not todo:
+        print(f"error: no notebook matches {args.only!r} in notebooks/", file=sys.stderr)
+        return 2
+    t_all = time.perf_counter()
+    for src in todo:
+        t0 = time.perf_counter()
+        print(f"executing {_rel(src)} (profile={args.profile}) ...", flush=True)
+        try:
+            out = execute_one(src, profile=args.profile, kernel=args.kernel,
+                              cell_timeout=args.cell_timeout)
+        except NotebookFailed as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"  -> {_rel(out)} in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"{len(todo)} notebook(s) executed in {time.perf_counter() - t_all:.1f} s", flush=True)
+    return build_book() if args.build else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
