@@ -24,7 +24,8 @@ from mgdl_core.core.nets import mgdl_structure, sgdl_network
 from mgdl_core.runtime import configure_cpu
 from mgdl_core.core.step import gd_step_, mlp_forward
 from mgdl_core.tasks.synthetic import synthetic_dataset
-from mgdl_core.core.training import Dataset, Split, TrainConfig, train
+from mgdl_core.core.data import Dataset, Split
+from mgdl_core.core.training import TrainConfig, train
 
 F64 = torch.float64
 

@@ -15,7 +15,7 @@ one above (``tests/test_layout.py`` reads every import, those inside functions t
 - ``runs/``         durable, resumable, many: files, verified records, checkpoints, the recorded
                     runner and its doctor, worker pools, sweeps, committed results
 - ``pages/``        what the book's pages compute, check and draw, the paper queue, the runner
-- ``cli``           the ``mgdl`` command, on top
+- ``cli``           the ``mgdl`` command, on top (its grammar: ``cli_parser``)
 
 Each package's ``__init__`` is its face: ``from mgdl_core.runs import sweep, load_results``
 (names are imported on first use). Pages and users import faces; library modules import modules.

@@ -41,10 +41,9 @@ import numpy as np
 from IPython.display import HTML
 from myst_nb import glue
 from mgdl_core.tasks import (grade_psnrs, ImageRegressionRun, psnr, psnr_from_loss, restoration_psnr,
-    RestorationRun, S6_RATES, SyntheticRun)
+    RestorationRun, S6_RATES)
 from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
-from mgdl_core.pages import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, Check, contrast_text, decide,
-    eigen_figure, glue_figure, leans_text, lowest, page_plan, page_status, PAPER_SWEEP,
+from mgdl_core.pages import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, Check, contrast_text, eigen_figure, glue_figure, leans_text, lowest, page_plan, page_status, PAPER_SWEEP,
     S6_SETTING2_SGDL_STABLE_EPOCHS, spectrum_checks, spectrum_claims, spectrum_measures, spectrum_player,
     tracked_configs, TRACKED_RATES, use_book_style)
 

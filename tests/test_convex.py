@@ -1,5 +1,4 @@
 """A two-layer grade as a convex program (Appendix A, Theorem 3), against brute force."""
-import math
 
 import numpy as np
 import pytest

@@ -20,7 +20,8 @@ from mgdl_core.core.objectives import HALF_MSE, Shifted
 from mgdl_core.core.step import STEPS, Adam, GradientDescent, gradients, loss_autograd, mlp_features, mlp_forward
 from mgdl_core.runs.sweeps import run_batched
 from mgdl_core.tasks.synthetic import synthetic_dataset
-from mgdl_core.core.training import Dataset, Split, TrainConfig, train
+from mgdl_core.core.data import Split
+from mgdl_core.core.training import TrainConfig, train
 from step_resume import step_straight_and_resumed
 
 REFERENCE = Path(__file__).parent / "data" / "core_reference.json"

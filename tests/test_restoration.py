@@ -16,7 +16,8 @@ from mgdl_core.tasks.restoration_baselines import rof_energy
 from mgdl_core.tasks.restoration import (RestorationRun, degrade, grade_psnrs, restoration_psnr, rms_scale)
 from mgdl_core.core.rof import Auxiliary, ProxGradient, RofObjective
 from mgdl_core.core.step import Adam, GradientDescent, forward, loss_autograd
-from mgdl_core.core.training import Callback, Dataset, Split, TrainConfig, train
+from mgdl_core.core.training import Callback
+from mgdl_core.core.data import Split
 
 EPS = np.finfo(np.float64).eps
 

@@ -184,7 +184,8 @@ def test_grade_problem_patterns_are_the_pre_activation_signs():
 def _tracked(method, lr, norms, grades=None, epochs=100, early=False):
     h = {"hessian_norm": np.asarray(norms, float)} | ({"eig_grade": np.asarray(grades)} if grades else
                                                      {"eig_epoch": np.arange(len(norms)) * 10})
-    return SimpleNamespace(config=SimpleNamespace(setting=1, method=method, lr=lr, epochs=epochs, early_stopping=early),
+    return SimpleNamespace(config=SimpleNamespace(setting=1, method=method, graded=method == "mgdl", lr=lr, epochs=epochs,
+                                                  early_stopping=early),
                            history=h, outcome="completed")
 
 

@@ -9,7 +9,8 @@ from mgdl_core.core.mgdl import train_mgdl
 from mgdl_core.core.nets import mgdl_structure, sgdl_network
 from mgdl_core.core.step import loss_value
 from mgdl_core.tasks.synthetic import SETTINGS, synthetic_dataset
-from mgdl_core.core.training import Callback, EarlyStopping, Split, TrainConfig, train
+from mgdl_core.core.training import Callback, EarlyStopping, TrainConfig, train
+from mgdl_core.core.data import Split
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,20 @@ def test_synthetic_data_follow_eq_5():
     np.testing.assert_allclose(d.val.y[:, 0].numpy(), expect, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="setting"):
         synthetic_dataset(3)
+
+
+def test_an_outcome_is_its_value_wherever_it_is_written():
+    """Records, JSON, checkpoints and printed tables see the same words as before the enum."""
+    import io
+    import json
+
+    from mgdl_core.core.training import Outcome
+
+    assert [o.value for o in Outcome] == ["completed", "early_stopped", "diverged", "eig_stopped"]
+    d = Outcome.DIVERGED
+    assert d == "diverged" and str(d) == f"{d}" == "diverged" and f"{d:>10}" == "  diverged"
+    assert json.dumps({"outcome": d}) == '{"outcome": "diverged"}'
+    buf = io.BytesIO()
+    torch.save({"outcome": d.value}, buf)  # what a checkpoint holds: the plain value
+    buf.seek(0)
+    assert Outcome(torch.load(buf, weights_only=True)["outcome"]) is d

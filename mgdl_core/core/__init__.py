@@ -6,6 +6,7 @@ Modules, lowest first (a module imports only those above it in this list, and th
 packages below this one):
 
 - ``objectives``            What a network is trained to minimise, seen from its output
+- ``data``                  Data as the training loop sees it
 - ``jax_random``            The authors' random numbers without JAX
 - ``operators``             Linear operators on images, each with its adjoint
 - ``nets``                  Network structures of Appendix D, their initialisers, and the parameter vector W of §2
@@ -15,6 +16,7 @@ packages below this one):
 - ``training``              One generic full-batch training loop
 - ``batched``               K copies of one ReLU MLP trained by GD in one computation
 - ``mgdl``                  Multi-grade deep learning (§3)
+- ``progress``              Progress of a run where someone watches it
 """
 from .._face import lazy_face
 
@@ -23,6 +25,7 @@ from .._face import lazy_face
 
 __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "objectives": ("Objective", "HalfMSE", "HALF_MSE", "Shifted"),
+    "data": ("Split", "Dataset"),
     "jax_random": ("threefry2x32", "prng_key", "split", "random_bits", "uniform", "normal",
         "authors_he_normal"),
     "operators": ("soft_threshold", "Identity", "gaussian_taps", "symmetric_index", "blur_matrix",
@@ -39,10 +42,11 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "adam_update_", "Step", "GradientDescent", "Adam", "STEPS", "relu_with_prime_at_zero",
         "differentiable_forward", "loss_autograd"),
     "rof": ("Auxiliary", "RofObjective", "ProxGradient"),
-    "training": ("MAX_EPOCHS", "MAX_LR", "Split", "Dataset", "EarlyStopping", "is_diverged",
-        "TrainConfig", "check_learning_rate", "TrainState", "Callback", "LossRecorder",
-        "EarlyStopper", "ProgressBar", "TrainResult", "train"),
+    "training": ("MAX_EPOCHS", "MAX_LR", "Outcome", "EarlyStopping", "is_diverged", "TrainConfig",
+        "check_learning_rate", "TrainState", "Callback", "Recorder", "LossRecorder", "EarlyStopper",
+        "TrainResult", "train"),
     "batched": ("BatchedParams", "stack_params", "unstack_params", "batched_features",
         "batched_forward", "batched_losses", "batched_gd_step_", "train_batched"),
     "mgdl": ("MGDLModel", "MGDLResult", "GradeLoop", "grade_loop", "train_mgdl"),
+    "progress": ("ProgressBar",),
 })

@@ -23,7 +23,8 @@ import torch
 from .nets import Network, Params
 from .objectives import HALF_MSE, Objective
 from .step import mlp_features, mlp_forward, relu_backward
-from .training import TrainConfig, TrainResult, is_diverged
+from .training import Outcome, TrainConfig, TrainResult, is_diverged
+
 BatchedParams = list[tuple[torch.Tensor, torch.Tensor]]  # W [K, a, b], b [K, 1, b]
 
 
@@ -88,7 +89,7 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
     lr = torch.tensor([float(v) for v in lrs], dtype=x.dtype, device=x.device)
     active = torch.ones(K, dtype=torch.bool)
     hist: list[dict[str, list[float]]] = [{"epoch": [], "train_loss": [], "val_loss": []} for _ in range(K)]
-    outcome = ["completed"] * K
+    outcome = [Outcome.COMPLETED] * K
     stopped_at = [config.epochs] * K
     diverged_at: list[int | None] = [None] * K
     prev_mean: list[float | None] = [None] * K
@@ -107,13 +108,13 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
             hist[k]["train_loss"].append(tr[k])
             hist[k]["val_loss"].append(va[k])
             if is_diverged(tr[k], config.diverge_above):
-                outcome[k], diverged_at[k] = "diverged", epoch
+                outcome[k], diverged_at[k] = Outcome.DIVERGED, epoch
                 _freeze(k, epoch)
             elif check_every and epoch % check_every == 0 and epoch > 0:
                 key = "val_loss" if val is not None else "train_loss"
                 mean = float(np.mean(hist[k][key][-rule.smooth:]))
                 if rule.should_stop(prev_mean[k], mean):
-                    outcome[k] = "early_stopped"
+                    outcome[k] = Outcome.EARLY_STOPPED
                     _freeze(k, epoch)
                 prev_mean[k] = mean
 
@@ -132,5 +133,5 @@ def train_batched(params: Sequence[Params], x: torch.Tensor, y: torch.Tensor,
     record(epoch)  # the final epoch of models that ran to the end
     seconds = (time.perf_counter() - start) / K  # each model's share: summing runs gives the wall time
     return [TrainResult(Network([unstack_params(bp, k)]), {key: np.asarray(v) for key, v in hist[k].items()},
-                        outcome[k], stopped_at[k] if outcome[k] != "completed" else epoch, diverged_at[k], seconds)
+                        outcome[k], stopped_at[k] if outcome[k] != Outcome.COMPLETED else epoch, diverged_at[k], seconds)
             for k in range(K)]

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .data import Dataset, Split
 from .nets import Network, Widths, init_params
 from .objectives import HALF_MSE, Objective
 from .step import mlp_features, mlp_forward
-from .training import Callback, Dataset, Split, TrainConfig, TrainResult, train
+from .training import Callback, Outcome, TrainConfig, TrainResult, train
 
 
 @dataclass
@@ -61,22 +62,22 @@ class MGDLResult:
     losses: dict[str, list[float]]  # "train"/"val"/"test" → loss of ḡ_l after grade l
 
     @property
-    def outcome(self) -> str:
-        return "diverged" if any(r.outcome == "diverged" for r in self.grade_results) else "completed"
+    def outcome(self) -> Outcome:
+        return Outcome.DIVERGED if any(r.outcome == Outcome.DIVERGED for r in self.grade_results) else Outcome.COMPLETED
 
     @property
     def diverged_epoch(self) -> int | None:
         """Epoch of divergence counted over all grades (grade epochs added up)."""
         done = 0
         for r in self.grade_results:
-            if r.outcome == "diverged":
+            if r.outcome == Outcome.DIVERGED:
                 return done + (r.diverged_epoch or 0)
             done += r.epochs_run
         return None
 
     @property
     def final_train_loss(self) -> float:
-        return math.nan if self.outcome == "diverged" else self.losses["train"][-1]
+        return math.nan if self.outcome == Outcome.DIVERGED else self.losses["train"][-1]
 
     def history(self) -> dict[str, np.ndarray]:
         """All grades' histories on one epoch axis (grade epochs added up), with the grade of
@@ -203,7 +204,7 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
                 on_grade_end(l, result)
         nets.append(net)
         results.append(result)
-        if result.outcome == "diverged":
+        if result.outcome == Outcome.DIVERGED:
             return None
         return net.branches[0]
 

@@ -11,21 +11,22 @@ The stopping rules (:func:`is_diverged`, :meth:`EarlyStopping.should_stop`) are 
 batched sweep (:mod:`mgdl_core.core.batched`), so a run stops at the same epoch either way.
 
 Divergence is an outcome, not a crash: when the recorded training loss is NaN, infinite or
-above ``TrainConfig.diverge_above``, the run stops and reports ``outcome="diverged"`` with the
+above ``TrainConfig.diverge_above``, the run stops and reports :attr:`Outcome.DIVERGED` with the
 epoch at which it was detected (a multiple of ``record_every``, or the last epoch).
 """
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError, as_config_error, check_int, check_number, plain
+from .data import Dataset
 from .nets import Network
 from .objectives import HALF_MSE, Objective
 from .step import STEPS, Step, check_relu_prime_at_zero, loss_value
@@ -36,44 +37,17 @@ MAX_EPOCHS = 10**9
 MAX_LR = 1e3
 
 
-@dataclass(frozen=True)
-class Split:
-    """Inputs ``x`` [N, d] and targets ``y`` [N, s] of one data split."""
+class Outcome(str, Enum):
+    """How a run ended. A ``str``: it compares equal to, prints as and is written to records as
+    its value (the values records have always held)."""
 
-    x: torch.Tensor
-    y: torch.Tensor
+    COMPLETED = "completed"          # every epoch ran
+    EARLY_STOPPED = "early_stopped"  # the authors' early stopping (§5: :class:`EarlyStopping`)
+    DIVERGED = "diverged"            # the loss left the floats or passed ``diverge_above``
+    EIG_STOPPED = "eig_stopped"      # §6: the spectrum reached its level (:class:`~mgdl_core.theory.hessian.EigenStop`)
 
-    def __post_init__(self) -> None:
-        if self.x.ndim != 2 or self.y.ndim != 2 or self.x.shape[0] != self.y.shape[0]:
-            raise ValueError(f"a split needs x [N, d] and y [N, s] with the same N, got "
-                             f"{tuple(self.x.shape)} and {tuple(self.y.shape)}")
-        if not (torch.isfinite(self.x).all() and torch.isfinite(self.y).all()):
-            raise ValueError("the data contain NaN or Inf values")
-
-    def to(self, dtype: torch.dtype, device: torch.device) -> "Split":
-        return Split(self.x.to(dtype=dtype, device=device), self.y.to(dtype=dtype, device=device))
-
-    @classmethod
-    def trusted(cls, x: torch.Tensor, y: torch.Tensor) -> "Split":
-        """A split built from tensors the library made itself (an MGDL grade's cached features
-        and residuals; ``[K, N, d]`` for stacked models), without the checks of a user's data."""
-        split = object.__new__(cls)
-        object.__setattr__(split, "x", x)
-        object.__setattr__(split, "y", y)
-        return split
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Train, validation (early stopping) and test splits of a regression task."""
-
-    train: Split
-    val: Split | None = None
-    test: Split | None = None
-
-    def to(self, dtype: torch.dtype, device: torch.device) -> "Dataset":
-        return Dataset(*(s.to(dtype, device) if s is not None else None
-                         for s in (self.train, self.val, self.test)))
+    __str__ = str.__str__
+    __format__ = str.__format__
 
 
 @dataclass(frozen=True)
@@ -175,7 +149,7 @@ class TrainState:
     epoch: int = 0
     grade: int | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
-    stop_reason: str | None = None
+    stop_reason: Outcome | None = None
     diverged_epoch: int | None = None
     step: Step | None = None
     objective: Objective = HALF_MSE
@@ -201,13 +175,13 @@ class TrainState:
             "callbacks": [cb.state_dict() for cb in self.callbacks],
             "rng": torch.get_rng_state(),
             "seconds": self.seconds,
-            "stop_reason": self.stop_reason,
+            "stop_reason": None if self.stop_reason is None else self.stop_reason.value,
             "diverged_epoch": self.diverged_epoch,
         }
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: Outcome) -> None:
         if self.stop_reason is None:
-            self.stop_reason = reason
+            self.stop_reason = Outcome(reason)
 
     def append(self, key: str, value: float) -> None:
         self.history.setdefault(key, []).append(value)
@@ -234,23 +208,43 @@ class Callback:
     def load_state_dict(self, sd: dict) -> None: ...
 
 
-class LossRecorder(Callback):
-    """Records train/validation loss at W^k every ``every`` epochs (and at 0 and the end) and
-    detects divergence."""
+class Recorder(Callback):
+    """A callback that records into the history every ``every`` epochs, at most once per epoch,
+    across resumes: at the start when the epoch is a period's (epoch 0, or a resume on a period
+    boundary) unless the history already holds that epoch in ``epoch_key``; a resume between two
+    periods records nothing extra. Subclasses say what to record (:meth:`record`) and what to
+    take back from a resumed history (:meth:`resume`)."""
+
+    epoch_key = "epoch"
 
     def __init__(self, every: int):
         self.every = every
 
     def on_start(self, state: TrainState) -> None:
-        epochs = state.history.get("epoch")
-        self._last = epochs[-1] if epochs else None  # a resumed run has recorded its epoch already
-        if state.epoch % self.every == 0:  # a resume between two periods records nothing extra
+        epochs = state.history.get(self.epoch_key)
+        self._last = epochs[-1] if epochs else None
+        self.resume(state)
+        if state.epoch % self.every == 0:
             self.on_epoch(state)
 
     def on_epoch(self, state: TrainState) -> None:
         if self._last == state.epoch:
             return
         self._last = state.epoch
+        self.record(state)
+
+    def resume(self, state: TrainState) -> None:
+        """Take back what this callback keeps besides the history, from a resumed run's history."""
+
+    def record(self, state: TrainState) -> None:
+        raise NotImplementedError
+
+
+class LossRecorder(Recorder):
+    """Records train/validation loss at W^k every ``every`` epochs (and at 0 and the end) and
+    detects divergence."""
+
+    def record(self, state: TrainState) -> None:
         data, objective = state.data, state.objective
         with torch.no_grad():
             train = loss_value(state.net, data.train.x, data.train.y, objective).item()
@@ -260,9 +254,10 @@ class LossRecorder(Callback):
         state.append("val_loss", val)
         if is_diverged(train, state.config.diverge_above):
             state.diverged_epoch = state.epoch
-            state.stop("diverged")
+            state.stop(Outcome.DIVERGED)
 
-    on_end = on_epoch
+    def on_end(self, state: TrainState) -> None:  # the last epoch, unless a period recorded it
+        self.on_epoch(state)
 
 
 class EarlyStopper(Callback):
@@ -286,37 +281,8 @@ class EarlyStopper(Callback):
         recent = state.history.get(key, [])[-self.rule.smooth:]
         mean = float(np.mean(recent))
         if self.rule.should_stop(self._previous, mean):
-            state.stop("early_stopped")
+            state.stop(Outcome.EARLY_STOPPED)
         self._previous = mean
-
-
-class ProgressBar(Callback):
-    """A tqdm bar with the loss, updated every ``every`` epochs; silent when not on a terminal."""
-
-    def __init__(self, every: int = 1000, desc: str = "", disable: bool | None = None):
-        self.every, self.desc = every, desc
-        self.disable = (not sys.stderr.isatty()) if disable is None else disable
-
-    def on_start(self, state: TrainState) -> None:
-        from tqdm.auto import tqdm
-
-        desc = self.desc + (f" grade {state.grade}" if state.grade else "")
-        self._bar = tqdm(total=state.config.epochs, desc=desc.strip() or None, disable=self.disable,
-                         leave=False, unit="epoch", initial=state.epoch)
-        self._at = state.epoch
-
-    def on_epoch(self, state: TrainState) -> None:
-        self._bar.update(state.epoch - self._at)
-        self._at = state.epoch
-        if state.history.get("train_loss"):
-            self._bar.set_postfix(loss=f"{state.history['train_loss'][-1]:.3e}", lr=state.config.lr)
-
-    def on_end(self, state: TrainState) -> None:
-        self.on_epoch(state)
-        self._bar.close()
-
-    def on_abort(self, state: TrainState) -> None:
-        self._bar.close()
 
 
 @dataclass
@@ -325,7 +291,7 @@ class TrainResult:
 
     net: Network
     history: dict[str, np.ndarray]
-    outcome: str  # "completed", "early_stopped" or "diverged"
+    outcome: Outcome
     epochs_run: int
     diverged_epoch: int | None
     seconds: float
@@ -335,11 +301,11 @@ class TrainResult:
 
     @property
     def final_train_loss(self) -> float:
-        return math.nan if self.outcome == "diverged" else float(self.history["train_loss"][-1])
+        return math.nan if self.outcome == Outcome.DIVERGED else float(self.history["train_loss"][-1])
 
     @property
     def final_val_loss(self) -> float:
-        return math.nan if self.outcome == "diverged" else float(self.history["val_loss"][-1])
+        return math.nan if self.outcome == Outcome.DIVERGED else float(self.history["val_loss"][-1])
 
 
 def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[Callback] = (),
@@ -391,7 +357,7 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
             cb.on_abort(state)
         raise
     hist = {k: np.asarray(v) for k, v in state.history.items()}
-    outcome = state.stop_reason or "completed"
+    outcome = state.stop_reason or Outcome.COMPLETED
     return TrainResult(net, hist, outcome, state.epoch, state.diverged_epoch, state.seconds,
                        update.state_dict())
 
@@ -413,5 +379,6 @@ def _restore(state: TrainState, snap: dict) -> None:
     if snap.get("rng") is not None:
         torch.set_rng_state(snap["rng"])
     state.earlier_seconds = float(snap.get("seconds", 0.0))
-    state.stop_reason = snap.get("stop_reason")  # a stop found at the interrupted check stands
+    reason = snap.get("stop_reason")  # a stop found at the interrupted check stands
+    state.stop_reason = None if reason is None else Outcome(reason)
     state.diverged_epoch = snap.get("diverged_epoch")

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .claims import grade_starts, spread
 from ..tasks.base import RunSummary
+from .claims import grade_starts, spread
 from .paper_numbers import AUTHORS_GRADE_LOSSES, AUTHORS_TRAIN_LOSS
 
 __all__ = ["split_runs", "best_loss", "best_run", "interval_text", "first_diverged", "loss_text", "loss_table",

@@ -62,8 +62,8 @@ def default_path(results: str | Path | None = None) -> Path:
 
 def cell_configs(images: Sequence[str] | None = None) -> list:
     """One paper-profile configuration per cell of Tables 2 and 3 (SGDL's: only its data matter)."""
-    from .plans import page_plan
     from ..tasks.restoration import RestorationRun
+    from .plans import page_plan
 
     plan = page_plan("restoration", "paper")
     chosen = plan["images"] if images is None else tuple(images)

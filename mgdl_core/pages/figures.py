@@ -8,8 +8,8 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
-from .analysis import best_run
 from ..tasks.base import RunSummary
+from .analysis import best_run
 from .plots import (plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate, plot_prediction, plot_seed_spread,
                     plot_spectrum_rows)
 
@@ -161,8 +161,8 @@ def paper_scale_parts(results: Mapping, methods: Sequence[str], settings: Sequen
     """What a page's "at the paper's scale" part shows, per setting: (:func:`results_figure` of
     the methods' results, their provenance, the numbers its prose quotes keyed
     ``"<method>-<name>"``, "–" for a run not computed yet: :func:`~mgdl_core.pages.analysis.scale_values`)."""
-    from .analysis import SCALE_KEYS, scale_values
     from ..runs.results import provenance_text
+    from .analysis import SCALE_KEYS, scale_values
 
     parts = {}
     for s in settings:

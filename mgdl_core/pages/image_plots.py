@@ -12,9 +12,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..tasks.base import RunSummary
-from .image_report import network_row, snapshots
-from .figures import figure_legend
+from ..tasks.image_regression import parse_grades
 from ..tasks.images import IMAGES
+from .figures import figure_legend
+from .image_report import network_row, snapshots
 from .plots import LABELS, plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate
 
 FONT = 10
@@ -50,7 +51,7 @@ def fig5_figure(sgdl: RunSummary, mgdl: RunSummary) -> plt.Figure:
         ax.yaxis.label.set_size(FONT)
     letters = iter("cdefghijklmn")
     for row, (run, snaps) in enumerate(((sgdl, s_snaps), (mgdl, m_snaps)), start=1):
-        grade = " grade 4" if run.config.method == "mgdl" else ""
+        grade = f" grade {len(parse_grades(run.config))}" if run.config.graded else ""  # the snapshots' grade
         for col, (epoch, img, psnr) in enumerate(snaps):
             _show(fig.add_subplot(grid[row, col]), img,
                   f"({next(letters)}) {LABELS[run.config.method]}{grade}\nepoch {epoch}: {psnr:.2f} dB")

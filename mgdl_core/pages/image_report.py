@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks.baselines import INTERPOLATIONS, interpolate_training_grid, psnr_table_row
-from .claims import Check, decide
 from ..tasks.base import RunSummary
+from ..tasks.baselines import INTERPOLATIONS, interpolate_training_grid, psnr_table_row
 from ..tasks.grids import psnr_from_loss
+from .claims import Check, decide
 from .paper_numbers import PAPER_TABLE1
 
 # Rooms of the checked comparisons, in dB. Between two numeric paths of one CPU (native and

@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..runtime import PROJECT_ROOT
-from .plans import (TIER_SIDES, denoise_configs, msdl_tracked_configs, rate_sweep_configs,
-                    restoration_tier_configs, s6_image_configs, table1_configs, tracked_configs)
 from ..runs.records import default_runs_dir, is_complete, record_dir
 from ..runs.results import results_dir
+from ..runtime import PROJECT_ROOT
+from .plans import (TIER_SIDES, denoise_configs, msdl_tracked_configs, rate_sweep_configs, restoration_tier_configs,
+                    s6_image_configs, table1_configs, tracked_configs)
 
 # An item whose estimate on this CPU is longer than this needs a GPU (or a lot of patience).
 CPU_LIMIT_HOURS = 24.0
@@ -82,7 +82,7 @@ class PaperItem:
         if getattr(c, "downscale", 1) > 1:
             where += f" at 1/{c.downscale} side"
         extra = f", seed {c.seed}" if c.kind == "synthetic" and c.seed != 42 else ""
-        per = " per grade" if c.method == "mgdl" else ""
+        per = " per grade" if c.graded else ""
         return f"{c.method.upper()} {where}, η={c.lr:g}, {c.epochs:,} epochs{per}{extra}"
 
 
@@ -176,7 +176,7 @@ def select(items: list[PaperItem], only: str | None) -> list[PaperItem]:
 
 def total_epochs(config) -> int:
     """Every epoch a run may train: its epochs, times the grades of MGDL."""
-    if config.method == "mgdl":
+    if config.graded:
         from ..core.nets import mgdl_structure
 
         grades = len(mgdl_structure(config.structure or config.default_structure()))
@@ -195,7 +195,7 @@ def _signature(config) -> str:
 def _short(config, epochs: int):
     """``config`` cut to ``epochs`` epochs (grade 1 only for MGDL), without spectra or early stop."""
     changes: dict = {"epochs": epochs, "track_every": 0, "early_stopping": False}
-    if config.method == "mgdl":
+    if config.graded:
         changes["grade_epochs"] = (epochs,) + (0,) * (total_epochs(config) // config.epochs - 1)
     return config.replace(**changes)
 
@@ -260,8 +260,8 @@ def item_state(item: PaperItem, runs: str | Path | None | bool = None, results: 
 
 def _partial_epoch(partial: Path) -> int:
     """The epochs a checkpoint folder holds: its finished grades' and its snapshot's."""
-    from ..runs.checkpoints import RunStore
     from ..errors import CorruptRecord
+    from ..runs.checkpoints import RunStore
 
     try:
         store = RunStore(partial)

@@ -119,8 +119,8 @@ def tracked_configs(profile: str) -> dict:
 def rate_sweep_configs(profile: str) -> list:
     """The §5 page's sweep: for each (setting, method) of :data:`SWEEP_KEYS` in turn, one run per
     rate of the ``learning_rate`` plan (log-spaced over [0.001, 0.5])."""
-    from ..tasks.synthetic import SyntheticRun
     from ..runs.sweeps import log_rates
+    from ..tasks.synthetic import SyntheticRun
 
     plan = page_plan("learning_rate", profile)
     return [SyntheticRun(setting=s, method=m, lr=float(lr),
@@ -179,7 +179,8 @@ def table1_configs(side: int | None = None) -> list:
     """Table 1 at the paper's protocol (§4: Adam, 10^4 epochs per run or grade, early stopping)
     on every image of the ``images`` plan area-averaged to at most ``side`` (default
     :data:`TIER_SIDES`), SGDL then MGDL per image."""
-    from ..tasks.image_regression import ImageRegressionRun, quick_downscale
+    from ..tasks.image_regression import ImageRegressionRun
+    from ..tasks.images import quick_downscale
 
     side = side or TIER_SIDES["images"]
     return [ImageRegressionRun.profile("paper", section=4, image=name, method=m, downscale=quick_downscale(name, side))
@@ -190,7 +191,7 @@ def restoration_tier_configs(side: int | None = None) -> list:
     """Tables 2 and 3 at the paper's protocol (§4: the authors' hyper-parameters, 2·10^4 epochs
     per run or grade) on each image of the ``restoration`` plan area-averaged to at most ``side``
     (default :data:`TIER_SIDES`): every noise level, then every blur, SGDL then MGDL per cell."""
-    from ..tasks.image_regression import quick_downscale
+    from ..tasks.images import quick_downscale
     from ..tasks.restoration import RestorationRun
 
     side = side or TIER_SIDES["restoration"]

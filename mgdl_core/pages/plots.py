@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ..tasks.base import RunSummary
+from ..tasks.base import METHOD_TABLE, RunSummary
 
-COLORS = {"sgdl": "tab:red", "mgdl": "tab:blue", "msdl": "tab:green"}
+COLORS = {name: m.colour for name, m in METHOD_TABLE.items()}
 # the eigenvalue axis stops here: what matters is near −1, and an initialisation can be at −20
 EIG_FLOOR = -3.0
-LABELS = {"sgdl": "SGDL", "mgdl": "MGDL", "msdl": "MSDL"}
+LABELS = {name: m.label for name, m in METHOD_TABLE.items()}
 # a frame of matplotlib's player: a base64 PNG in a JavaScript string, continued with "\\" + newline
 _FRAME = re.compile(r'(data:image/png;base64,)([A-Za-z0-9+/=\\\n]+)')
 _FONT_AWESOME_LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*"\s*/?>', re.S)
@@ -72,7 +72,7 @@ def epoch_axis(ax, run: RunSummary | None = None) -> None:
         return f"{x / 1e3:g}k" if abs(x) >= 1e4 else f"{x:g}"
 
     ax.xaxis.set_major_formatter(FuncFormatter(fmt))
-    graded = run is not None and run.config.method == "mgdl"
+    graded = run is not None and run.config.graded
     ax.set_xlabel("epoch (grades added up)" if graded else "epoch")
 
 

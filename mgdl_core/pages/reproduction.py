@@ -43,14 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import RISE, SpectrumMeasures, _minus, loss_rises, spectrum_measures
-from .claims import grade_starts
+from ..runs.results import Result, load_results
 from ..tasks.base import RunSummary
 from ..tasks.images import IMAGES
+from .analysis import RISE, SpectrumMeasures, _minus, loss_rises, spectrum_measures
+from .claims import grade_starts
 from .paper import paper_items, plan_rows
-from .paper_numbers import (AUTHORS_TRAIN_LOSS, PAGE_TITLES, PAPER_ITEMS, PAPER_SWEEP,
-                            S6_SETTING2_SGDL_STABLE_EPOCHS, PaperEntry)
-from ..runs.results import Result, load_results
+from .paper_numbers import (AUTHORS_TRAIN_LOSS, PAGE_TITLES, PAPER_ITEMS, PAPER_SWEEP, S6_SETTING2_SGDL_STABLE_EPOCHS,
+                            PaperEntry)
 
 __all__ = ["VERDICTS", "ReportRow", "SpectrumMeasures", "loss_rises", "spectrum_measures", "contrast_text",
            "report_rows",

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..tasks.base import RunSummary
 from ..tasks.grids import psnr
+from ..tasks.restoration import RestorationRun, restoration_psnr
 from .image_plots import DPI, FONT, _show, _title
 from .plots import COLORS, LABELS
-from ..tasks.restoration import RestorationRun, restoration_psnr
 
 
 def _level(config: RestorationRun) -> str:

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tasks.grids import psnr
+from ..tasks.restoration import PAPER_BLURS, PAPER_NOISES, RestorationRun, restoration_psnr
 from .paper_numbers import PAPER_TABLE2, PAPER_TABLE3
-from ..tasks.restoration import RestorationRun, restoration_psnr
 
 # Rooms for checked claims: a PSNR difference is called only beyond PSNR_ROOM dB (rounding between
 # two numeric paths moved §4's Adam-trained PSNRs by up to 0.8 dB on every pixel); an energy above
@@ -246,7 +246,7 @@ TABLE2_METHODS = ("input", "sgdl", "mgdl", "tv-rof", "tv-chambolle", "bm3d")
 TABLE3_METHODS = ("input", "sgdl", "mgdl", "tv-rof", "wiener")
 
 
-PAPER_LEVELS = {"denoise": (10, 20, 30, 40, 50, 60), "deblur": (3, 5, 7)}
+PAPER_LEVELS = {"denoise": PAPER_NOISES, "deblur": PAPER_BLURS}  # Tables 2 and 3's columns
 IMAGES = ("butterfly", "pirate", "chest")
 
 

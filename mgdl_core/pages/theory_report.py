@@ -27,13 +27,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .claims import decide, grade_starts
-from ..theory.convex import random_two_layer, two_layer_loss, with_bias_column
-from ..theory.convex_grades import TwoLayerMGDL
-from .figures import figure_legend, loss_vs_rate_figure
-from .plots import COLORS, LABELS
 from ..tasks.synthetic import get_setting
 from ..theory.convergence import LinearisedPath, alpha_by_grade
+from ..theory.convex import random_two_layer, two_layer_loss, with_bias_column
+from ..theory.convex_grades import TwoLayerMGDL
+from .claims import decide, grade_starts
+from .figures import figure_legend, loss_vs_rate_figure
+from .plots import COLORS, LABELS
 
 # Rooms of the checked claims on α̂ (factors): the largest ‖H‖ recorded along a run near the edge
 # of stability moved by 5 % (SGDL, Setting 1) and by 24 % (MGDL's grade 4, Setting 2) between two
@@ -81,7 +81,7 @@ def _epochs(run) -> str:
     """The run's scale in words: its epochs (per grade for MGDL) and whether it stopped early."""
     c = run.config
     stop = ", early stopping" if getattr(c, "early_stopping", False) else ""
-    return f"{c.epochs:,} epochs{' per grade' if c.method == 'mgdl' else ''}{stop}"
+    return f"{c.epochs:,} epochs{' per grade' if c.graded else ''}{stop}"
 
 
 def alpha_scale_text(quick: Mapping[tuple[int, str], object], paper: Mapping[tuple[int, str], object]) -> str:

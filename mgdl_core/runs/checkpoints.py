@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
+from ..core.training import Callback, Outcome, TrainResult, TrainState
 from ..errors import CorruptRecord, check_number
-from ..core.training import Callback, TrainResult, TrainState
 from .files import atomic_write_bytes, sha256_hex, short_error, torch_bytes
 
 CHECKPOINT_HEADER = b"mgdl-checkpoint sha256="
@@ -149,7 +149,7 @@ class RunStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         save_checkpoint({"params": [t.detach().cpu() for t in result.net.tensors()],
                          "history": {k: torch.as_tensor(v) for k, v in result.history.items()},
-                         "outcome": result.outcome, "epochs_run": result.epochs_run,
+                         "outcome": Outcome(result.outcome).value, "epochs_run": result.epochs_run,
                          "diverged_epoch": result.diverged_epoch, "seconds": result.seconds,
                          "step_state": result.step_state},
                         self.folder / f"grade_{grade}.pt")

@@ -16,6 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ..core.training import Outcome
 from ..errors import ConfigError, CorruptRecord
 from ..runtime import get_device
 from ..tasks.base import RunConfig, RunSummary, config_device
@@ -73,7 +74,7 @@ def load_record(folder: str | Path) -> RunSummary:
         raise CorruptRecord(folder, "config.json", f"not a valid configuration: {exc}") from None
     nan = lambda v: math.nan if v is None else float(v)
     try:
-        return RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
+        return RunSummary(config=config, outcome=Outcome(meta["outcome"]), diverged_epoch=meta["diverged_epoch"],
                           train_loss=nan(meta["train_loss"]), val_loss=nan(meta["val_loss"]),
                           test_loss=nan(meta["test_loss"]), epochs_run=int(meta["epochs_run"]),
                           seconds=float(meta["seconds"]), history=rec.history,

@@ -33,11 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.training import Outcome
 from ..errors import ConfigError, CorruptRecord
 from ..runtime import PROJECT_ROOT
 from ..tasks.base import RunSummary
 from ..tasks.kinds import KINDS
-from .files import seal_digest, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, replace_folder, sha256_hex
+from .files import json_bytes, json_safe, npz_bytes, parse_json, parse_npz, replace_folder, seal_digest, sha256_hex
 from .records import config_digest, read_record
 
 RESULT_FILES = ("config.json", "history.npz", "predictions.npz")
@@ -83,7 +84,7 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"a result name is ASCII letters, digits, '-', '_' or '.', got {name!r}")
     rec = read_record(record)  # verified, or CorruptRecord
-    if rec.meta.get("outcome") not in ("completed", "early_stopped", "diverged"):
+    if rec.meta.get("outcome") not in (Outcome.COMPLETED, Outcome.EARLY_STOPPED, Outcome.DIVERGED):
         raise ConfigError(f"{record} did not finish (outcome {rec.meta.get('outcome')!r})")
     sealed = parse_json(rec.folder, "summary.json", (rec.folder / "summary.json").read_bytes()).get("sha256")
     history = _thin_rows(rec.history, max_rows, whole_epochs)
@@ -198,7 +199,7 @@ def read_result(folder: str | Path) -> Result:
         if not {"test_x", "test_pred"} <= pred.keys():
             raise ValueError("test_x or test_pred missing")
         train = nan(meta["train_loss"])
-        if meta["outcome"] in ("completed", "early_stopped") and not math.isclose(train, float(history["train_loss"][-1]), rel_tol=1e-6):
+        if meta["outcome"] in (Outcome.COMPLETED, Outcome.EARLY_STOPPED) and not math.isclose(train, float(history["train_loss"][-1]), rel_tol=1e-6):
             raise ValueError(f"the final train loss {train} is not the history's last row")
         run = RunSummary(config=config, outcome=meta["outcome"], diverged_epoch=meta["diverged_epoch"],
                          train_loss=train, val_loss=nan(meta["val_loss"]),
@@ -241,8 +242,7 @@ class Replay:
 def replay_epochs(result: Result) -> int:
     """How far a routine check replays: 1,000 epochs of a synthetic run (about a second), two
     recording periods of an image task (a few seconds at the paper's image sizes)."""
-    config = result.run.config
-    return 1_000 if result.meta.get("kind") == "synthetic" else 2 * int(config.record_every)
+    return result.run.config.replay_epochs()
 
 
 def replay_tolerance(config) -> float:
@@ -264,7 +264,7 @@ def replay_result(result: Result, epochs: int = 1_000, rtol: float | None = None
     record that diverged within ``epochs`` must be replayed to a divergence at the same epoch."""
     config = result.run.config
     changes: dict = {"epochs": epochs, "track_every": 0}
-    if config.method == "mgdl":
+    if config.graded:
         from ..core.nets import mgdl_structure
 
         grades = len(mgdl_structure(config.structure or config.default_structure()))

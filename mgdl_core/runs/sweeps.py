@@ -33,17 +33,17 @@ import numpy as np
 import torch
 
 from ..core.batched import stack_params, train_batched
-from ..errors import ConfigError, check_int
-from .pool import STOP_GRACE_S, run_in_processes
 from ..core.mgdl import MGDLModel, MGDLResult, grade_loop
+from ..core.nets import init_params, mgdl_structure, sgdl_structure
+from ..core.step import forward
+from ..core.training import Outcome
+from ..errors import ConfigError, check_int
+from ..runtime import configure_cpu, get_device, get_dtype
 from ..tasks.base import RunSummary, summarize
 from ..tasks.synthetic import SyntheticRun
+from .pool import STOP_GRACE_S, run_in_processes
 from .recorded import load_record, run_recorded
-from .records import is_complete, record_dir, write_record
-from ..core.nets import init_params, mgdl_structure, sgdl_structure
-from ..runtime import configure_cpu, get_device, get_dtype
-from .records import environment_summary
-from ..core.step import forward
+from .records import environment_summary, is_complete, record_dir, write_record
 
 BACKENDS = ("auto", "serial", "processes", "batched", "ray")
 MAX_WORKERS = 256  # more processes than this is a typo, not a machine
@@ -316,7 +316,7 @@ def run_batched(configs: Sequence[SyntheticRun]) -> list[RunSummary]:
         for k in range(K):
             if alive[k]:
                 per_model[k].append(res[k])
-                alive[k] = res[k].outcome != "diverged"
+                alive[k] = res[k].outcome != Outcome.DIVERGED
         return stack_params([r.net.branches[0] for r in res])
 
     loop = grade_loop(len(grades), splits, train_grade)
@@ -325,7 +325,7 @@ def run_batched(configs: Sequence[SyntheticRun]) -> list[RunSummary]:
     for k, c in enumerate(configs):
         # a model's grades up to its first divergence; the loss of ḡ_l after each finished one
         results_k = per_model[k]
-        ok = [r.outcome != "diverged" for r in results_k]
+        ok = [r.outcome != Outcome.DIVERGED for r in results_k]
         grade_losses = [loop.losses["train"][l][k].item() for l, fine in enumerate(ok) if fine]
         res_k = MGDLResult(MGDLModel([r.net for r in results_k]), results_k, {"train": grade_losses})
         out.append(summarize(c, data, res_k.history(), res_k.outcome, res_k.diverged_epoch,

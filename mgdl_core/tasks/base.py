@@ -23,19 +23,38 @@ from typing import ClassVar, Protocol
 import numpy as np
 import torch
 
+from ..core.data import Dataset
 from ..core.mgdl import train_mgdl
-from ..core.nets import (InitScheme, MSDL_SCALES, MSDL_SUBNETWORK, Network, mgdl_structure, msdl_network,
+from ..core.nets import (MSDL_SCALES, MSDL_SUBNETWORK, InitScheme, Network, mgdl_structure, msdl_network,
                          parse_structure, sgdl_network)
 from ..core.objectives import HALF_MSE
 from ..core.step import check_relu_prime_at_zero, forward
-from ..core.training import (MAX_EPOCHS, Callback, Dataset, EarlyStopping, TrainConfig, TrainResult, check_learning_rate,
-                          train)
+from ..core.training import (MAX_EPOCHS, Callback, EarlyStopping, Outcome, TrainConfig, TrainResult,
+                             check_learning_rate, train)
 from ..errors import ConfigError, as_config_error, check_int, plain
 from ..runtime import configure_cpu, get_device, get_dtype
 from .memory import check_memory
 
-METHODS = ("sgdl", "mgdl", "msdl")
-DEFAULT_STRUCTURES = {"sgdl": "(26)", "mgdl": "(30)", "msdl": MSDL_SUBNETWORK}
+
+@dataclass(frozen=True)
+class Method:
+    """One of the paper's ways to train: how configurations and records spell it, whether it
+    trains grade by grade (§3: epochs per grade, a result per grade), its network on the
+    synthetic task (Appendix D) and how the pages show it."""
+
+    name: str
+    label: str
+    graded: bool
+    synthetic_structure: str
+    colour: str
+
+
+METHOD_TABLE: dict[str, Method] = {m.name: m for m in (
+    Method("sgdl", "SGDL", graded=False, synthetic_structure="(26)", colour="tab:red"),
+    Method("mgdl", "MGDL", graded=True, synthetic_structure="(30)", colour="tab:blue"),
+    Method("msdl", "MSDL", graded=False, synthetic_structure=MSDL_SUBNETWORK, colour="tab:green"),
+)}
+METHODS = tuple(METHOD_TABLE)
 
 PROFILES: dict[str, dict[str, object]] = {
     "quick": {"epochs": 20_000, "record_every": 100, "early_stopping": False},
@@ -142,18 +161,66 @@ class RunConfig:
             put("relu_prime_at_zero", check_relu_prime_at_zero(self.relu_prime_at_zero))
             InitScheme(self.init)
             spec = self.structure or self.default_structure()
-            grades = mgdl_structure(spec) if self.method == "mgdl" else [parse_structure(spec)]
+            grades = mgdl_structure(spec) if self.graded else [parse_structure(spec)]
         inputs = self.inputs
         if grades[0][0] != inputs or any(g[-1] != 1 for g in grades):
             raise ConfigError(f"structure {spec!r} does not fit the {self.task} task: it needs {inputs} input"
                               f"{'s' if inputs > 1 else ''} and 1 output")
         if self.grade_epochs is not None:
-            if self.method != "mgdl" or not isinstance(self.grade_epochs, tuple) or len(self.grade_epochs) != len(grades):
+            if not self.graded or not isinstance(self.grade_epochs, tuple) or len(self.grade_epochs) != len(grades):
                 raise ConfigError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {self.grade_epochs}")
             put("grade_epochs", tuple(check_int("grade_epochs", e, 0, MAX_EPOCHS) for e in self.grade_epochs))
 
     # --- what a task says about itself ---------------------------------------------------------
     task: ClassVar[str] = "regression"
+
+    # the ``mgdl`` command's name for the task and its line in ``mgdl list``
+    command: ClassVar[str] = ""
+    about: ClassVar[str] = ""
+
+    @property
+    def graded(self) -> bool:
+        """Whether this run trains grade by grade (MGDL, §3)."""
+        return METHOD_TABLE[self.method].graded
+
+    @classmethod
+    def cli_fields(cls, args, lr: float | None) -> dict:
+        """The fields the ``mgdl`` command's task options set (``args``: its parsed options);
+        a combination the task cannot take is a :class:`~mgdl_core.errors.ConfigError`."""
+        return {}
+
+    @classmethod
+    def profile_lines(cls) -> list[str]:
+        """What each profile sets, one line each (``mgdl list``)."""
+        return [f"--profile {p}: " + ", ".join(f"{k}={v}" for k, v in values.items()) for p, values in PROFILES.items()]
+
+    def title(self) -> str:
+        """The task's words for this run (e.g. "setting 1", "barbara (§4)")."""
+        return self.kind
+
+    def summary_lines(self, summary: "RunSummary") -> list[str]:
+        """A finished run in a few lines: how it ended, its losses, what the task measures."""
+        lines = [f"{self.kind} {self.title()} {METHOD_TABLE[self.method].label} η={self.lr:g}: {summary.outcome}"
+                 + (f" at epoch {summary.diverged_epoch}" if summary.diverged_epoch is not None else "")
+                 + f", {summary.epochs_run} epochs, {summary.seconds:.1f} s",
+                 f"  loss (0.5·MSE): train {summary.train_loss:.4e}  val {summary.val_loss:.4e}  "
+                 f"test {summary.test_loss:.4e}"]
+        return lines + self.measure_lines(summary)
+
+    def measure_lines(self, summary: "RunSummary") -> list[str]:
+        """What the task measures besides the loss (PSNR for images)."""
+        return []
+
+    @classmethod
+    def sweep_table(cls, results: "list[RunSummary]") -> list[str]:
+        """A sweep's results, a row per run (``mgdl sweep``)."""
+        return [f"{'η':>10} {'outcome':>14} {'train loss':>12} {'test loss':>12}"] + [
+            f"{r.config.lr:10.4g} {r.outcome:>14} {r.train_loss:12.4e} {r.test_loss:12.4e}" for r in results]
+
+    def replay_epochs(self) -> int:
+        """How far a routine check of a committed result replays (:func:`mgdl_core.runs.results.replay_result`):
+        two recording periods (a few seconds at the paper's image sizes)."""
+        return 2 * int(self.record_every)
 
     @property
     def inputs(self) -> int:
@@ -226,7 +293,7 @@ def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
     device, dtype = data.train.x.device, data.train.x.dtype
     resume = store.snapshot() if store is not None else None
     callbacks = run_callbacks(config, callbacks, store)
-    if config.method == "mgdl":
+    if config.graded:
         grades = mgdl_structure(structure)
         epochs = config.grade_epochs or (config.epochs,) * len(grades)
         finished = [grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
@@ -255,11 +322,11 @@ def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
     return summarize(config, data, hist, outcome, diverged, pred, grade_losses, params, seconds)
 
 
-def summarize(config: RunConfig, data, hist: dict[str, np.ndarray], outcome: str, diverged: int | None,
+def summarize(config: RunConfig, data, hist: dict[str, np.ndarray], outcome: Outcome, diverged: int | None,
               pred: torch.Tensor, grade_losses: list[float], params: list[torch.Tensor],
               seconds: float) -> "RunSummary":
     """A :class:`RunSummary` from a finished run (shared by the serial and batched paths)."""
-    ok = outcome != "diverged"
+    ok = outcome != Outcome.DIVERGED
     test_loss = HALF_MSE.value(pred, data.test.y).item() if ok else math.nan
     return RunSummary(
         config=config, outcome=outcome, diverged_epoch=diverged,
@@ -277,7 +344,7 @@ class RunSummary:
     """What a run leaves behind: final losses (0.5·MSE, eq. 1), histories and predictions."""
 
     config: RunConfig
-    outcome: str
+    outcome: Outcome
     diverged_epoch: int | None
     train_loss: float
     val_loss: float
@@ -292,7 +359,7 @@ class RunSummary:
 
     @property
     def diverged(self) -> bool:
-        return self.outcome == "diverged"
+        return self.outcome == Outcome.DIVERGED
 
 
 def grade_result(saved: dict, widths) -> TrainResult:
@@ -300,7 +367,7 @@ def grade_result(saved: dict, widths) -> TrainResult:
     vec = [t for t in saved["params"]]
     params = [(vec[2 * i], vec[2 * i + 1]) for i in range(len(vec) // 2)]
     return TrainResult(Network([params]), {k: v.numpy() for k, v in saved["history"].items()},
-                       saved["outcome"], int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]))
+                       Outcome(saved["outcome"]), int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]))
 
 
 def config_device(config) -> torch.device:

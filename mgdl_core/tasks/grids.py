@@ -22,8 +22,8 @@ import math
 import numpy as np
 import torch
 
+from ..core.data import Dataset, Split
 from .images import load_image
-from ..core.training import Dataset, Split
 
 # §6 pixel subsets (anchor-repo.md §4.2): what the authors' eigenvalue code cut from each image.
 _EIGEN_SUBSETS = {

@@ -29,20 +29,20 @@ coordinate network a user of such models reaches for, beside the paper's.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import torch
 
-from ..errors import ConfigError, as_config_error, check_int, check_number, plain
-from .base import RunConfig, config_device, check_profile
+from ..core.data import Dataset, Split
 from ..core.nets import format_structure, parse_structure
-from ..runtime import get_dtype
 from ..core.step import forward
-from ..core.training import Callback, Dataset, Split, TrainState
+from ..core.training import Callback, TrainState
+from ..errors import ConfigError, as_config_error, check_int, check_number, plain
+from ..runtime import get_dtype
+from .base import RunConfig, check_profile, config_device
+from .images import image_profile_lines, image_side, quick_downscale, resolve_image_field
 
 IMAGE_STRUCTURES = {4: {"sgdl": "(28)", "mgdl": "(32)"}, 5: {"sgdl": "(28)", "mgdl": "(32)"},
                     6: {"sgdl": "(27)", "mgdl": "(31)"}}
@@ -103,6 +103,29 @@ class ImageRegressionRun(RunConfig):
     kind: ClassVar[str] = "image_regression"
     task: ClassVar[str] = "image-regression"
     methods: ClassVar[tuple[str, ...]] = ("sgdl", "mgdl")
+    command: ClassVar[str] = "image"
+    about: ClassVar[str] = ("image regression of §4 (Table 1), §5 (Fig. 15) and §6 (Figs 3, 18–20), SGDL / MGDL; "
+                            "--image NAME or a path to your own file")
+
+    @classmethod
+    def cli_fields(cls, args, lr: float | None) -> dict:
+        fields = {"image": args.image or "cameraman", "section": args.section, "encoding": args.encoding}
+        return fields | ({"optimizer": args.optimizer} if args.optimizer is not None else {})
+
+    @classmethod
+    def profile_lines(cls) -> list[str]:
+        return image_profile_lines(SECTION_PROFILES)
+
+    def title(self) -> str:
+        return f"{self.image} (§{self.section})"
+
+    def measure_lines(self, summary) -> list[str]:
+        if summary.diverged:
+            return []
+        from .grids import psnr_from_loss
+
+        return [f"  PSNR (eq. 34): TrPSNR {psnr_from_loss(summary.train_loss):.2f} dB  "
+                f"TePSNR {psnr_from_loss(summary.test_loss):.2f} dB (every pixel)"]
 
     def __post_init__(self) -> None:
         from .grids import _EIGEN_SUBSETS
@@ -161,7 +184,7 @@ class ImageRegressionRun(RunConfig):
             return spec
         from ..core.nets import MGDL_STRUCTURES
 
-        if self.method == "mgdl":  # grade 1 reads the features; later grades are unchanged
+        if self.graded:  # grade 1 reads the features; later grades are unchanged
             grades = [parse_structure(g) for g in MGDL_STRUCTURES[spec.strip("()")]]
             grades[0] = (self.inputs,) + grades[0][1:]
             return "; ".join(format_structure(g) for g in grades)
@@ -190,64 +213,14 @@ class ImageRegressionRun(RunConfig):
     def extra_callbacks(self) -> list:
         if not self.snapshot_epochs:
             return []
-        grade = len(parse_grades(self)) if self.method == "mgdl" else None
+        grade = len(parse_grades(self)) if self.graded else None
         return [PredictionSnapshots(self.snapshot_epochs, grade)]
-
-
-def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -> None:
-    """Check and normalise a configuration's ``image`` (one of ``names``, or with ``allow_path``
-    an image file) and set ``image_sha256`` from a file, so the record names the exact image."""
-    from .images import _MISSING, _norm, file_sha256
-
-    image = plain(config.image)
-    if not isinstance(image, str) or not image:
-        raise ConfigError(f"image must be an image name or a file path, got {config.image!r}")
-    if _norm(image) in names:
-        if config.image_sha256 is not None:
-            raise ConfigError("image_sha256 is for an image given as a file path")
-        object.__setattr__(config, "image", _norm(image))
-        return
-    path = Path(image).expanduser()
-    if image.lower() in _MISSING:
-        raise ConfigError(f"{_MISSING[image.lower()]}'s file is missing from every public copy of the "
-                          "authors' repository, so it cannot be used here (the paper's row for it stands alone)")
-    if not allow_path or not path.is_file():
-        raise ConfigError(f"{what} uses the images {', '.join(names)}" + (" or a path to an image file" if allow_path else "")
-                          + f", not {image!r}"
-                          + (" (no such file)" if allow_path and ("/" in image or "." in image) else ""))
-    digest = file_sha256(path)
-    if config.image_sha256 is not None and config.image_sha256 != digest:
-        raise ConfigError(f"{path} has SHA-256 {digest[:12]}…, not the recorded {str(config.image_sha256)[:12]}…: "
-                          "the file changed since this configuration was made")
-    object.__setattr__(config, "image", str(path.resolve()))
-    object.__setattr__(config, "image_sha256", digest)
 
 
 def parse_grades(config: ImageRegressionRun) -> list:
     from ..core.nets import mgdl_structure
 
     return mgdl_structure(config.structure or config.default_structure())
-
-
-def image_side(image: str) -> int | None:
-    """The larger side of a named image or an image file (``None``: neither, which the
-    configuration reports when it is made)."""
-    from .images import IMAGES, load_image
-
-    key = str(image).lower()
-    if key in IMAGES:
-        return max(IMAGES[key].shape)
-    if Path(str(image)).expanduser().is_file():
-        with as_config_error(), warnings.catch_warnings():  # its colour note comes when the data load
-            warnings.simplefilter("ignore", UserWarning)
-            return max(load_image(Path(str(image)).expanduser()).shape)
-    return None
-
-
-def quick_downscale(image: str, side: int) -> int:
-    """The smallest integer factor that brings ``image``'s larger side to at most ``side``."""
-    size = image_side(image)
-    return 1 if size is None else max(1, math.ceil(size / side))
 
 
 class PredictionSnapshots(Callback):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
+
+from ..errors import ConfigError, as_config_error, plain
 
 _REPO = "Ronglong-Fang/Why-MGDL-outperforms-SGDL"
 _RAW = "https://raw.githubusercontent.com"
@@ -264,3 +267,59 @@ def load_image(name: str | os.PathLike[str]) -> np.ndarray:
     if arr.shape != img.shape:
         raise ValueError(f"{img.filename} has shape {arr.shape}, expected {img.shape}")
     return arr
+
+
+# ----------------------------------------------------------------------- images in configurations
+
+def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -> None:
+    """Check and normalise a configuration's ``image`` (one of ``names``, or with ``allow_path``
+    an image file) and set ``image_sha256`` from a file, so the record names the exact image."""
+    image = plain(config.image)
+    if not isinstance(image, str) or not image:
+        raise ConfigError(f"image must be an image name or a file path, got {config.image!r}")
+    if _norm(image) in names:
+        if config.image_sha256 is not None:
+            raise ConfigError("image_sha256 is for an image given as a file path")
+        object.__setattr__(config, "image", _norm(image))
+        return
+    path = Path(image).expanduser()
+    if image.lower() in _MISSING:
+        raise ConfigError(f"{_MISSING[image.lower()]}'s file is missing from every public copy of the "
+                          "authors' repository, so it cannot be used here (the paper's row for it stands alone)")
+    if not allow_path or not path.is_file():
+        raise ConfigError(f"{what} uses the images {', '.join(names)}" + (" or a path to an image file" if allow_path else "")
+                          + f", not {image!r}"
+                          + (" (no such file)" if allow_path and ("/" in image or "." in image) else ""))
+    digest = file_sha256(path)
+    if config.image_sha256 is not None and config.image_sha256 != digest:
+        raise ConfigError(f"{path} has SHA-256 {digest[:12]}…, not the recorded {str(config.image_sha256)[:12]}…: "
+                          "the file changed since this configuration was made")
+    object.__setattr__(config, "image", str(path.resolve()))
+    object.__setattr__(config, "image_sha256", digest)
+
+
+def image_side(image: str) -> int | None:
+    """The larger side of a named image or an image file (``None``: neither, which the
+    configuration reports when it is made)."""
+    key = str(image).lower()
+    if key in IMAGES:
+        return max(IMAGES[key].shape)
+    if Path(str(image)).expanduser().is_file():
+        with as_config_error(), warnings.catch_warnings():  # its colour note comes when the data load
+            warnings.simplefilter("ignore", UserWarning)
+            return max(load_image(Path(str(image)).expanduser()).shape)
+    return None
+
+
+def quick_downscale(image: str, side: int) -> int:
+    """The smallest integer factor that brings ``image``'s larger side to at most ``side``."""
+    size = image_side(image)
+    return 1 if size is None else max(1, math.ceil(size / side))
+
+
+def image_profile_lines(profiles: Mapping[int, Mapping[str, Mapping[str, object]]]) -> list[str]:
+    """``mgdl list``'s lines for an image task: the images it takes, then what each section's
+    profiles set (``profiles[section][profile]``)."""
+    return [f"--image: {', '.join(available_images())}, or a file path"] + [
+        f"--section {section} --profile {p}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        for section, by_profile in profiles.items() for p, values in by_profile.items()]

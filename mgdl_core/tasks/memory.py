@@ -12,16 +12,16 @@ from pathlib import Path
 
 import torch
 
-from ..errors import ConfigError
+from ..core.data import Dataset
 from ..core.nets import MSDL_SCALES, mgdl_structure, parameter_count, parse_structure
+from ..errors import ConfigError
 from ..runtime import get_dtype
-from ..core.training import Dataset
 
 
 def _trained_networks(config) -> list[tuple[tuple[int, ...], int]]:
     """(widths, branches) of each network a run trains: one, or one per MGDL grade."""
     spec = config.structure or config.default_structure()
-    if config.method == "mgdl":
+    if config.graded:
         return [(w, 1) for w in mgdl_structure(spec)]
     return [(parse_structure(spec), len(MSDL_SCALES) if config.method == "msdl" else 1)]
 
@@ -57,7 +57,7 @@ def estimate_memory_bytes(config, data: Dataset | None = None) -> int:
     params = sum(parameter_count(w) * b for w, b in nets)
     step = n_train * max(b * kept_per_point(w) for w, b in nets)
     evaluate = max(sizes) * max(b * pair(w) for w, b in nets)
-    features = sum(sizes) * (max(w[-2] for w, _ in nets) + 2) if config.method == "mgdl" else 0
+    features = sum(sizes) * (max(w[-2] for w, _ in nets) + 2) if config.graded else 0
     total = item * (3 * params + max(step, evaluate) + features + sum(sizes) * (columns + 1))
     if config.track_every > 0:
         m = max(parameter_count(w) * b for w, b in nets)

@@ -36,16 +36,18 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..errors import ConfigError, check_int, check_number, plain
-from .base import RunConfig, RunSummary, config_device, grade_result, check_profile, run_callbacks, summarize
-from .grids import pixel_grid, psnr
+from ..core.data import Dataset, Split
 from ..core.mgdl import MGDLModel, MGDLResult, grade_loop
 from ..core.nets import Network, init_params, mgdl_structure, sgdl_network
 from ..core.operators import FiniteDifference, GaussianBlur, Identity
 from ..core.rof import Auxiliary, ProxGradient, RofObjective
-from ..runtime import configure_cpu, get_dtype
 from ..core.step import forward
-from ..core.training import Callback, Dataset, Split, TrainState, train
+from ..core.training import Outcome, Recorder, TrainState, train
+from ..errors import ConfigError, check_int, check_number, plain
+from ..runtime import configure_cpu, get_dtype
+from .base import RunConfig, RunSummary, check_profile, config_device, grade_result, run_callbacks, summarize
+from .grids import pixel_grid, psnr
+from .images import image_profile_lines
 
 PROBLEMS = ("denoise", "deblur")
 DEBLUR_NOISE = 3.0  # σ of the noise added to a blurred image (on the 0–255 scale), §4
@@ -119,11 +121,54 @@ class RestorationRun(RunConfig):
     task: ClassVar[str] = "restoration"
     methods: ClassVar[tuple[str, ...]] = ("sgdl", "mgdl")
     batchable: ClassVar[bool] = False  # one u per run: the stacked sweep does not carry it
+    command: ClassVar[str] = "restore"
+    about: ClassVar[str] = ("denoising / deblurring of §4 (Tables 2–3) and §6 (Figs 21–24) on the ROF objective "
+                            "(Appendix C), SGDL / MGDL; --problem denoise --noise SIGMA or --problem deblur --blur SIGMA_HAT")
+
+    @classmethod
+    def cli_fields(cls, args, lr: float | None) -> dict:
+        if args.method == "msdl" or args.section == 5:
+            raise ConfigError("restore trains --method sgdl or mgdl, in --section 4 or 6")
+        fields = {"image": args.image or "butterfly", "section": args.section, "problem": args.problem}
+        if args.problem == "deblur":
+            if args.blur is None:
+                raise ConfigError("--problem deblur needs --blur SIGMA_HAT (the paper's 3, 5 or 7)")
+            if args.noise is not None:
+                raise ConfigError("--noise is denoising's: a blurred image gets the paper's noise σ = 3")
+            fields["blur"] = args.blur
+        else:
+            if args.blur is not None:
+                raise ConfigError("--blur is deblurring's: add --problem deblur")
+            fields["noise"] = 10.0 if args.noise is None else args.noise
+        return fields | {name: getattr(args, name) for name in ("lam", "beta", "optimizer")
+                         if getattr(args, name) is not None}
+
+    @classmethod
+    def profile_lines(cls) -> list[str]:
+        return image_profile_lines(RESTORATION_PROFILES)
+
+    def title(self) -> str:
+        level = f"σ={self.noise:g}" if self.problem == "denoise" else f"σ̂={self.blur:g}"
+        return f"{self.image} (§{self.section}) {self.problem} {level}"
+
+    def summary_lines(self, summary) -> list[str]:
+        first = super().summary_lines(summary)[0]
+        lines = [first, f"  objective (22)/(24) at the end: {summary.train_loss:.4e}"]
+        if not summary.diverged:
+            lines.append(f"  PSNR against the clean image: {restoration_psnr(summary):.2f} dB"
+                         + (" (after each grade: " + ", ".join(f"{p:.2f}" for p in grade_psnrs(summary)) + ")"
+                            if self.graded else ""))
+        return lines
+
+    @classmethod
+    def sweep_table(cls, results) -> list[str]:
+        return [f"{'η':>10} {'λ':>10} {'β':>10} {'outcome':>14} {'PSNR':>7}"] + [
+            f"{r.config.lr:10.4g} {r.config.lam:10.4g} {r.config.beta:10.4g} {r.outcome:>14} {restoration_psnr(r):7.2f}"
+            for r in results]
 
     def __post_init__(self) -> None:
-        from .images import available_images
-        from .image_regression import resolve_image_field
         from ..core.step import STEPS
+        from .images import available_images, resolve_image_field
 
         section = plain(self.section)
         if isinstance(section, bool) or section not in RESTORATION_PROFILES:
@@ -166,7 +211,7 @@ class RestorationRun(RunConfig):
     def profile_values(cls, profile: str, overrides: dict) -> dict:
         """The authors' protocol for ``section`` (default 4), ``problem`` and ``method``; the
         quick profile downscales to a side of at most ``quick_side`` (32) for §4."""
-        from .image_regression import quick_downscale
+        from .images import quick_downscale
 
         section = overrides.get("section", 4)
         if section not in RESTORATION_PROFILES:
@@ -193,8 +238,8 @@ class RestorationRun(RunConfig):
         """The ground truth as this run sees it: §4 the whole image (area-downscaled by
         ``downscale``), §6 the authors' small image (Barbara's top-right quadrant; every 2nd,
         then every 4th pixel)."""
-        from .baselines import downscale
         from ..errors import as_config_error
+        from .baselines import downscale
         from .images import load_image
 
         with as_config_error():
@@ -230,29 +275,24 @@ class RestorationRun(RunConfig):
         return train_restoration(self, callbacks, store)
 
 
-class PsnrRecorder(Callback):
+class PsnrRecorder(Recorder):
     """PSNR of the reconstruction g against the clean image every ``every`` epochs, at 0 and at
     the end (Figs 8–14): ``psnr_epoch`` and ``psnr`` in the history."""
 
+    epoch_key = "psnr_epoch"
+
     def __init__(self, every: int, clean: torch.Tensor):
-        self.every, self.clean = every, clean
+        super().__init__(every)
+        self.clean = clean
 
-    def on_start(self, state: TrainState) -> None:
-        epochs = state.history.get("psnr_epoch")
-        self._last = epochs[-1] if epochs else None
-        if state.epoch % self.every == 0:
-            self.on_epoch(state)
-
-    def on_epoch(self, state: TrainState) -> None:
-        if self._last == state.epoch:
-            return
-        self._last = state.epoch
+    def record(self, state: TrainState) -> None:
         with torch.no_grad():
             image = state.objective.image(forward(state.net, state.data.train.x))
         state.append("psnr_epoch", state.epoch)
         state.append("psnr", psnr(image, self.clean))
 
-    on_end = on_epoch
+    def on_end(self, state: TrainState) -> None:  # the last epoch, unless a period recorded it
+        self.on_epoch(state)
 
 
 def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSummary:
@@ -301,7 +341,7 @@ def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSu
                     store.save_grade(l, r)
             nets.append(net)
             results.append(r)
-            return None if r.outcome == "diverged" else net.branches[0]
+            return None if r.outcome == Outcome.DIVERGED else net.branches[0]
 
         splits = {"train": data.train}
         loop = grade_loop(len(grades), splits, train_grade, mode="offset", objective=rof,

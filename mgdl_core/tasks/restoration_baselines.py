@@ -25,8 +25,8 @@ from typing import Callable, Sequence, Union
 import numpy as np
 import torch
 
-from .grids import psnr
 from ..core.operators import Identity, gaussian_taps
+from .grids import psnr
 
 Array = Union[np.ndarray, torch.Tensor]
 

@@ -19,11 +19,11 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..core.data import Dataset, Split
 from ..core.jax_random import prng_key, uniform
-from ..core.training import Dataset, Split
-from ..errors import as_config_error, check_int
+from ..errors import ConfigError, as_config_error, check_int
 from ..runtime import get_dtype
-from .base import DEFAULT_STRUCTURES, RunConfig, config_device
+from .base import METHOD_TABLE, RunConfig, config_device
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class SyntheticRun(RunConfig):
 
     kind: ClassVar[str] = "synthetic"
     task: ClassVar[str] = "synthetic"
+    command: ClassVar[str] = "synthetic"
+    about: ClassVar[str] = "synthetic regression of §5–§7 (eq. 5), SGDL (26) / MGDL (30) / MSDL"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", check_int("setting", self.setting, 0, 2**31))
@@ -89,7 +91,20 @@ class SyntheticRun(RunConfig):
         return 1
 
     def default_structure(self) -> str:
-        return DEFAULT_STRUCTURES[self.method]
+        return METHOD_TABLE[self.method].synthetic_structure
 
     def dataset(self) -> Dataset:
         return synthetic_dataset(self.setting, dtype=get_dtype(self.dtype), device=config_device(self))
+
+    @classmethod
+    def cli_fields(cls, args, lr: float | None) -> dict:
+        if lr is None:
+            raise ConfigError("the following arguments are required: --lr")
+        return {"setting": args.setting}
+
+    def title(self) -> str:
+        return f"setting {self.setting}"
+
+    def replay_epochs(self) -> int:
+        """1,000 epochs: about a second."""
+        return 1_000

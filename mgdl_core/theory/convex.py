@@ -36,7 +36,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-
 # The cut below which a u_i or v_i of program (9) counts as zero, relative to the largest (and to
 # ‖e‖/‖X‖₂): :attr:`ConvexGrade.active`.
 SUPPORT_CUT = 1e-4

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .convergence import gradient_descent
 from .convex import (activation_patterns, random_two_layer, recover_network, solve_convex_grade, two_layer_loss,
                      two_layer_objective, unpack_two_layer, with_bias_column)
-from .convergence import gradient_descent
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ import torch
 from ..core.nets import Network
 from ..core.objectives import HALF_MSE, Objective
 from ..core.step import check_relu_prime_at_zero, differentiable_forward
-from ..core.training import Callback, TrainState
+from ..core.training import Callback, Outcome, Recorder, TrainState
 
 DENSE_BELOW = 200  # below this many parameters a dense eigen-solve is cheaper than Lanczos
 # Up to this many parameters a stalled Lanczos run falls back to the dense method (M products
@@ -246,7 +246,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
                     method=method, hvps=int(hvps))
 
 
-class EigenTracker(Callback):
+class EigenTracker(Recorder):
     """Records the extreme eigenvalues of I − ηH during :func:`train.train` (§6, Fig. 2).
 
     Every ``every`` epochs, and at epoch 0, at W^k before that epoch's update (the authors'
@@ -280,20 +280,15 @@ class EigenTracker(Callback):
         self.alpha_by_grade: dict[int | None, float] = {}
         self.spectra: list[tuple[int | None, int, Spectrum]] = []  # (grade, epoch, spectrum)
 
-    def on_start(self, state: TrainState) -> None:
-        epochs = state.history.get("eig_epoch")
-        self._last = epochs[-1] if epochs else None  # a resumed run has this epoch's spectrum
+    epoch_key = "eig_epoch"
+
+    def resume(self, state: TrainState) -> None:
         if state.history.get("hessian_norm"):  # resumed: α over the spectra recorded before
             seen = float(np.max(state.history["hessian_norm"]))
             self.alpha = max(self.alpha, seen)
             self.alpha_by_grade[state.grade] = max(self.alpha_by_grade.get(state.grade, 0.0), seen)
-        if state.epoch % self.every == 0:  # a resume between two periods records nothing extra
-            self.on_epoch(state)
 
-    def on_epoch(self, state: TrainState) -> None:
-        if self._last == state.epoch:
-            return
-        self._last = state.epoch
+    def record(self, state: TrainState) -> None:
         split = state.data.train
         relu0 = state.config.relu_prime_at_zero if self.relu_prime_at_zero is None else self.relu_prime_at_zero
         started = time.perf_counter()
@@ -332,4 +327,4 @@ class EigenStop(Callback):
         if not epochs or epochs[-1] != state.epoch:
             raise RuntimeError("EigenStop needs an EigenTracker with the same period placed before it")
         if state.epoch > 0 and float(state.history["eig_smallest"][-1][0]) < self.threshold:
-            state.stop("eig_stopped")
+            state.stop(Outcome.EIG_STOPPED)
