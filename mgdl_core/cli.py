@@ -54,6 +54,11 @@ def _config(args, lr: float | None):
     tasks = commands()
     if args.experiment not in tasks:
         raise UsageError(f"unknown experiment {args.experiment!r}: available: {', '.join(tasks)}")
+    cls = tasks[args.experiment]
+    try:
+        fields = cls.cli_fields(args, lr)  # the task's options first: a missing --lr before a bad --device
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.device not in (None, "auto"):
         from .runtime import get_device
 
@@ -61,13 +66,12 @@ def _config(args, lr: float | None):
             get_device(args.device)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    cls = tasks[args.experiment]
     overrides = dict(method=args.method, dtype=args.dtype, device=args.device, structure=args.structure,
                      track_every=args.track_every)
     given = dict(lr=lr, epochs=args.epochs, seed=args.seed, init=args.init, relu_prime_at_zero=args.relu_prime_at_zero)
     overrides.update({k: v for k, v in given.items() if v is not None})
+    overrides.update(fields)
     try:
-        overrides.update(cls.cli_fields(args, lr))
         return cls.profile(check_profile(args.profile), **overrides)
     except ValueError as exc:  # ConfigError, or a check of another module (structure, dtype)
         raise UsageError(str(exc)) from None

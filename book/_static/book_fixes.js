@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // A figure wider than a phone's column keeps the width its text is drawn for
-// (mgdl_core.book_style) and scrolls sideways inside its own box, not the page: every figure's
+// (mgdl_core.pages.book_style) and scrolls sideways inside its own box, not the page: every figure's
 // image goes into a `.mgdl-scroll` box (a player's image comes in one) inside a
 // `.mgdl-scroll-frame`, whose edges book_fixes.css shades while more of the figure lies beyond
 // them (`mgdl-more-left`, `mgdl-more-right`), so that a reader sees that it scrolls.

@@ -4,7 +4,7 @@ Grade l trains a shallow network N_{D_l} on D_l = {x_{lℓ}, e_{lℓ}} (eq. 3), 
 frozen features of the grades before it (the last hidden layer of grade l − 1, fed by grade
 l − 2's, and so on) and e_{lℓ} is the residual of the sum of the earlier grades' outputs:
 e_1 = y, e_{l+1} = e_l − g_l(Θ_l*; x). The final model is ḡ_L = Σ_l g_l (the additive
-composition below eq. 3). Each grade is trained by GD (eq. 4) through :func:`train.train`.
+composition below eq. 3). Each grade is trained by GD (eq. 4) through :func:`~mgdl_core.core.training.train`.
 
 The frozen features are computed once per grade on each split and cached, never per step, so a
 grade's step costs the same however deep the frozen stack (the authors' code does the same;
@@ -23,7 +23,7 @@ import torch
 from .data import Dataset, Split
 from .nets import Network, Widths, init_params
 from .objectives import HALF_MSE, Objective
-from .step import mlp_features, mlp_forward
+from .step import Step, mlp_features, mlp_forward
 from .training import Callback, Outcome, TrainConfig, TrainResult, train
 
 
@@ -60,6 +60,8 @@ class MGDLResult:
     model: MGDLModel
     grade_results: list[TrainResult]
     losses: dict[str, list[float]]  # "train"/"val"/"test" → loss of ḡ_l after grade l
+    # ḡ_L on every split, as the grade loop summed it (with the grade scales ε_l of eq. 24)
+    predictions: dict[str, torch.Tensor] | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -167,14 +169,26 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
                init: str = "he", seed: int = 0, same_seed_per_grade: bool = True,
                callbacks: Sequence[Callback] = (), finished: Sequence[TrainResult] = (),
                resume: dict | None = None,
-               on_grade_end: Callable[[int, TrainResult], None] | None = None) -> MGDLResult:
+               on_grade_end: Callable[[int, TrainResult], None] | None = None,
+               objective: Objective = HALF_MSE, mode: str = "residual",
+               scale: Callable[[torch.Tensor, torch.Tensor], float] | None = None,
+               grade_objective: Callable[[torch.Tensor, float], Objective] | None = None,
+               make_step: Callable[[TrainConfig, Objective], Step] | None = None,
+               carry: Callable[[TrainResult], None] | None = None) -> MGDLResult:
     """Train MGDL grade by grade (eq. 3–4). ``config`` is one config for every grade or one per
     grade. A grade that diverges ends the run (later grades would fit NaN residuals).
 
     Resuming: ``finished`` are the results of grades already trained (they are not trained
     again; their features and residuals are recomputed, bit for bit as before), ``resume`` a
     snapshot of the grade in progress, and ``on_grade_end(l, result)`` is called after each
-    newly trained grade (the durable-run layer saves it there)."""
+    newly trained grade (the durable-run layer saves it there).
+
+    Every task's grades go through here; what differs is a parameter. Regression (§3) minimises
+    ``objective`` (eq. 1) on residuals; restoration (Appendix C) trains in ``mode="offset"``
+    (:func:`grade_loop`) on ``grade_objective(ḡ_{l−1}, ε_l)`` (eq. 24) with grade scales
+    ``scale``, by the step ``make_step(config, objective)`` (default: the config's GD or Adam),
+    and ``carry(result)`` restores from a finished grade what the next one starts from (the ROF
+    u of eq. 20, in ``result.step_state``)."""
     configs = list(config) if isinstance(config, Sequence) else [config] * len(grades)
     if len(configs) != len(grades):
         raise ValueError(f"{len(configs)} training configs for {len(grades)} grades")
@@ -184,8 +198,9 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
     results: list[TrainResult] = []
     losses: dict[str, list[float]] = {k: [] for k in splits}
 
-    def train_grade(l: int, grade_data: Dataset):
+    def train_grade(l: int, grade_data: Dataset, offset: torch.Tensor | None = None, scale: float = 1.0):
         widths, cfg = grades[l - 1], configs[l - 1]
+        obj = objective if offset is None else grade_objective(offset, scale)
         if widths[0] != grade_data.train.x.shape[1]:
             raise ValueError(f"grade {l} expects {widths[0]} inputs but receives "
                              f"{grade_data.train.x.shape[1]} features")
@@ -195,11 +210,15 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
             result = finished[l - 1]
             net = result.net.to(dtype=dtype, device=device)
             result = TrainResult(net, result.history, result.outcome, result.epochs_run,
-                                 result.diverged_epoch, result.seconds)
+                                 result.diverged_epoch, result.seconds, result.step_state)
+            if carry is not None:
+                carry(result)
         else:
             # a snapshot left by a grade that finished just before a kill is stale: ignore it
             fresh = resume is not None and l == len(finished) + 1 and resume.get("grade") == l
-            result = train(net, grade_data, cfg, callbacks, grade=l, resume=resume if fresh else None)
+            step = make_step(cfg, obj) if make_step is not None else None
+            result = train(net, grade_data, cfg, callbacks, grade=l, resume=resume if fresh else None,
+                           objective=obj, step=step)
             if on_grade_end is not None:
                 on_grade_end(l, result)
         nets.append(net)
@@ -208,6 +227,6 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
             return None
         return net.branches[0]
 
-    loop = grade_loop(len(grades), splits, train_grade)
+    loop = grade_loop(len(grades), splits, train_grade, mode=mode, objective=objective, scale=scale)
     losses = {k: [v.item() for v in vals] for k, vals in loop.losses.items()}
-    return MGDLResult(MGDLModel(nets), results, losses)
+    return MGDLResult(MGDLModel(nets), results, losses, loop.predictions)

@@ -234,7 +234,7 @@ class SpectrumMeasures:
         return f"{method}: " + ", ".join(p.replace("-", "−") for p in self.parts()[:4]) + f"; {self.rises} loss rises"
 
 
-def _minus(x: float) -> str:
+def minus_text(x: float) -> str:
     """A number with a typographic minus."""
     return f"{x:.2f}".replace("-", "−")
 

@@ -24,11 +24,13 @@ FONT = 10
 DPI = 93
 
 
-def _title(name: str) -> str:
+def image_title(name: str) -> str:
+    """An image as the paper names it (a user's file keeps its path)."""
     return IMAGES[name].paper_name if name in IMAGES else name
 
 
-def _show(ax, image: np.ndarray, title: str) -> None:
+def show_image(ax, image: np.ndarray, title: str) -> None:
+    """A greyscale image in [0, 1] on ``ax``, unsmoothed, with ``title`` and no axes."""
     ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=FONT)
     ax.axis("off")
@@ -53,7 +55,7 @@ def fig5_figure(sgdl: RunSummary, mgdl: RunSummary) -> plt.Figure:
     for row, (run, snaps) in enumerate(((sgdl, s_snaps), (mgdl, m_snaps)), start=1):
         grade = f" grade {len(parse_grades(run.config))}" if run.config.graded else ""  # the snapshots' grade
         for col, (epoch, img, psnr) in enumerate(snaps):
-            _show(fig.add_subplot(grid[row, col]), img,
+            show_image(fig.add_subplot(grid[row, col]), img,
                   f"({next(letters)}) {LABELS[run.config.method]}{grade}\nepoch {epoch}: {psnr:.2f} dB")
     fig.tight_layout()
     return fig
@@ -69,14 +71,14 @@ def fig6_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]]) -> plt.Figur
         image = sgdl.config.image_array()
         for ax, run in zip(row[:2], (sgdl, mgdl)):
             plot_loss_curve(ax, run)
-            ax.set_title(f"{_title(name)}: {LABELS[run.config.method]} loss", fontsize=FONT)
+            ax.set_title(f"{image_title(name)}: {LABELS[run.config.method]} loss", fontsize=FONT)
             ax.tick_params(labelsize=FONT)
             ax.yaxis.set_minor_formatter(NullFormatter())  # in a small panel they overprint each other
             ax.set_xlabel("")
             ax.set_ylabel("")
         for ax, run in zip(row[2:], (sgdl, mgdl)):
             r = network_row(run, image)
-            _show(ax, run.test_pred.reshape(image.shape), f"{LABELS[run.config.method]}: {r.test_all:.2f} dB")
+            show_image(ax, run.test_pred.reshape(image.shape), f"{LABELS[run.config.method]}: {r.test_all:.2f} dB")
     fig.tight_layout()
     return fig
 
@@ -91,7 +93,7 @@ def fig15_figure(runs: Mapping[str, Sequence[RunSummary]]) -> plt.Figure:
     for ax, (name, rs) in zip(axes.flat, runs.items()):
         for method in ("sgdl", "mgdl"):
             plot_loss_vs_rate(ax, [r for r in rs if r.config.method == method], method)
-        ax.set_title(_title(name), fontsize=FONT)
+        ax.set_title(image_title(name), fontsize=FONT)
         ax.tick_params(labelsize=FONT)
         ax.xaxis.label.set_size(FONT)
         ax.yaxis.label.set_size(FONT)
@@ -108,7 +110,7 @@ def eigen_figure(pairs: Mapping[str, tuple[RunSummary, RunSummary]], height: flo
                              layout="constrained")
     for row, (name, (sgdl, mgdl)) in zip(axes, pairs.items()):
         for ax, run in zip(row, (sgdl, mgdl)):
-            plot_eigen_trajectories(ax, run, f"{_title(name)}: {LABELS[run.config.method]}, η = {run.config.lr:g}")
+            plot_eigen_trajectories(ax, run, f"{image_title(name)}: {LABELS[run.config.method]}, η = {run.config.lr:g}")
             ax.tick_params(labelsize=FONT)
     figure_legend(fig, ncol=3)
     return fig

@@ -46,7 +46,7 @@ import numpy as np
 from ..runs.results import Result, load_results
 from ..tasks.base import RunSummary
 from ..tasks.images import IMAGES
-from .analysis import RISE, SpectrumMeasures, _minus, loss_rises, spectrum_measures
+from .analysis import RISE, SpectrumMeasures, minus_text, loss_rises, spectrum_measures
 from .claims import grade_starts
 from .paper import paper_items, plan_rows
 from .paper_numbers import (AUTHORS_TRAIN_LOSS, PAGE_TITLES, PAPER_ITEMS, PAPER_SWEEP, S6_SETTING2_SGDL_STABLE_EPOCHS,
@@ -110,8 +110,8 @@ def contrast_text(other: SpectrumMeasures, mgdl: SpectrumMeasures, name: str) ->
     return (f"{name} is below −1 at {way(other.share, mgdl.share, 'more', 'fewer', 'as many')} of its "
             f"checkpoints than MGDL ({other.share:.0%} against {mgdl.share:.0%}), with "
             f"{way(other.most, mgdl.most, 'more', 'fewer', 'as many')} eigenvalues below −1 at once (up to "
-            f"{other.most} against {mgdl.most}); its lowest eigenvalue is {_minus(other.lowest)} against "
-            f"{_minus(mgdl.lowest)}, its first crossing at {first(other)} against {first(mgdl)}, and its "
+            f"{other.most} against {mgdl.most}); its lowest eigenvalue is {minus_text(other.lowest)} against "
+            f"{minus_text(mgdl.lowest)}, its first crossing at {first(other)} against {first(mgdl)}, and its "
             f"training loss rose above {RISE:g}× its running minimum {other.rises} times against "
             f"{mgdl.rises}")
 
@@ -238,7 +238,7 @@ def _tier(entry: PaperEntry, results, rows) -> ReportRow:
     Table 1) is above SGDL's. A reduced size is never *reproduced*: *partly* when MGDL is above in
     at least half of the cells, else *contradicted*."""
     from .plans import TIER_SIDES
-    from .restoration_report import _level
+    from .restoration_report import restoration_level
 
     items = [i for i in paper_items() if i.figure == entry.label]
     found = load_results({i.name: i.name for i in items}, results)
@@ -246,7 +246,7 @@ def _tier(entry: PaperEntry, results, rows) -> ReportRow:
     for item in items:
         if item.name in found:
             c = found[item.name].run.config
-            level = _level(c) if c.kind == "restoration" else None
+            level = restoration_level(c) if c.kind == "restoration" else None
             runs[c.image, level, c.method] = found[item.name].run
     cells = [k[:2] for k in runs if k[2] == "sgdl" and k[:2] + ("mgdl",) in runs]
     if not cells:

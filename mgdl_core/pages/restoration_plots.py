@@ -11,7 +11,7 @@ import numpy as np
 from ..tasks.base import RunSummary
 from ..tasks.grids import psnr
 from ..tasks.restoration import RestorationRun, restoration_psnr
-from .image_plots import DPI, FONT, _show, _title
+from .image_plots import DPI, FONT, show_image, image_title
 from .plots import COLORS, LABELS
 
 
@@ -26,7 +26,7 @@ def inputs_figure(configs: Sequence[RestorationRun], columns: int = 3) -> plt.Fi
     fig, axes = plt.subplots(rows, columns, figsize=(7.2, 2.5 * rows), squeeze=False, dpi=DPI)
     for ax, c in zip(axes.flat, configs):
         obs = c.observation()
-        _show(ax, obs, f"{_title(c.image)}, {_level(c)}\n{psnr(obs, c.clean_image()):.2f} dB")
+        show_image(ax, obs, f"{image_title(c.image)}, {_level(c)}\n{psnr(obs, c.clean_image()):.2f} dB")
     for ax in axes.flat[len(configs):]:
         ax.axis("off")
     fig.tight_layout()
@@ -57,9 +57,9 @@ def training_figure(pairs: Sequence[tuple[RunSummary, RunSummary]]) -> plt.Figur
         for ax, run in zip(row[:2], (sgdl, mgdl)):
             plot_psnr_curve(ax, run)
             ax.set_ylim(low - 0.5, high + 0.5)
-            ax.set_title(f"{_title(c.image)}, {_level(c)}: {LABELS[run.config.method]}", fontsize=FONT)
+            ax.set_title(f"{image_title(c.image)}, {_level(c)}: {LABELS[run.config.method]}", fontsize=FONT)
         for ax, run in zip(row[2:], (sgdl, mgdl)):
             image = run.test_pred.reshape(run.config.clean_image().shape)
-            _show(ax, image, f"{LABELS[run.config.method]}: {restoration_psnr(run):.2f} dB")
+            show_image(ax, image, f"{LABELS[run.config.method]}: {restoration_psnr(run):.2f} dB")
     fig.tight_layout()
     return fig

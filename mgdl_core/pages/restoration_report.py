@@ -80,7 +80,8 @@ def paper_value(image: str, problem: str, level: float, method: str) -> float | 
     return PAPER_TABLE3.get((image, method), {}).get(int(level))
 
 
-def _level(config: RestorationRun) -> float:
+def restoration_level(config: RestorationRun) -> float:
+    """A restoration cell's column in Tables 2–3: the noise σ (denoising) or the blur σ̂ (deblurring)."""
     return config.noise if config.problem == "denoise" else config.blur
 
 
@@ -94,8 +95,8 @@ def network_row(summary, minimum=None) -> RestorationRow:
     image = summary.test_pred.reshape(c.clean_image().shape)
     energy = split_energy(image, c.observation(), A, B, c.lam, c.beta) if not summary.diverged else math.nan
     clean = c.clean_image()
-    return RestorationRow(c.image, c.problem, _level(c), c.method, restoration_psnr(summary),
-                          paper_value(c.image, c.problem, _level(c), c.method), energy,
+    return RestorationRow(c.image, c.problem, restoration_level(c), c.method, restoration_psnr(summary),
+                          paper_value(c.image, c.problem, restoration_level(c), c.method), energy,
                           None if minimum is None else minimum.energy,
                           None if minimum is None else psnr(minimum.image, clean), c.lam, c.beta)
 
@@ -122,7 +123,7 @@ def classical_rows(config: RestorationRun, bm3d: bool = True, tv_grid: tuple = T
 
     clean, obs = config.clean_image(), config.observation()
     A, B = config.operators()
-    cell = dict(image=config.image, problem=config.problem, level=_level(config))
+    cell = dict(image=config.image, problem=config.problem, level=restoration_level(config))
     rows = [RestorationRow(method="input", psnr=psnr(obs, clean), **cell)]
     tv = rb.tune(lambda lam: rb.solve_rof(obs, A, B, lam, iterations=tv_iterations, tol=tv_tol).image, tv_grid, clean)
     runs = f", {tv_iterations:,} Condat–Vũ iterations" if config.problem == "deblur" and tv_iterations != 5_000 else ""
@@ -208,7 +209,7 @@ def table_rows(summaries, bm3d: bool = True) -> list[RestorationRow]:
     seen: set = set()
     for s in summaries:
         c = s.config
-        cell = (c.image, c.problem, _level(c))
+        cell = (c.image, c.problem, restoration_level(c))
         if cell not in seen:
             seen.add(cell)
             rows += classical_rows(c, bm3d=bm3d)
@@ -220,7 +221,7 @@ def table_rows(summaries, bm3d: bool = True) -> list[RestorationRow]:
 
 def pairs_by_cell(summaries) -> dict[tuple[str, str, float], tuple]:
     """(SGDL, MGDL) summaries by cell (image, problem, level), for the training figures."""
-    by = {(s.config.image, s.config.problem, _level(s.config), s.config.method): s for s in summaries}
+    by = {(s.config.image, s.config.problem, restoration_level(s.config), s.config.method): s for s in summaries}
     return {k[:3]: (by[k[:3] + ("sgdl",)], by[k[:3] + ("mgdl",)])
             for k in by if k[3] == "sgdl" and k[:3] + ("mgdl",) in by}
 

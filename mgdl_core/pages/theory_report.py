@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..core.training import Outcome
 from ..tasks.synthetic import get_setting
 from ..theory.convergence import LinearisedPath, alpha_by_grade
 from ..theory.convex import random_two_layer, two_layer_loss, with_bias_column
@@ -133,7 +134,7 @@ def rate_claims(tracked: Mapping[tuple[int, str], object]) -> list[str]:
         alphas = alpha_by_grade(run)
         fails = decide(run.config.lr * max(alphas), ">", 2.0, RATE_ROOM, relative=True)
         lines.append(f"{_label(run)}: η·alpha_hat > 2 on its path: {fails}")
-        lines.append(f"  trained without diverging: {'yes' if run.outcome == 'completed' else 'no'}")
+        lines.append(f"  trained without diverging: {'yes' if run.outcome == Outcome.COMPLETED else 'no'}")
     for setting in dict.fromkeys(s for s, _ in tracked):
         sgdl, mgdl = tracked.get((setting, "sgdl")), tracked.get((setting, "mgdl"))
         # Only at comparable rates: near the edge of stability λ_max is held near 2/η, so at rates

@@ -35,7 +35,7 @@ def run_recorded(config: RunConfig, out: str | Path = "runs", *, force: bool = F
 
     Checkpoints are written ``first_checkpoint_s`` after training starts, then every
     ``every_seconds`` (and on SIGINT/SIGTERM). Before any training, ``out`` is created and probed
-    (:func:`~mgdl_core.runs.files.ensure_writable`), the device, the memory (:func:`check_memory`)
+    (:func:`~mgdl_core.runs.files.ensure_writable`), the device, the memory (:func:`~mgdl_core.tasks.memory.check_memory`)
     and any checkpoint are checked: a refusal is a :class:`~mgdl_core.errors.ConfigError`, a
     damaged record or checkpoint (without ``force``) a :class:`~mgdl_core.errors.CorruptRecord`.
 

@@ -96,7 +96,7 @@ def _check_choice(name: str, value, choices) -> str:
 class RunConfig:
     """What every run configuration has: the method, its network, how it trains, what it tracks.
 
-    A subclass is one task (:class:`SyntheticRun`; :class:`~mgdl_core.tasks.image_regression.ImageRegressionRun`)
+    A subclass is one task (:class:`~mgdl_core.tasks.synthetic.SyntheticRun`; :class:`~mgdl_core.tasks.image_regression.ImageRegressionRun`)
     and adds its data fields, ``kind`` (its records' folder), ``methods``, ``inputs`` (the
     input width its structures need), ``default_structure()``, ``dataset()`` and its profiles
     (``profile_values``). ``epochs`` counts epochs of the one network (SGDL, MSDL) or *per grade*
@@ -363,11 +363,12 @@ class RunSummary:
 
 
 def grade_result(saved: dict, widths) -> TrainResult:
-    """A finished MGDL grade as saved by :meth:`RunStore.save_grade`."""
+    """A finished MGDL grade as saved by :meth:`mgdl_core.runs.checkpoints.RunStore.save_grade` (the :class:`Store`)."""
     vec = [t for t in saved["params"]]
     params = [(vec[2 * i], vec[2 * i + 1]) for i in range(len(vec) // 2)]
     return TrainResult(Network([params]), {k: v.numpy() for k, v in saved["history"].items()},
-                       Outcome(saved["outcome"]), int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]))
+                       Outcome(saved["outcome"]), int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]),
+                       saved.get("step_state"))
 
 
 def config_device(config) -> torch.device:

@@ -26,7 +26,7 @@ from ..core.data import Dataset, Split
 from .images import load_image
 
 # §6 pixel subsets (anchor-repo.md §4.2): what the authors' eigenvalue code cut from each image.
-_EIGEN_SUBSETS = {
+EIGEN_SUBSETS = {
     "resolution_chart": (slice(None), slice(None)),
     "cameraman": (slice(None), slice(None)),
     "barbara": (slice(0, 256), slice(256, None)),  # the top-right quadrant
@@ -88,9 +88,9 @@ def section_image(name: str, section: int) -> np.ndarray:
 def eigen_subset(name: str, image: np.ndarray) -> np.ndarray:
     """The §6 image: the authors' cut of ``image`` (Barbara: its top-right quadrant), then every
     second row and column. Training on its ¼ grid gives 64² = 4,096 pixels (128² for Butterfly)."""
-    if name not in _EIGEN_SUBSETS:
-        raise ValueError(f"§6 uses the images {', '.join(_EIGEN_SUBSETS)}, not {name!r}")
-    rows, cols = _EIGEN_SUBSETS[name]
+    if name not in EIGEN_SUBSETS:
+        raise ValueError(f"§6 uses the images {', '.join(EIGEN_SUBSETS)}, not {name!r}")
+    rows, cols = EIGEN_SUBSETS[name]
     return _check_image(image)[rows, cols][::2, ::2]
 
 

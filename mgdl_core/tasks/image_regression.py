@@ -128,7 +128,7 @@ class ImageRegressionRun(RunConfig):
                 f"TePSNR {psnr_from_loss(summary.test_loss):.2f} dB (every pixel)"]
 
     def __post_init__(self) -> None:
-        from .grids import _EIGEN_SUBSETS
+        from .grids import EIGEN_SUBSETS
         from .images import available_images
 
         section = plain(self.section)
@@ -136,7 +136,7 @@ class ImageRegressionRun(RunConfig):
             raise ConfigError(f"image regression is in sections 4, 5 and 6, not {self.section!r}")
         if self.method == "msdl":
             raise ConfigError("MSDL is a one-input (synthetic) model; image regression takes 'sgdl' or 'mgdl'")
-        resolve_image_field(self, list(_EIGEN_SUBSETS) if section == 6 else available_images(),
+        resolve_image_field(self, list(EIGEN_SUBSETS) if section == 6 else available_images(),
                             section != 6, f"§{section} image regression")
         if self.encoding not in ENCODINGS:
             raise ConfigError(f"unknown encoding {self.encoding!r}: use one of {', '.join(ENCODINGS)}")

@@ -37,12 +37,12 @@ import numpy as np
 import torch
 
 from ..core.data import Dataset, Split
-from ..core.mgdl import MGDLModel, MGDLResult, grade_loop
-from ..core.nets import Network, init_params, mgdl_structure, sgdl_network
+from ..core.mgdl import train_mgdl
+from ..core.nets import Network, mgdl_structure, sgdl_network
 from ..core.operators import FiniteDifference, GaussianBlur, Identity
 from ..core.rof import Auxiliary, ProxGradient, RofObjective
 from ..core.step import forward
-from ..core.training import Outcome, Recorder, TrainState, train
+from ..core.training import Recorder, TrainState, train
 from ..errors import ConfigError, check_int, check_number, plain
 from ..runtime import configure_cpu, get_dtype
 from .base import RunConfig, RunSummary, check_profile, config_device, grade_result, run_callbacks, summarize
@@ -320,35 +320,23 @@ def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSu
         r = fit(net, data, rof, None, config.epochs, resume)
         image, nets, results, grade_losses = rof.image(forward(net, data.train.x)), [net], [r], []
         hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
-    else:
+    else:  # the one grade loop, on (22) then (24): u carried across grades, the inner step restarted
         grades = mgdl_structure(structure)
         epochs = config.grade_epochs or (config.epochs,) * len(grades)
-        finished = store.finished_grades() if store is not None else []
-        nets, results = [], []
+        finished = [grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
 
-        def train_grade(l: int, grade_data: Dataset, offset=None, scale: float = 1.0):
-            objective = rof if offset is None else rof.for_grade(offset, scale)
-            if l <= len(finished):  # trained before an interruption: its parameters and its u
-                saved = finished[l - 1]
-                r = grade_result(saved, grades[l - 1])
-                net = r.net.to(dtype=dtype, device=device)
-                rof.aux.u = saved["step_state"]["u"].to(dtype=dtype, device=device)
-            else:
-                net = Network([init_params(grades[l - 1], config.init, seed=config.seed, dtype=dtype, device=device)])
-                fresh = resume is not None and l == len(finished) + 1 and resume.get("grade") == l
-                r = fit(net, grade_data, objective, l, epochs[l - 1], resume if fresh else None)
-                if store is not None:
-                    store.save_grade(l, r)
-            nets.append(net)
-            results.append(r)
-            return None if r.outcome == Outcome.DIVERGED else net.branches[0]
+        def carry_u(result) -> None:  # a grade trained before an interruption: the u it left
+            rof.aux.u = result.step_state["u"].to(dtype=dtype, device=device)
 
-        splits = {"train": data.train}
-        loop = grade_loop(len(grades), splits, train_grade, mode="offset", objective=rof,
-                          scale=rms_scale if config.grade_scaling else None)
-        image = loop.predictions["train"].reshape(rof.shape)
-        grade_losses = [v.item() for v in loop.losses["train"]]
-        res = MGDLResult(MGDLModel(nets), results, {})
+        res = train_mgdl(grades, Dataset(data.train), [config.train_config(e) for e in epochs], init=config.init,
+                         seed=config.seed, callbacks=cbs, finished=finished, resume=resume,
+                         on_grade_end=store.save_grade if store is not None else None,
+                         objective=rof, mode="offset", scale=rms_scale if config.grade_scaling else None,
+                         grade_objective=rof.for_grade,
+                         make_step=lambda cfg, objective: ProxGradient(cfg.make_step(), objective, config.alpha),
+                         carry=carry_u)
+        image = res.predictions["train"].reshape(rof.shape)
+        grade_losses, nets, results = res.losses["train"], res.model.grades, res.grade_results
         hist, outcome, diverged = res.history(), res.outcome, res.diverged_epoch
     params = [n.vector().cpu() for n in nets]
     seconds = sum(r.seconds for r in results)

@@ -247,7 +247,7 @@ def hessian_spectrum(net: Network, x: torch.Tensor, y: torch.Tensor, eta: float,
 
 
 class EigenTracker(Recorder):
-    """Records the extreme eigenvalues of I − ηH during :func:`train.train` (§6, Fig. 2).
+    """Records the extreme eigenvalues of I − ηH during :func:`~mgdl_core.core.training.train` (§6, Fig. 2).
 
     Every ``every`` epochs, and at epoch 0, at W^k before that epoch's update (the authors'
     protocol, shared/notes/anchor-repo.md §4), with η = ``state.config.lr`` and the training
