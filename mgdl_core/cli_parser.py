@@ -33,9 +33,9 @@ def _limit(module: str, name: str) -> Callable[[], float]:
 
 
 _max_lr, _max_epochs = _limit("core.training", "MAX_LR"), _limit("core.training", "MAX_EPOCHS")
-
-
 _max_seed, _max_workers = _limit("tasks.base", "MAX_SEED"), _limit("runs.sweeps", "MAX_WORKERS")
+_max_noise, _max_blur = _limit("tasks.restoration", "MAX_NOISE"), _limit("tasks.restoration", "MAX_BLUR")
+_max_weight = _limit("tasks.restoration", "MAX_WEIGHT")
 
 
 def _positive_float(text: str, high: float = math.inf) -> float:
@@ -139,13 +139,14 @@ def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float
 
 
 def parse_weight(text: str) -> float:
-    """λ or β of the ROF objective: a finite number in [0, 10^6]."""
+    """λ or β of the ROF objective: a finite number in [0, MAX_WEIGHT] (10^6)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1e6):
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1e6, got {text!r}")
+    high = _max_weight()
+    if not (math.isfinite(value) and 0.0 <= value <= high):
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {high:,.0f}, got {text!r}")
     return value
 
 
@@ -161,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="image/restore: one of the paper's images (see `mgdl list`) or a path to an image "
                              "file (default: cameraman; restore: butterfly)")
         sp.add_argument("--problem", choices=("denoise", "deblur"), default="denoise", help="restore: the task")
-        sp.add_argument("--noise", type=lambda t: _positive_float(t, 255.0), default=None, metavar="SIGMA",
+        sp.add_argument("--noise", type=lambda t: _positive_float(t, _max_noise()), default=None, metavar="SIGMA",
                         help="restore: noise σ on the 0–255 scale (denoise, default 10; deblurring adds 3)")
-        sp.add_argument("--blur", type=lambda t: _positive_float(t, 100.0), default=None, metavar="SIGMA_HAT",
+        sp.add_argument("--blur", type=lambda t: _positive_float(t, _max_blur()), default=None, metavar="SIGMA_HAT",
                         help="restore: the Gaussian blur's σ̂ (deblur: 3, 5, 7 in the paper)")
         sp.add_argument("--lam", type=parse_weight, default=None,
                         help="restore: λ of eq. (18) (default: the authors' best for Butterfly)")

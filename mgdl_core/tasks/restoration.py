@@ -53,6 +53,10 @@ PROBLEMS = ("denoise", "deblur")
 DEBLUR_NOISE = 3.0  # σ of the noise added to a blurred image (on the 0–255 scale), §4
 PAPER_NOISES = (10, 20, 30, 40, 50, 60)  # Table 2's columns
 PAPER_BLURS = (3, 5, 7)  # Table 3's columns (σ̂)
+# The ranges a configuration and the mgdl command's options accept (one constant each, read by both)
+MAX_NOISE = 255.0  # σ on the 0–255 scale
+MAX_BLUR = 100.0  # the Gaussian's σ̂, in pixels
+MAX_WEIGHT = 1e6  # λ of eq. (18), β of eq. (22)
 S4_IMAGES = ("butterfly", "pirate", "chest")
 S6_DENOISE = {"butterfly": (slice(None), slice(None)), "barbara": (slice(0, 256), slice(256, None))}
 
@@ -184,14 +188,14 @@ class RestorationRun(RunConfig):
         put = lambda k, v: object.__setattr__(self, k, v)
         if self.noise is None:
             put("noise", DEBLUR_NOISE if self.problem == "deblur" else 10.0)
-        put("noise", check_number("noise", self.noise, 0.0, 255.0))
-        put("blur", check_number("blur", self.blur, 0.0, 100.0))
+        put("noise", check_number("noise", self.noise, 0.0, MAX_NOISE))
+        put("blur", check_number("blur", self.blur, 0.0, MAX_BLUR))
         if self.problem == "deblur" and self.blur == 0:
             raise ConfigError("deblurring needs a blur: set blur to the Gaussian's σ̂ (the paper's 3, 5, 7)")
         if self.problem == "denoise" and self.blur != 0:
             raise ConfigError("a blur belongs to problem='deblur'")
-        put("lam", check_number("lam", self.lam, 0.0, 1e6))
-        put("beta", check_number("beta", self.beta, 0.0, 1e6, low_open=True))
+        put("lam", check_number("lam", self.lam, 0.0, MAX_WEIGHT))
+        put("beta", check_number("beta", self.beta, 0.0, MAX_WEIGHT, low_open=True))
         put("alpha", check_number("alpha", self.alpha, 0.0, 1.0, low_open=True))
         if self.optimizer not in STEPS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(STEPS)}")
