@@ -36,8 +36,9 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "bm3d_denoise", "tune"),
     "image_regression": ("IMAGE_STRUCTURES", "ENCODINGS", "FOURIER_SIDE", "FIG5_EPOCHS", "S6_RATES",
         "SECTION_PROFILES", "ImageRegressionRun", "parse_grades", "PredictionSnapshots"),
-    "restoration": ("PROBLEMS", "DEBLUR_NOISE", "PAPER_NOISES", "PAPER_BLURS", "S4_IMAGES",
-        "S6_DENOISE", "S4_HYPER", "S6_HYPER", "RESTORATION_PROFILES", "degrade", "rms_scale",
-        "RestorationRun", "PsnrRecorder", "train_restoration", "restoration_psnr", "grade_psnrs"),
+    "restoration": ("PROBLEMS", "DEBLUR_NOISE", "PAPER_NOISES", "PAPER_BLURS", "MAX_NOISE",
+        "MAX_BLUR", "MAX_WEIGHT", "S4_IMAGES", "S6_DENOISE", "S4_HYPER", "S6_HYPER",
+        "RESTORATION_PROFILES", "degrade", "rms_scale", "RestorationRun", "PsnrRecorder",
+        "train_restoration", "restoration_psnr", "grade_psnrs"),
     "kinds": ("KINDS",),
 })
