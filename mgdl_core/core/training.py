@@ -213,9 +213,11 @@ class Recorder(Callback):
     across resumes: at the start when the epoch is a period's (epoch 0, or a resume on a period
     boundary) unless the history already holds that epoch in ``epoch_key``; a resume between two
     periods records nothing extra. Subclasses say what to record (:meth:`record`) and what to
-    take back from a resumed history (:meth:`resume`)."""
+    take back from a resumed history (:meth:`resume`). With ``at_end`` it also records the last
+    epoch, unless a period already did."""
 
     epoch_key = "epoch"
+    at_end = False
 
     def __init__(self, every: int):
         self.every = every
@@ -233,6 +235,10 @@ class Recorder(Callback):
         self._last = state.epoch
         self.record(state)
 
+    def on_end(self, state: TrainState) -> None:
+        if self.at_end:
+            self.on_epoch(state)
+
     def resume(self, state: TrainState) -> None:
         """Take back what this callback keeps besides the history, from a resumed run's history."""
 
@@ -243,6 +249,8 @@ class Recorder(Callback):
 class LossRecorder(Recorder):
     """Records train/validation loss at W^k every ``every`` epochs (and at 0 and the end) and
     detects divergence."""
+
+    at_end = True
 
     def record(self, state: TrainState) -> None:
         data, objective = state.data, state.objective
@@ -255,9 +263,6 @@ class LossRecorder(Recorder):
         if is_diverged(train, state.config.diverge_above):
             state.diverged_epoch = state.epoch
             state.stop(Outcome.DIVERGED)
-
-    def on_end(self, state: TrainState) -> None:  # the last epoch, unless a period recorded it
-        self.on_epoch(state)
 
 
 class EarlyStopper(Callback):

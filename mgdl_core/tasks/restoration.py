@@ -284,6 +284,7 @@ class PsnrRecorder(Recorder):
     the end (Figs 8–14): ``psnr_epoch`` and ``psnr`` in the history."""
 
     epoch_key = "psnr_epoch"
+    at_end = True
 
     def __init__(self, every: int, clean: torch.Tensor):
         super().__init__(every)
@@ -294,9 +295,6 @@ class PsnrRecorder(Recorder):
             image = state.objective.image(forward(state.net, state.data.train.x))
         state.append("psnr_epoch", state.epoch)
         state.append("psnr", psnr(image, self.clean))
-
-    def on_end(self, state: TrainState) -> None:  # the last epoch, unless a period recorded it
-        self.on_epoch(state)
 
 
 def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSummary:
