@@ -26,7 +26,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .cli_parser import UsageError, build_parser, parse_rates, parse_weight
+from .cli_parser import MAX_RATES, UsageError, build_parser, parse_beta, parse_lam, parse_rates
 from .errors import ConfigError, CorruptRecord
 from .tasks.images import ImageNotFoundError
 
@@ -55,6 +55,10 @@ def _config(args, lr: float | None):
     if args.experiment not in tasks:
         raise UsageError(f"unknown experiment {args.experiment!r}: available: {', '.join(tasks)}")
     cls = tasks[args.experiment]
+    for name in sorted({o for task in tasks.values() for o in task.options} - set(cls.options)):
+        if getattr(args, name, None) is not None:
+            owners = [c for c, task in tasks.items() if name in task.options]
+            raise UsageError(f"--{name} is an option of {' and '.join(owners)}, not of {args.experiment}")
     try:
         fields = cls.cli_fields(args, lr)  # the task's options first: a missing --lr before a bad --device
     except ValueError as exc:
@@ -118,10 +122,15 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
 
 def _cmd_run(args) -> int:
     from .core.progress import ProgressBar
-    from .runs.recorded import run_recorded
-    from .runs.records import record_dir
+    from .runs.recorded import load_record, run_recorded
+    from .runs.records import is_complete, record_dir
 
     config = _config(args, args.lr)
+    folder = record_dir(_out(args), config.kind, config)
+    if not args.force and is_complete(folder):  # served as it is: a read-only --out serves its records
+        _print_summary(load_record(folder), args.json, folder)
+        return 0
+    config.check_inputs()  # its image found and unchanged, before the folder, the lock and training
     out = _writable_out(args)
     bars = [] if args.quiet else [ProgressBar(every=1000, desc=f"{config.method} η={config.lr:g}")]
     summary = run_recorded(config, out, force=args.force, callbacks=bars, **_every(args))
@@ -138,10 +147,14 @@ def _cmd_sweep(args) -> int:
     if args.lams is not None or args.betas is not None:
         if not {"lam", "beta"} <= {f.name for f in dataclasses.fields(configs[0])}:
             raise UsageError("--lams and --betas are restore's (the (λ, β, lr) grid of Appendix C)")
-        lams = parse_rates(args.lams, "--lams", parse_weight, "λ") if args.lams is not None else [None]
-        betas = parse_rates(args.betas, "--betas", parse_weight, "β") if args.betas is not None else [None]
+        lams = parse_rates(args.lams, "--lams", parse_lam, "λ") if args.lams is not None else [None]
+        betas = parse_rates(args.betas, "--betas", parse_beta, "β") if args.betas is not None else [None]
+        if len(configs) * len(lams) * len(betas) > MAX_RATES:
+            raise UsageError(f"--lrs × --lams × --betas is {len(configs) * len(lams) * len(betas):_} runs; "
+                             f"a sweep takes at most {MAX_RATES:_}")
         configs = [c.replace(**({"lam": lam} if lam is not None else {}), **({"beta": beta} if beta is not None else {}))
                    for c in configs for lam in lams for beta in betas]
+    configs[0].check_inputs()  # one image for every run: found and unchanged before any work
     if args.backend == "batched" and (args.method == "msdl" or args.track_every):
         raise UsageError("--backend batched runs SGDL and MGDL without --track-every; use processes or serial")
     # sweep() checks --out (and that Ray is there, for --backend ray) before any run
@@ -164,17 +177,11 @@ def _cmd_list(args) -> int:
 
 
 def _record_folder(args) -> Path:
-    """``args.run`` as a record folder, or the one record under --out whose hash starts with it."""
-    from .runs.records import is_complete
+    """``args.run`` as a record folder, or the one record under --out whose hash starts with it
+    (a hex prefix, never a pattern: :func:`mgdl_core.runs.recorded.find_record`)."""
+    from .runs.recorded import find_record
 
-    folder = Path(args.run)
-    if not is_complete(folder):
-        matches = [p for p in _out(args).glob(f"*/{args.run}*") if is_complete(p)]
-        if len(matches) != 1:
-            raise UsageError(f"no record {args.run!r} under {_out(args)}/" if not matches else
-                             f"{args.run!r} matches {len(matches)} records; give more of the hash")
-        folder = matches[0]
-    return folder
+    return find_record(_out(args), args.run)
 
 
 def _cmd_show(args) -> int:
@@ -211,12 +218,15 @@ def _cmd_doctor(args) -> int:
     from .runs.recorded import check_runs_dir
 
     out = _out(args)
-    problems = check_runs_dir(out)  # also removes what killed writers left behind
-    for _, problem in problems:
+    check = check_runs_dir(out)  # also removes what dead writers left behind
+    for _, problem in [*check, *check.unreadable]:
         print(problem)
-    n = len(problems)
-    print(f"{out}: {n} corrupt record{'s' * (n != 1)} or checkpoint{'s' * (n != 1)}" if n else
-          f"{out}: every record and checkpoint verifies")
+    n = len(check)
+    print(f"{out}: {check.records} record{'s' * (check.records != 1)} and {check.checkpoints} "
+          f"checkpoint{'s' * (check.checkpoints != 1)} read"
+          + (f", {check.removed} leftover{'s' * (check.removed != 1)} of dead writers removed" if check.removed else "")
+          + (f": {n} corrupt" if n else ": every one verifies")
+          + (f"; {len(check.unreadable)} this code cannot read (intact)" if check.unreadable else ""))
     return EXIT_PROBLEMS if n else 0
 
 
@@ -276,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         args = build_parser().parse_args(argv)
+        if args.command != "list":
+            from .runtime import check_environment
+
+            check_environment()  # a bad MGDL_* value: one line now, not a surprise mid-run
         if args.command not in ("run", "sweep", "paper") or getattr(args, "paper_command", "run") != "run":
             return HANDLERS[args.command](args)
         from .runs.sweeps import stopping_signals  # SIGTERM stops like Ctrl-C
@@ -285,13 +299,19 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError, CorruptRecord) as exc:
         print(f"mgdl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ImageNotFoundError as exc:  # where it looked, then how to fix it: the first and last lines
-        lines = str(exc).splitlines()
-        print(f"mgdl: error: {lines[0]} {lines[-1] if len(lines) > 1 else ''}".rstrip(), file=sys.stderr)
+    except ImageNotFoundError as exc:  # what, where it looked and how to fix it, on one line
+        print("mgdl: error: " + " ".join(line.strip() for line in str(exc).splitlines()), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `mgdl list | head`
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as exc:  # a write that failed (a full disk): one line, nothing left behind
+        from .runs.files import WriteFailed
+
+        if not isinstance(exc, WriteFailed):
+            raise
+        print(f"mgdl: error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except KeyboardInterrupt as exc:
         return _interrupted(exc, got, args)
 

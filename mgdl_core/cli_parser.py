@@ -1,9 +1,10 @@
 """The ``mgdl`` command's grammar: its subcommands and options, and the argument types that refuse
 a bad value in one line before anything is imported or trained (:class:`UsageError`).
 
-The bounds come from the library (the rate's, the epochs', the seed's, the workers'), looked up
-when an argument is parsed, so the command and the library never disagree and ``mgdl --help``
-does not import torch. The handlers are :mod:`mgdl_core.cli`.
+The bounds come from the library: an option that sets a configuration field parses with the
+range declared on that field (:func:`mgdl_core.errors.field_bound`), others with the library's
+limit (the workers'), looked up when an argument is parsed, so the command and the library
+never disagree and ``mgdl --help`` does not import torch. The handlers are :mod:`mgdl_core.cli`.
 """
 from __future__ import annotations
 
@@ -32,26 +33,26 @@ def _limit(module: str, name: str) -> Callable[[], float]:
     return lambda: getattr(importlib.import_module(f"mgdl_core.{module}"), name)
 
 
-_max_lr, _max_epochs = _limit("core.training", "MAX_LR"), _limit("core.training", "MAX_EPOCHS")
-_max_seed, _max_workers = _limit("tasks.base", "MAX_SEED"), _limit("runs.sweeps", "MAX_WORKERS")
-_max_noise, _max_blur = _limit("tasks.restoration", "MAX_NOISE"), _limit("tasks.restoration", "MAX_BLUR")
-_max_weight = _limit("tasks.restoration", "MAX_WEIGHT")
+def _field(module: str, cls: str, name: str) -> Callable[[str], float]:
+    """An argparse type for field ``name`` of the configuration ``mgdl_core.<module>.<cls>``: the
+    range declared on the field (:class:`mgdl_core.errors.Bound`), read when parsing (importing a
+    task imports torch), so an option and the configuration it sets accept the same values."""
+
+    def parse(text: str):
+        from .errors import ConfigError, field_bound
+
+        bound = field_bound(getattr(importlib.import_module(f"mgdl_core.{module}"), cls), name)
+        try:
+            return bound.parse(name, text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
-def _positive_float(text: str, high: float = math.inf) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    if value > high:
-        raise argparse.ArgumentTypeError(f"must be at most {high:g}, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    return _positive_float(text, _max_lr())
+_max_workers = _limit("runs.sweeps", "MAX_WORKERS")
+_rate = _field("tasks.base", "RunConfig", "lr")
+parse_lam, parse_beta = _field("tasks.restoration", "RestorationRun", "lam"), _field("tasks.restoration", "RestorationRun", "beta")
 
 
 def _seconds(text: str) -> float:
@@ -138,43 +139,31 @@ def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float
     return values
 
 
-def parse_weight(text: str) -> float:
-    """λ or β of the ROF objective: a finite number in [0, MAX_WEIGHT] (10^6)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    high = _max_weight()
-    if not (math.isfinite(value) and 0.0 <= value <= high):
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to {high:,.0f}, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mgdl", description="Experiments of 'Computational Advantages of Multi-Grade Deep Learning'.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    epochs, seed = _int_in(1, _max_epochs), _int_in(0, _max_seed)
+    epochs, seed = _field("tasks.base", "RunConfig", "epochs"), _field("tasks.base", "RunConfig", "seed")
 
     def experiment_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
-        sp.add_argument("--setting", type=int, choices=(1, 2), default=1, help="synthetic: eq. (5)'s setting")
+        sp.add_argument("--setting", type=int, choices=(1, 2), default=None, help="synthetic: eq. (5)'s setting (default 1)")
         sp.add_argument("--image", default=None,
                         help="image/restore: one of the paper's images (see `mgdl list`) or a path to an image "
                              "file (default: cameraman; restore: butterfly)")
-        sp.add_argument("--problem", choices=("denoise", "deblur"), default="denoise", help="restore: the task")
-        sp.add_argument("--noise", type=lambda t: _positive_float(t, _max_noise()), default=None, metavar="SIGMA",
+        sp.add_argument("--problem", choices=("denoise", "deblur"), default=None, help="restore: the task (default denoise)")
+        sp.add_argument("--noise", type=_field("tasks.restoration", "RestorationRun", "noise"), default=None, metavar="SIGMA",
                         help="restore: noise σ on the 0–255 scale (denoise, default 10; deblurring adds 3)")
-        sp.add_argument("--blur", type=lambda t: _positive_float(t, _max_blur()), default=None, metavar="SIGMA_HAT",
+        sp.add_argument("--blur", type=_field("tasks.restoration", "RestorationRun", "blur"), default=None, metavar="SIGMA_HAT",
                         help="restore: the Gaussian blur's σ̂ (deblur: 3, 5, 7 in the paper)")
-        sp.add_argument("--lam", type=parse_weight, default=None,
+        sp.add_argument("--lam", type=parse_lam, default=None,
                         help="restore: λ of eq. (18) (default: the authors' best for Butterfly)")
-        sp.add_argument("--beta", type=parse_weight, default=None,
+        sp.add_argument("--beta", type=parse_beta, default=None,
                         help="restore: β of eq. (22) (default: the authors' best for Butterfly)")
-        sp.add_argument("--section", type=int, choices=(4, 5, 6), default=4,
+        sp.add_argument("--section", type=int, choices=(4, 5, 6), default=None,
                         help="image: whose protocol (4: Adam, Table 1; 5: GD, Fig. 15; 6: GD, §6's pixel subsets)")
         sp.add_argument("--optimizer", choices=("gd", "adam"), default=None,
                         help="image: the step (default: the section's, Adam in §4, GD in §5–§6)")
-        sp.add_argument("--encoding", choices=("none", "fourier"), default="none",
+        sp.add_argument("--encoding", choices=("none", "fourier"), default=None,
                         help="image: 'fourier' feeds random Fourier features of the coordinates")
         sp.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default="mgdl")
         sp.add_argument("--structure", default=None,
@@ -186,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="PRNG seed of the initial weights, in [0, 2^32) (default 42, the authors' PRNGKey(42))")
         sp.add_argument("--init", choices=("he-jax", "he", "glorot"), default=None,
                         help="he-jax: the authors' draw by JAX's PRNG (default); he: the same law drawn by torch")
-        sp.add_argument("--track-every", type=_int_in(0, _max_epochs), default=0, metavar="N",
+        sp.add_argument("--track-every", type=_field("tasks.base", "RunConfig", "track_every"), default=0, metavar="N",
                         help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
         sp.add_argument("--relu-prime-at-zero", type=float, default=None, metavar="C",
                         help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' §5–§7 runs "

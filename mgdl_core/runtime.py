@@ -14,9 +14,54 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import Bound, ConfigError
+
 # The repository checkout this library runs from (runs/ and results/ default to folders in it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+# The library's numeric environment variables and their ranges; every one is parsed strictly
+# (:func:`env_number`, :func:`env_flag`) and checked up front by the mgdl command (:func:`check_environment`).
+ENV_NUMBERS: dict[str, Bound] = {
+    "MGDL_MEMORY_LIMIT_GB": Bound(0.0, 1e6, low_open=True, what="MGDL_MEMORY_LIMIT_GB (GiB)"),
+}
+ENV_FLAGS: dict[str, bool] = {"MGDL_FUSED": True}  # name → its value when unset
+_TRUE, _FALSE = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
+
+
+def env_number(name: str) -> float | None:
+    """The number in environment variable ``name`` (one of :data:`ENV_NUMBERS`), or ``None`` when
+    it is unset or empty; anything else than a finite number in its range is a :class:`ConfigError`."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    bound = ENV_NUMBERS[name]
+    try:
+        return bound.check(name, float(text))
+    except (ValueError, ConfigError):
+        raise ConfigError(f"{bound.what or name} must be a finite number in "
+                          f"{'(' if bound.low_open else '['}{bound.low:g}, {bound.high:g}], got {text!r}") from None
+
+
+def env_flag(name: str) -> bool:
+    """The switch in environment variable ``name`` (one of :data:`ENV_FLAGS`): 1/on/true/yes or
+    0/off/false/no in any case; unset or empty: its default; anything else a :class:`ConfigError`."""
+    text = os.environ.get(name, "").strip().lower()
+    if not text:
+        return ENV_FLAGS[name]
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} must be one of {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, got {os.environ[name]!r}")
+
+
+def check_environment() -> None:
+    """Parse every variable of :data:`ENV_NUMBERS` and :data:`ENV_FLAGS` now, so a bad value is
+    one line before any work starts rather than a surprise mid-run (or a silent default)."""
+    for name in ENV_NUMBERS:
+        env_number(name)
+    for name in ENV_FLAGS:
+        env_flag(name)
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:

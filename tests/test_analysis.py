@@ -16,7 +16,7 @@ from mgdl_core.pages.analysis import (best_loss, best_run, checkpoints_below, co
                                 first_diverged, first_epoch_below, grade_ends, grade_lowest, grades_ended_early,
                                 group_by_rate, interval_text, loss_range_text, loss_table, loss_text,
                                 lowest_where, min_eigenvalue, n_diverged, seed_spread_text, split_runs)
-from mgdl_core.tasks.base import RunSummary
+from mgdl_core.tasks.fit import RunSummary
 from mgdl_core.tasks.synthetic import SyntheticRun
 from mgdl_core.pages import figures  # noqa: E402
 from mgdl_core.tasks.synthetic import SETTINGS  # noqa: E402

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mgdl_core.pages.claims import decide, diverged_rates, grade_starts, lowest, share_below, spectrum_claims, spread
-from mgdl_core.tasks.base import RunSummary
+from mgdl_core.tasks.fit import RunSummary
 from mgdl_core.tasks.synthetic import SyntheticRun
 
 

@@ -50,8 +50,8 @@ def test_parse_rates():
 @pytest.mark.parametrize("argv,needle", [
     (["run", "nosuch", "--lr", "0.1"], "unknown experiment"),
     (["run", "synthetic", "--lr", "0.1", "--method", "xgdl"], "--method"),
-    (["run", "synthetic", "--lr", "-0.1"], "positive"),
-    (["run", "synthetic", "--lr", "0"], "positive"),
+    (["run", "synthetic", "--lr", "-0.1"], "in (0, 1000]"),
+    (["run", "synthetic", "--lr", "0"], "in (0, 1000]"),
     (["run", "synthetic", "--lr", "abc"], "not a number"),
     (["run", "synthetic", "--lr", "0.1", "--device", "tpu"], "unknown device"),
     (["sweep", "synthetic", "--lrs", "0.5:0.001:4"], "empty"),

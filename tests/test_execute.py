@@ -153,7 +153,7 @@ def test_spectrum_player_is_offline(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from mgdl_core.tasks.base import RunSummary
+    from mgdl_core.tasks.fit import RunSummary
     from mgdl_core.tasks.synthetic import SyntheticRun
     from mgdl_core.pages.plots import spectrum_player
 

@@ -66,9 +66,12 @@ def test_users_colour_non_square_file(tmp_path):
         data = run.dataset()
     assert run.image_sha256 is not None and len(run.image_sha256) == 64
     assert data.train.x.shape == (10 * 15, 2) and data.test.x.shape == (600, 2)
-    Image.fromarray(rgb[::-1]).save(path)  # the file changed: its recorded configuration is refused
-    with pytest.raises(ConfigError, match="the file changed"):
-        ImageRegressionRun(image=str(path), section=4, image_sha256=run.image_sha256, **TINY)
+    Image.fromarray(rgb[::-1]).save(path)  # the file changed: the configuration still reads (a record
+    rebuilt = ImageRegressionRun(image=str(path), section=4, image_sha256=run.image_sha256, **TINY)
+    with pytest.raises(ConfigError, match="changed since this configuration was made"):  # never trains on it
+        rebuilt.dataset()
+    with pytest.raises(ConfigError, match="changed since this configuration was made"):  # nor does the first
+        run.dataset()
 
 
 def test_fourier_features_feed_the_network():

@@ -392,9 +392,9 @@ def test_check_runs_dir_reports_damage_and_removes_stale_leftovers(record):
     assert set(problems) == {bad, partial}
     assert "params.pt" in problems[bad] and "--force" in problems[bad] and "snapshot.pt" in problems[partial]
     assert not any(p.exists() for p in stale) and not leftover.exists()
-    assert alive.exists() and young.exists()
-    assert dict(check_runs_dir(out, stale_after_s=0)).keys() == {bad, partial}
-    assert alive.exists() and not young.exists()
+    assert alive.exists() and not young.exists()  # a dead writer's, however recent
+    assert dict(check_runs_dir(out)).keys() == {bad, partial}
+    assert alive.exists()
     with pytest.raises(ConfigError):
         check_runs_dir(out / "nothing-here")
 

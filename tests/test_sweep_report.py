@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from mgdl_core.tasks.base import RunSummary
+from mgdl_core.tasks.fit import RunSummary
 from mgdl_core.tasks.synthetic import SyntheticRun
 from mgdl_core.runs.recorded import run_recorded
 from mgdl_core.runs.results import export_result

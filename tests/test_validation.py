@@ -168,7 +168,7 @@ def test_the_memory_limit_can_be_set(monkeypatch):
     with pytest.raises(ConfigError, match="MGDL_MEMORY_LIMIT_GB"):
         cfg.run()
     monkeypatch.setenv("MGDL_MEMORY_LIMIT_GB", "lots")
-    with pytest.raises(ConfigError, match="MGDL_MEMORY_LIMIT_GB must be a number"):
+    with pytest.raises(ConfigError, match=r"MGDL_MEMORY_LIMIT_GB \(GiB\) must be a finite number"):
         cfg.run()
     monkeypatch.delenv("MGDL_MEMORY_LIMIT_GB")
     assert memory_limit_bytes(torch.device("cpu")) > 2**20

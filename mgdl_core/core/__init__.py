@@ -42,7 +42,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "adam_update_", "Step", "GradientDescent", "Adam", "STEPS", "relu_with_prime_at_zero",
         "differentiable_forward", "loss_autograd"),
     "rof": ("Auxiliary", "RofObjective", "ProxGradient"),
-    "training": ("MAX_EPOCHS", "MAX_LR", "Outcome", "EarlyStopping", "is_diverged", "TrainConfig",
+    "training": ("MAX_EPOCHS", "MAX_LR", "LR", "EPOCHS", "RECORD_EVERY", "Outcome", "EarlyStopping", "is_diverged", "TrainConfig",
         "check_learning_rate", "TrainState", "Callback", "Recorder", "LossRecorder", "EarlyStopper",
         "TrainResult", "train"),
     "batched": ("BatchedParams", "stack_params", "unstack_params", "batched_features",

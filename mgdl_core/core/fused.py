@@ -28,11 +28,11 @@ when the op is missing the reference path runs.
 """
 from __future__ import annotations
 
-import os
 
 import torch
 
 from .nets import Network, Params
+from ..runtime import env_flag
 from .objectives import Objective
 
 MIN_WORK = 1 << 20  # N · widest layer: 8,192 pixels through 128-wide layers
@@ -41,7 +41,7 @@ _threshold_backward_out = torch.ops.aten.threshold_backward.grad_input
 
 def available() -> bool:
     """Whether this PyTorch has the oneDNN op and ``MGDL_FUSED`` does not turn the path off."""
-    if os.environ.get("MGDL_FUSED", "1").strip() in ("0", "off", "false"):
+    if not env_flag("MGDL_FUSED"):
         return False
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,9 +29,11 @@ from .training import Callback, Outcome, TrainConfig, TrainResult, train
 
 @dataclass
 class MGDLModel:
-    """The trained grades Θ_1*, …, Θ_L*; ``predict`` evaluates ḡ_L(x) = Σ_l g_l(Θ_l*; x)."""
+    """The trained grades Θ_1*, …, Θ_L*; ``predict`` evaluates ḡ_L(x) = Σ_l ε_l·g_l(Θ_l*; x), where
+    ``scales`` holds the ε_l of eq. (24) (restoration; none, or all 1, for regression)."""
 
     grades: list[Network]
+    scales: list[float] = field(default_factory=list)
 
     def features(self, x: torch.Tensor, upto: int) -> torch.Tensor:
         """x_l: the input of grade ``upto`` (1-based), i.e. the frozen features of grades < upto."""
@@ -45,6 +47,8 @@ class MGDLModel:
         h, out = x, None
         for l, net in enumerate(self.grades[:grades], start=1):
             y = mlp_forward(net.branches[0], h)
+            if l <= len(self.scales) and self.scales[l - 1] != 1.0:
+                y = self.scales[l - 1] * y
             out = y if out is None else out + y
             h = mlp_features(net.branches[0], h)
         return out
@@ -195,6 +199,7 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
     dtype, device = data.train.x.dtype, data.train.x.device
     splits = {k: s for k, s in (("train", data.train), ("val", data.val), ("test", data.test)) if s is not None}
     nets: list[Network] = []
+    scales: list[float] = []
     results: list[TrainResult] = []
     losses: dict[str, list[float]] = {k: [] for k in splits}
 
@@ -222,6 +227,7 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
             if on_grade_end is not None:
                 on_grade_end(l, result)
         nets.append(net)
+        scales.append(scale)
         results.append(result)
         if result.outcome == Outcome.DIVERGED:
             return None
@@ -229,4 +235,4 @@ def train_mgdl(grades: Sequence[Widths], data: Dataset, config: TrainConfig | Se
 
     loop = grade_loop(len(grades), splits, train_grade, mode=mode, objective=objective, scale=scale)
     losses = {k: [v.item() for v in vals] for k, vals in loop.losses.items()}
-    return MGDLResult(MGDLModel(nets), results, losses, loop.predictions)
+    return MGDLResult(MGDLModel(nets, scales), results, losses, loop.predictions)

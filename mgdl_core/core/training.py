@@ -25,7 +25,7 @@ from enum import Enum
 import numpy as np
 import torch
 
-from ..errors import ConfigError, as_config_error, check_int, check_number, plain
+from ..errors import Bound, ConfigError, as_config_error, check_bounds, check_int, check_number, plain
 from .data import Dataset
 from .nets import Network
 from .objectives import HALF_MSE, Objective
@@ -35,6 +35,11 @@ from .step import STEPS, Step, check_relu_prime_at_zero, loss_value
 # GD rate above 1000 diverges at the first step on any of the paper's tasks.
 MAX_EPOCHS = 10**9
 MAX_LR = 1e3
+# the ranges of a run's rate and epochs, declared once: TrainConfig, every task's RunConfig and the
+# mgdl command's options read these (mgdl_core.errors.Bound)
+LR = Bound(0.0, MAX_LR, low_open=True, what="the learning rate (lr)")
+EPOCHS = Bound(0, MAX_EPOCHS, integer=True)
+RECORD_EVERY = Bound(1, MAX_EPOCHS, integer=True)
 
 
 class Outcome(str, Enum):
@@ -77,10 +82,10 @@ def is_diverged(loss: float, diverge_above: float) -> bool:
 class TrainConfig:
     """How one network (or one MGDL grade) is trained."""
 
-    epochs: int
-    lr: float
+    epochs: int = field(metadata={"bound": EPOCHS})
+    lr: float = field(metadata={"bound": LR})
     optimizer: str = "gd"  # a name in mgdl_core.core.step.STEPS: "gd" (eq. 2) or "adam" (§4)
-    record_every: int = 100
+    record_every: int = field(default=100, metadata={"bound": RECORD_EVERY})
     early_stopping: EarlyStopping | None = None
     diverge_above: float = 1e8
     adam_betas: tuple[float, float] = (0.9, 0.999)
@@ -91,10 +96,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         """Every field checked (and NumPy scalars coerced) here, so a bad value fails before
         the first epoch with a :class:`~mgdl_core.errors.ConfigError`."""
+        check_bounds(self)
         values = dict(
-            epochs=check_int("epochs", self.epochs, 0, MAX_EPOCHS),
-            lr=check_learning_rate(self.lr),
-            record_every=check_int("record_every", self.record_every, 1, MAX_EPOCHS),
             diverge_above=_check_threshold(self.diverge_above),
             adam_betas=_check_betas(self.adam_betas),
             adam_eps=check_number("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True),
@@ -117,8 +120,8 @@ class TrainConfig:
 
 
 def check_learning_rate(lr) -> float:
-    """A GD/Adam rate: a finite number in (0, :data:`MAX_LR`]."""
-    return check_number("lr", lr, 0.0, MAX_LR, low_open=True, what="the learning rate (lr)")
+    """A GD/Adam rate: a finite number in (0, :data:`MAX_LR`] (:data:`LR`)."""
+    return LR.check("lr", lr)
 
 
 def _check_threshold(value) -> float:

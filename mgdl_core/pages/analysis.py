@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from .claims import grade_starts, spread
 from .paper_numbers import AUTHORS_GRADE_LOSSES, AUTHORS_TRAIN_LOSS
 

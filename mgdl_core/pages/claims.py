@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 
 __all__ = ["decide", "Check", "leans", "leans_text", "grade_starts", "lowest", "share_below", "spectrum_checks", "spectrum_claims", "later_spectra",
            "diverged_rates", "spread"]

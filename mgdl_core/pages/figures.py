@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from .analysis import best_run
 from .plots import (plot_eigen_trajectories, plot_loss_curve, plot_loss_vs_rate, plot_prediction, plot_seed_spread,
                     plot_spectrum_rows)

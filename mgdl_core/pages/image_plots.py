@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from ..tasks.image_regression import parse_grades
 from ..tasks.images import IMAGES
 from .figures import figure_legend

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from ..tasks.baselines import INTERPOLATIONS, interpolate_training_grid, psnr_table_row
 from ..tasks.grids import psnr_from_loss
 from .claims import Check, decide

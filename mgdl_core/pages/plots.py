@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ..tasks.base import METHOD_TABLE, RunSummary
+from ..tasks.base import METHOD_TABLE
+from ..tasks.fit import RunSummary
 
 COLORS = {name: m.colour for name, m in METHOD_TABLE.items()}
 # the eigenvalue axis stops here: what matters is near −1, and an initialisation can be at −20

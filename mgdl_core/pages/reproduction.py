@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runs.results import Result, load_results
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from ..tasks.images import IMAGES
 from .analysis import RISE, SpectrumMeasures, minus_text, loss_rises, spectrum_measures
 from .claims import grade_starts

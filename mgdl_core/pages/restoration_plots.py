@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from ..tasks.grids import psnr
 from ..tasks.restoration import RestorationRun, restoration_psnr
 from .image_plots import DPI, FONT, show_image, image_title

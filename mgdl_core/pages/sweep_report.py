@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from .paper_numbers import EDGE, PAPER_SWEEP, SweepClaim
 
 __all__ = ["SweepClaim", "PAPER_SWEEP", "EDGE", "result_name", "load_sweep_results", "sweep_runs",

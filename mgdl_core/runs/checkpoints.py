@@ -16,6 +16,7 @@ import io
 import math
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -67,11 +68,20 @@ class Checkpointer(Callback):
     default, ``every_seconds``), then every ``every_seconds``, and when SIGINT/SIGTERM arrives; after a
     signal it saves and raises :class:`RunInterrupted`. Time and signals are looked at every
     ``check_every`` epochs, never in the middle of a step. One instance serves every grade of
-    an MGDL run, so its clock runs on across grades."""
+    an MGDL run, so its clock runs on across grades.
+
+    **A checkpoint that cannot be written** (``save`` raises ``OSError``: a full disk) does not
+    stop the run: its temporary is gone (:func:`~mgdl_core.runs.files.atomic_write_bytes`), the
+    last good checkpoint stays as it was, ``on_failure(exc)`` is called (default: one line on
+    stderr, the first time only, :class:`FailureWarning`) and training goes on; the next
+    checkpoint is tried at the next interval. A checkpoint costs a few seconds at most, a run
+    hours: losing the run to save the checkpoint would be the wrong trade. After a signal the
+    run stops all the same, and its message says the checkpoint was not written."""
 
     def __init__(self, save: Callable[[dict], None], every_seconds: float = 60.0, check_every: int = 100,
-                 first_seconds: float | None = None):
+                 first_seconds: float | None = None, on_failure: Callable[[OSError], None] | None = None):
         self.save, self.every_seconds, self.every = save, every_seconds, check_every
+        self.on_failure = on_failure or FailureWarning()
         self.first_seconds = every_seconds if first_seconds is None else min(first_seconds, every_seconds)
         self._due: float | None = None
         self._signal: int | None = None
@@ -94,13 +104,20 @@ class Checkpointer(Callback):
         self._old = {}
 
     def on_epoch(self, state: TrainState) -> None:
+        failed: OSError | None = None
         if self._signal is not None or time.monotonic() >= self._due:
-            self.save(state.snapshot())
+            try:
+                self.save(state.snapshot())
+            except OSError as exc:  # a full disk: the run goes on (see the class's docstring)
+                failed = exc
+                self.on_failure(exc)
             self._due = time.monotonic() + self.every_seconds
         if self._signal is not None:
             self._restore_handlers()
             name = signal.Signals(self._signal).name
-            raise RunInterrupted(f"interrupted by {name} at epoch {state.epoch}; the checkpoint is saved: "
+            saved = ("the checkpoint is saved" if failed is None else
+                     f"the checkpoint could not be written ({short_error(failed)}), the last one saved is kept")
+            raise RunInterrupted(f"interrupted by {name} at epoch {state.epoch}; {saved}: "
                                  "run the same command again to resume", self._signal)
 
     def on_end(self, state: TrainState) -> None:
@@ -112,18 +129,35 @@ class Checkpointer(Callback):
         self._restore_handlers()
 
 
+class FailureWarning:
+    """Reports a checkpoint that could not be written as one line on stderr, the first time
+    only (a full disk fails every checkpoint after it); ``failed`` is the last such error."""
+
+    def __init__(self):
+        self.failed: OSError | None = None
+
+    def __call__(self, exc: OSError) -> None:
+        if self.failed is None:
+            print(f"mgdl_core: warning: checkpoints are failing ({short_error(exc)}); training goes on, "
+                  "and the last checkpoint saved, if any, is kept", file=sys.stderr, flush=True)
+        self.failed = exc
+
+
 def check_interval(name: str, seconds: float) -> float:
     """A checkpoint interval: a finite number of seconds >= 0 (0: at every check)."""
     return check_number(name, seconds, 0.0, math.inf)
 
 
 class RunStore:
-    """The ``.partial`` folder of one run: in-grade snapshot and finished MGDL grades."""
+    """The ``.partial`` folder of one run: in-grade snapshot and finished MGDL grades. A checkpoint
+    that cannot be written (a full disk) is reported once on stderr (:class:`FailureWarning`,
+    shared by the snapshots and the grades) and the run goes on, as :class:`Checkpointer` says."""
 
     def __init__(self, folder: Path, every_seconds: float = 60.0, first_seconds: float = 10.0):
         self.folder = Path(folder)
         self.every_seconds = check_interval("every_seconds", every_seconds)
         self.first_seconds = check_interval("first_checkpoint_s", first_seconds)
+        self.failures = FailureWarning()
 
     def snapshot(self) -> dict | None:
         p = self.folder / "snapshot.pt"
@@ -146,19 +180,26 @@ class RunStore:
         self.finished_grades()
 
     def save_grade(self, grade: int, result: TrainResult) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        save_checkpoint({"params": [t.detach().cpu() for t in result.net.tensors()],
-                         "history": {k: torch.as_tensor(v) for k, v in result.history.items()},
-                         "outcome": Outcome(result.outcome).value, "epochs_run": result.epochs_run,
-                         "diverged_epoch": result.diverged_epoch, "seconds": result.seconds,
-                         "step_state": result.step_state},
-                        self.folder / f"grade_{grade}.pt")
+        """Keep a finished grade. If it cannot be written, the snapshot stays (a resumed run
+        finishes this grade from it) and the run goes on."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save_checkpoint({"params": [t.detach().cpu() for t in result.net.tensors()],
+                             "history": {k: torch.as_tensor(v) for k, v in result.history.items()},
+                             "outcome": Outcome(result.outcome).value, "epochs_run": result.epochs_run,
+                             "diverged_epoch": result.diverged_epoch, "seconds": result.seconds,
+                             "step_state": result.step_state},
+                            self.folder / f"grade_{grade}.pt")
+        except OSError as exc:
+            self.failures(exc)
+            return
         snap = self.folder / "snapshot.pt"
         if snap.exists():
             snap.unlink()  # it belonged to the grade just finished
 
     def checkpointer(self) -> Checkpointer:
-        return Checkpointer(self.save_snapshot, self.every_seconds, first_seconds=self.first_seconds)
+        return Checkpointer(self.save_snapshot, self.every_seconds, first_seconds=self.first_seconds,
+                            on_failure=self.failures)
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

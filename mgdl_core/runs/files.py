@@ -6,6 +6,7 @@ The byte level under records (:mod:`mgdl_core.runs.records`), checkpoints
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -13,8 +14,10 @@ import math
 import os
 import re
 import shutil
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +67,46 @@ def unique_tag() -> str:
     return f"{os.getpid()}-{threading.get_ident()}-{time.time_ns()}"
 
 
+class WriteFailed(OSError):
+    """A record, checkpoint or result that could not be written (a full disk, a lost mount, a
+    read-only folder): one line naming what and why. Nothing of it is left behind, and whatever
+    was there before (an older record, the last checkpoint) is still there."""
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(errno, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+    def __reduce__(self):  # so that it crosses a process boundary (a sweep's worker) intact
+        return type(self), (self.strerror, self.errno)
+
+
+def write_failed(what: str | Path, exc: OSError) -> WriteFailed:
+    """``exc`` (say ENOSPC) as a :class:`WriteFailed` "cannot write <what>: <why>"."""
+    return WriteFailed(f"cannot write {what}: {exc.strerror or short_error(exc)}", exc.errno)
+
+
+# Open a file to write without following a symbolic link planted at its name.
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    """Write ``data`` to the new file ``path`` (never through a symbolic link) and fsync it. A
+    failed write (ENOSPC, EIO) deletes what it wrote of ``path`` before re-raising."""
+    fd = os.open(path, _WRITE_FLAGS, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
 
 
 def fsync_dir(folder: Path) -> None:
@@ -86,9 +124,16 @@ def fsync_dir(folder: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` through a synced temporary: ``path`` is the old file or the
+    new one, never a mix; a failed write deletes its temporary and leaves the old file."""
     tmp = path.with_name(f".{path.name}.tmp-{unique_tag()}")
     write_synced(tmp, data)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def torch_bytes(obj) -> bytes:
@@ -142,11 +187,59 @@ def replace_folder(tmp: Path, folder: Path) -> None:
     if folder.exists():
         old = folder.with_name(f".{folder.name}.old-{unique_tag()}")
         os.rename(folder, old)
-        os.rename(tmp, folder)
+        try:
+            os.rename(tmp, folder)
+        except BaseException:
+            os.rename(old, folder)  # the old one back in place: nothing is lost
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(tmp, folder)
     fsync_dir(folder.parent)
+
+
+def writer_alive(name: str) -> bool:
+    """Whether the process named in the temporary ``name`` (:data:`TEMPORARY`) still runs. A pid
+    is this machine's: a writer on another machine sharing the folder looks dead."""
+    pid = int(TEMPORARY.match(name).group(1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file, link or folder tree (not what a link points to); gone already is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Inside the block SIGTERM raises ``KeyboardInterrupt`` as Ctrl-C does, so its ``finally``
+    clauses run (removing temporaries) instead of the process vanishing. The main thread only;
+    elsewhere, and where SIGTERM is handled already, a no-op."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum, frame):
+        stop = KeyboardInterrupt(f"interrupted by {signal.Signals(signum).name}")
+        stop.signum = signum  # the CLI exits 128 + signum, as for a run
+        raise stop
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def parse_json(folder: Path, name: str, data: bytes) -> dict:

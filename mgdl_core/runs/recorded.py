@@ -4,25 +4,24 @@ and the runs-folder doctor.
 :func:`run_recorded` is the one way a configuration becomes a record (``<out>/<kind>/<hash>/``,
 :mod:`mgdl_core.runs.records`) with checkpoints while it trains (:mod:`mgdl_core.runs.checkpoints`);
 :func:`load_record` reads one back as a :class:`~mgdl_core.tasks.base.RunSummary`, rebuilding
-its configuration by kind (:data:`mgdl_core.tasks.kinds.KINDS`); :func:`check_runs_dir` verifies
-a whole runs folder.
+its configuration by kind (:data:`mgdl_core.tasks.kinds.KINDS`); :func:`find_record` finds the record
+a user names (``mgdl show/export RUN``); :func:`check_runs_dir` verifies a whole runs folder.
 """
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 from ..core.training import Outcome
-from ..errors import ConfigError, CorruptRecord
+from ..errors import ConfigError, CorruptRecord, UnreadableRecord
 from ..runtime import get_device
-from ..tasks.base import RunConfig, RunSummary, config_device
+from ..tasks.base import RunConfig, config_device
+from ..tasks.fit import RunSummary
 from ..tasks.kinds import KINDS
 from .checkpoints import RunStore
-from .files import TEMPORARY, ensure_writable
+from .files import TEMPORARY, ensure_writable, remove_path, writer_alive
 from .records import environment_summary, is_complete, read_record, record_dir, record_lock, write_record
 
 
@@ -70,8 +69,8 @@ def load_record(folder: str | Path) -> RunSummary:
         raise CorruptRecord(folder, "config.json", f"unknown kind {rec.kind!r}")
     try:
         config = kinds[rec.kind](**rec.config)
-    except (TypeError, ValueError) as exc:
-        raise CorruptRecord(folder, "config.json", f"not a valid configuration: {exc}") from None
+    except (TypeError, ValueError) as exc:  # verified data this code cannot rebuild: never "corrupt"
+        raise UnreadableRecord(folder, str(exc), meta.get("git_sha")) from None
     nan = lambda v: math.nan if v is None else float(v)
     try:
         return RunSummary(config=config, outcome=Outcome(meta["outcome"]), diverged_epoch=meta["diverged_epoch"],
@@ -87,49 +86,90 @@ def load_record(folder: str | Path) -> RunSummary:
 
 # ---------------------------------------------------------------------------------- runs folder
 
-_HASH = re.compile(r"^[0-9a-f]{16}$")
+_HASH = re.compile(r"^[0-9a-f]{16}\Z")
+_PREFIX = re.compile(r"^[0-9a-f]{1,16}\Z")
 
 
-def _writer_alive(name: str) -> bool:
-    pid = int(TEMPORARY.match(name).group(1))
+def find_record(out: str | Path, text: str) -> Path:
+    """The record ``text`` names: a record folder's path, or the one record under ``out``
+    (``<out>/<kind>/<hash>/``) whose hash starts with ``text`` (hex digits, compared as strings
+    with the folders' names: never a pattern, never a path). Anything else, no record or more
+    than one is a one-line :class:`~mgdl_core.errors.ConfigError`."""
+    folder = Path(text)
+    if text and _HASH.match(folder.name) and folder.is_dir() and is_complete(folder):
+        return folder
+    out, prefix = Path(out), text.lower()
+    if not _PREFIX.match(prefix):
+        raise ConfigError(f"{_shown(text)} is neither a record folder nor a hash prefix (hex digits, at most 16)")
+    kinds = [k for k in _folders(out) if not k.name.startswith(".")]
+    matches = [f for k in kinds for f in _folders(k)
+               if _HASH.match(f.name) and f.name.startswith(prefix) and is_complete(f)]
+    if len(matches) != 1:
+        raise ConfigError(f"no record {text!r} under {out}/" if not matches else
+                          f"{text!r} matches {len(matches)} records under {out}/; give more of the hash")
+    return matches[0]
+
+
+def _shown(text: str) -> str:
+    """``text`` for a one-line message: escaped (repr) and cut short."""
+    return repr(text) if len(text) <= 60 else repr(text[:60]) + "…"
+
+
+def _folders(parent: Path) -> list[Path]:
+    """The folders in ``parent`` (none when it is not a folder), sorted."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
+        return sorted(p for p in parent.iterdir() if p.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
-def _remove_if_stale(path: Path, stale_after_s: float) -> None:
+class RunsCheck(list):
+    """What :func:`check_runs_dir` found: a list of ``(folder, problem)`` for each record or
+    checkpoint that fails (as before), and how many ``records`` and ``checkpoints`` (``.partial``
+    folders) it read and how many temporaries of dead writers it ``removed``; ``unreadable`` lists
+    ``(folder, why)`` for records that verify but that this code cannot read (never corrupt)."""
+
+    def __init__(self, problems=(), records: int = 0, checkpoints: int = 0, removed: int = 0):
+        super().__init__(problems)
+        self.records, self.checkpoints, self.removed = records, checkpoints, removed
+        self.unreadable: list[tuple[Path, str]] = []
+
+    def __repr__(self) -> str:
+        return (f"RunsCheck({list(self)!r}, records={self.records}, checkpoints={self.checkpoints}, "
+                f"removed={self.removed})")
+
+
+def _remove_if_stale(path: Path, stale_after_s: float) -> bool:
+    """Delete the temporary ``path`` when its writer is dead (and it is older than
+    ``stale_after_s``); whether it did."""
     try:
         age = time.time() - path.lstat().st_mtime
     except FileNotFoundError:
-        return
-    if age > stale_after_s and not _writer_alive(path.name):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        return False
+    if (stale_after_s > 0 and age < stale_after_s) or writer_alive(path.name):
+        return False
+    remove_path(path)
+    return True
 
 
-def check_runs_dir(out: str | Path, *, remove_stale: bool = True,
-                   stale_after_s: float = 3600) -> list[tuple[Path, str]]:
+def check_runs_dir(out: str | Path, *, remove_stale: bool = True, stale_after_s: float = 0.0) -> RunsCheck:
     """Verify every record (``<out>/<kind>/<hash>/``, read as a run would read it) and every
     ``.partial`` checkpoint under ``out``; return ``(folder, problem)`` for each one that fails
-    (the problem is the :class:`~mgdl_core.errors.CorruptRecord` message). With
-    ``remove_stale``, temporary leftovers of killed writers (``.<name>.tmp-<pid>-…``,
-    ``.<hash>.old-<pid>-…``) older than ``stale_after_s`` whose process is gone are deleted."""
+    (the problem is the :class:`~mgdl_core.errors.CorruptRecord` message), as a
+    :class:`RunsCheck` that also counts what was read. With ``remove_stale``, temporary leftovers
+    of dead writers (``.<name>.tmp-<pid>-…``, ``.<hash>.old-<pid>-…``: the process ``pid`` is gone)
+    are deleted, whatever their age unless ``stale_after_s`` says otherwise (a runs folder shared
+    between machines, where a live writer elsewhere looks dead here, wants an hour or so)."""
     out = Path(out)
     if not out.is_dir():
         raise ConfigError(f"--out {out}: no such folder")
-    problems: list[tuple[Path, str]] = []
+    check = RunsCheck()
 
     def sweep_temporary(folder: Path) -> None:
         if remove_stale:
             for p in folder.iterdir():
                 if TEMPORARY.match(p.name):
-                    _remove_if_stale(p, stale_after_s)
+                    check.removed += _remove_if_stale(p, stale_after_s)
 
     sweep_temporary(out)
     for kind in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -138,12 +178,16 @@ def check_runs_dir(out: str | Path, *, remove_stale: bool = True,
             name = entry.name
             try:
                 if _HASH.match(name) and entry.is_dir():
+                    check.records += 1
                     load_record(entry)
                 elif name.endswith(".partial") and _HASH.match(name[:-len(".partial")]) and entry.is_dir():
+                    check.checkpoints += 1
                     sweep_temporary(entry)
                     RunStore(entry).verify()
             except CorruptRecord as exc:
-                problems.append((entry, str(exc)))
+                check.append((entry, str(exc)))
+            except UnreadableRecord as exc:
+                check.unreadable.append((entry, str(exc)))
             except FileNotFoundError:  # finished or replaced while we looked: nothing to check
                 pass
-    return problems
+    return check

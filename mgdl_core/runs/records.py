@@ -40,28 +40,30 @@ configuration through its record, reading one back as a summary and the runs-fol
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import io
 import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import torch
 
 from .. import __version__
-from ..errors import CorruptRecord
+from ..errors import ConfigError, CorruptRecord
 from ..runtime import PROJECT_ROOT, get_device
-from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, replace_folder, seal_digest,
-                    sha256_hex, short_error, torch_bytes, unique_tag, write_synced)
+from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
+                    seal_digest, sha256_hex, short_error, torch_bytes, unique_tag, write_failed, write_synced)
 
 RECORD_VERSION = 2  # 2: checksums; part of the configuration hash, so v1 records are not looked up
 # The files whose SHA-256 summary.json lists (summary.json itself is written last).
@@ -71,8 +73,21 @@ _log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------- JSON
 
-def config_digest(kind: str, config: dict, version: int = RECORD_VERSION) -> str:
-    payload = json.dumps({"kind": kind, "config": config, "v": version}, sort_keys=True, default=str)
+def hashed_fields(config: dict) -> dict:
+    """What a configuration's hash covers: every field, but a user's image file by its SHA-256
+    and its file name, not by the folder it lies in, so a record (and an exported result, which
+    keeps only the name) is the same computation wherever the file is."""
+    image = config.get("image")
+    if config.get("image_sha256") and isinstance(image, str):
+        return {**config, "image": PurePath(image).name}
+    return config
+
+
+def config_digest(kind: str, config: dict, version: int = RECORD_VERSION, *, legacy: bool = False) -> str:
+    """The SHA-256 of a configuration's :func:`hashed_fields` (``legacy``: of every field as
+    written, the rule before user images were hashed by content, so older records still verify)."""
+    fields = config if legacy else hashed_fields(config)
+    payload = json.dumps({"kind": kind, "config": fields, "v": version}, sort_keys=True, default=str)
     return sha256_hex(payload.encode())
 
 
@@ -98,6 +113,27 @@ def git_sha() -> str:
 # ---------------------------------------------------------------------------------------- locks
 
 _held = threading.local()  # the lock files this thread holds (a lock is re-entrant per thread)
+# created when missing, never truncated, never through a symbolic link, never blocking on a FIFO
+_LOCK_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def _open_lock(path: Path) -> io.TextIOWrapper:
+    """The lock file ``path`` opened to ``flock`` it. Something planted at its name in a shared
+    runs folder (a symbolic link to another file, a FIFO, a folder) is refused with a
+    :class:`~mgdl_core.errors.ConfigError`, never followed, created or written."""
+    if path.is_symlink():  # where O_NOFOLLOW is missing; with it, the open refuses a link anyway
+        raise ConfigError(f"{path}: the lock file is a symbolic link: remove it")
+    try:
+        fd = os.open(path, _LOCK_FLAGS, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise ConfigError(f"{path}: not a lock file (a link, folder or FIFO): remove it") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"{path}: not a lock file: remove it")
+    return os.fdopen(fd, "a")
 
 
 @contextmanager
@@ -114,7 +150,7 @@ def record_lock(folder: str | Path) -> Iterator[None]:
         yield
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:  # "a": created when missing, never truncated
+    with _open_lock(path) as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -165,14 +201,19 @@ def record_dir(out: str | Path, kind: str, config) -> Path:
 
 def _remove_leftovers(folder: Path) -> None:
     """Temporary folders of this record's earlier writers: dead, since every writer holds the lock."""
-    for p in folder.parent.glob(f".{folder.name}.*-*"):
-        if TEMPORARY.match(p.name):
-            shutil.rmtree(p, ignore_errors=True)
+    prefix = f".{folder.name}."
+    for p in folder.parent.iterdir():
+        if p.name.startswith(prefix) and TEMPORARY.match(p.name):
+            remove_path(p)
 
 
 def write_record(folder: Path, kind: str, summary, environment: dict[str, str]) -> None:
     """Write a finished run's record: files and checksums into a temporary folder, then renamed
-    into place (replacing an older record, as ``--force`` does), under the record's lock."""
+    into place (replacing an older record, as ``--force`` does), under the record's lock.
+
+    A write that fails (a full disk: ENOSPC) raises :class:`~mgdl_core.runs.files.WriteFailed`
+    ("cannot write the record <folder>: <why>"), deletes its temporary folder and leaves an
+    older record as it was."""
     folder = Path(folder)
     cfg = dataclasses.asdict(summary.config)
     digest = config_digest(kind, cfg)
@@ -199,14 +240,16 @@ def write_record(folder: Path, kind: str, summary, environment: dict[str, str]) 
     with record_lock(folder):
         _remove_leftovers(folder)
         tmp = folder.with_name(f".{folder.name}.tmp-{unique_tag()}")
-        tmp.mkdir()
         try:
+            tmp.mkdir()
             for name, data in blobs.items():
                 write_synced(tmp / name, data)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        replace_folder(tmp, folder)  # --force: readers see the old record or the new one
+            replace_folder(tmp, folder)  # --force: readers see the old record or the new one
+        except OSError as exc:
+            raise write_failed(f"the record {folder}", exc) from exc
+        finally:
+            if tmp.exists():  # the write failed or was interrupted
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 _READ_ATTEMPTS = 100  # x 20 ms: how long a reader waits out a replacement under way
@@ -297,6 +340,8 @@ def read_record(folder: str | Path) -> Record:
     if not isinstance(kind, str) or not isinstance(config, dict) or kind != meta.get("kind"):
         raise CorruptRecord(folder, "config.json", "no configuration of this record's kind")
     digest = config_digest(kind, config)
+    if digest != meta.get("config_sha256") and hashed_fields(config) is not config:
+        digest = config_digest(kind, config, legacy=True)  # a user-image record written before hashed_fields
     if digest != meta.get("config_sha256") or digest[:16] != folder.name:
         raise CorruptRecord(folder, "config.json", f"the configuration hashes to {digest[:16]}, "
                                                    f"but the record is filed under {folder.name}")

@@ -27,22 +27,23 @@ import dataclasses
 import math
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.training import Outcome
-from ..errors import ConfigError, CorruptRecord
+from ..errors import ConfigError, CorruptRecord, UnreadableRecord
 from ..runtime import PROJECT_ROOT
-from ..tasks.base import RunSummary
+from ..tasks.fit import RunSummary
 from ..tasks.kinds import KINDS
-from .files import json_bytes, json_safe, npz_bytes, parse_json, parse_npz, replace_folder, seal_digest, sha256_hex
-from .records import config_digest, read_record
+from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
+                    seal_digest, sha256_hex, sigterm_interrupts, write_failed, write_synced, writer_alive)
+from .records import config_digest, hashed_fields, read_record
 
 RESULT_FILES = ("config.json", "history.npz", "predictions.npz")
-_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+_NAME_MAX = 100  # characters of a result's name
+_NAME = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{_NAME_MAX - 1}}}")  # whole: fullmatch, not match
 # Per-checkpoint arrays (spectra): never thinned, whatever their length.
 _SPECTRUM_KEYS = ("eig_", "lambda_max", "hessian_norm")
 RESULT_VERSION = 1
@@ -78,12 +79,21 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
                   whole_epochs: int = 5_000, max_points: int = 1_000, replay: int | None = 0) -> Path:
     """Write the verified record folder ``record`` as the result ``<out>/<kind>/<name>/`` (out:
     :func:`results_dir`) and return its folder. The export is written to a temporary folder, read
-    back verified and (``replay`` epochs, None: :func:`replay_epochs`, 0: none) replayed there;
-    only then does it replace an older result of that name, which is kept when anything fails
-    (:class:`ReplayMismatch`)."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"a result name is ASCII letters, digits, '-', '_' or '.', got {name!r}")
+    back verified and (``replay`` epochs, None: :func:`replay_epochs`, 0: none; at most the
+    record's own) replayed there; only then does it replace an older result of that name, which
+    is kept when anything fails (:class:`ReplayMismatch`, a full disk:
+    :class:`~mgdl_core.runs.files.WriteFailed`, an interruption: SIGTERM as Ctrl-C), and the
+    temporary folder is removed whatever happens.
+
+    Paths are checked, not trusted: ``name`` is refused unless it is 1 to 100 ASCII letters,
+    digits, '-', '_' or '.' (not first) (:class:`~mgdl_core.errors.ConfigError`); the record's
+    kind must be a known one (:data:`~mgdl_core.tasks.kinds.KINDS`; the record's seal has no key)
+    and every folder written must resolve inside ``out`` (no symbolic link out of it), else
+    :class:`~mgdl_core.errors.CorruptRecord` or ``ConfigError`` before anything is written."""
+    _check_name(name)
     rec = read_record(record)  # verified, or CorruptRecord
+    if rec.kind not in KINDS:  # before any path is built from it
+        raise CorruptRecord(rec.folder, "config.json", f"unknown kind {rec.kind[:40]!r}")
     if rec.meta.get("outcome") not in (Outcome.COMPLETED, Outcome.EARLY_STOPPED, Outcome.DIVERGED):
         raise ConfigError(f"{record} did not finish (outcome {rec.meta.get('outcome')!r})")
     sealed = parse_json(rec.folder, "summary.json", (rec.folder / "summary.json").read_bytes()).get("sha256")
@@ -91,7 +101,8 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
     pred = rec.predictions
     # a synthetic run's test curve is thinned; an image task's prediction is the image, kept whole
     step = max(1, math.ceil(np.asarray(pred["test_x"]).shape[0] / max_points)) if rec.kind == "synthetic" else 1
-    blobs = {"config.json": json_bytes({"kind": rec.kind, "config": rec.config}),
+    config = hashed_fields(rec.config)  # a user's image by its hash and file name: no local path leaves the machine
+    blobs = {"config.json": json_bytes({"kind": rec.kind, "config": config}),
              "history.npz": npz_bytes(history),
              "predictions.npz": npz_bytes({k: np.asarray(v)[::step] for k, v in pred.items()})}
     meta = json_safe({
@@ -99,28 +110,71 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
         **{k: v for k, v in rec.meta.items() if k.startswith("env_")},
         "thinning": {"max_rows": max_rows, "whole_epochs": whole_epochs, "prediction_step": step,
                      "rows": int(np.size(history.get("epoch", ()))), "record_rows": int(np.size(rec.history.get("epoch", ())))},
+        "config_sha256": config_digest(rec.kind, config), "hash": config_digest(rec.kind, config)[:16],
         "record_sha256": sealed,
         "files": {k: sha256_hex(v) for k, v in blobs.items()},
     })
     meta["sha256"] = seal_digest(meta)
-    folder = Path(out or results_dir()) / rec.kind / name
-    tmp = folder.with_name(f".{name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    root = Path(out or results_dir())
+    kind_dir = root / rec.kind
     try:
-        for file, data in {**blobs, "result.json": json_bytes(meta)}.items():
-            (tmp / file).write_bytes(data)
-        result = read_result(tmp)
-        epochs = replay_epochs(result) if replay is None else replay
-        if epochs:
-            check = replay_result(result, epochs)
-            if not check.ok:
-                raise ReplayMismatch(f"{record}: the current code does not reproduce its first {epochs:,} epochs "
-                                     f"({check}); nothing was exported")
-        replace_folder(tmp, folder)  # an older result moves aside until this one is in place
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        kind_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{kind_dir}: cannot create the folder ({exc.strerror or exc})") from None
+    folder, tmp = _inside(root, kind_dir / name), _inside(root, kind_dir / f".{name}.tmp-{os.getpid()}")
+    _remove_dead_temporaries(kind_dir, name)
+    remove_path(tmp)  # this pid's own, left by a process that had it before
+    with sigterm_interrupts():  # SIGTERM runs the finally below, as Ctrl-C does
+        try:
+            try:
+                tmp.mkdir()
+                for file, data in {**blobs, "result.json": json_bytes(meta)}.items():
+                    write_synced(tmp / file, data)
+            except OSError as exc:
+                raise write_failed(f"the result {folder}", exc) from exc
+            result = read_result(tmp)
+            epochs = replay_epochs(result) if replay is None else replay
+            if epochs:
+                check = replay_result(result, epochs)
+                if not check.ok:
+                    raise ReplayMismatch(f"{record}: the current code does not reproduce its first {check.epochs:,} "
+                                         f"epochs ({check}); nothing was exported")
+            try:
+                replace_folder(tmp, folder)  # an older result moves aside until this one is in place
+            except OSError as exc:
+                raise write_failed(f"the result {folder}", exc) from exc
+        finally:
+            remove_path(tmp)
     return folder
+
+
+def _check_name(name) -> str:
+    """``name`` if it can name a result (a folder: 1 to 100 ASCII letters, digits,
+    '-', '_' or '.', not first: no separator, no control character, not '..'), else a one-line
+    :class:`~mgdl_core.errors.ConfigError`."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        long = isinstance(name, str) and len(name) > 60
+        shown = f"{name[:60]!r}… ({len(name)} characters)" if long else repr(name)
+        raise ConfigError(f"a result name is 1 to {_NAME_MAX} ASCII letters, digits, '-', '_' or '.' "
+                          f"(not first), got {shown}")
+    return name
+
+
+def _inside(root: Path, path: Path) -> Path:
+    """``path`` if it resolves inside ``root`` (resolved: no symbolic link leads out), else
+    :class:`~mgdl_core.errors.ConfigError`."""
+    base, resolved = root.resolve(), path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        raise ConfigError(f"{path} resolves to {resolved}, outside {base}: refused (a symbolic link?)")
+    return path
+
+
+def _remove_dead_temporaries(kind_dir: Path, name: str) -> None:
+    """The temporary folders of earlier exports of ``name`` whose process is gone."""
+    prefix = f".{name}.tmp-"
+    for p in kind_dir.iterdir():
+        if p.name.startswith(prefix) and TEMPORARY.match(p.name) and not writer_alive(p.name):
+            remove_path(p)
 
 
 class ReplayMismatch(RuntimeError):
@@ -183,8 +237,8 @@ def read_result(folder: str | Path) -> Result:
         raise CorruptRecord(folder, "config.json", f"unknown or mismatched kind {doc.get('kind')!r}")
     try:
         config = kinds[doc["kind"]](**doc["config"])
-    except (TypeError, ValueError) as exc:
-        raise CorruptRecord(folder, "config.json", f"no longer a valid configuration: {exc}") from None
+    except (TypeError, ValueError) as exc:  # verified data this code cannot rebuild: never "corrupt"
+        raise UnreadableRecord(folder, str(exc), meta.get("git_sha")) from None
     digest = config_digest(doc["kind"], dataclasses.asdict(config))
     if digest != meta.get("config_sha256") or digest[:16] != meta.get("hash"):
         raise CorruptRecord(folder, "config.json", f"the current code hashes this configuration to {digest[:16]}, "
@@ -241,8 +295,18 @@ class Replay:
 
 def replay_epochs(result: Result) -> int:
     """How far a routine check replays: 1,000 epochs of a synthetic run (about a second), two
-    recording periods of an image task (a few seconds at the paper's image sizes)."""
-    return result.run.config.replay_epochs()
+    recording periods of an image task (a few seconds at the paper's image sizes); never more
+    than the result ran."""
+    return min(result.run.config.replay_epochs(), _recorded_epochs(result))
+
+
+def _recorded_epochs(result: Result) -> int:
+    """How many epochs the result's first grade ran (all of a single-network run), or up to
+    its divergence: the last epoch of its history's first grade, which thinning keeps."""
+    h = result.run.history
+    e = np.asarray(h["epoch"])
+    g = np.asarray(h["grade"]) if "grade" in h else np.zeros_like(e)
+    return int(e[g == g[0]].max()) if e.size else 0
 
 
 def replay_tolerance(config) -> float:
@@ -259,10 +323,13 @@ def replay_tolerance(config) -> float:
 
 def replay_result(result: Result, epochs: int = 1_000, rtol: float | None = None) -> Replay:
     """Re-train ``result``'s configuration for its first ``epochs`` (MGDL: grade 1 only; no
-    spectra) and compare the training loss at every row of grade 1 with epoch ≤ ``epochs``,
-    within ``rtol`` (default :func:`replay_tolerance`). A NaN on one side only is a mismatch; a
-    record that diverged within ``epochs`` must be replayed to a divergence at the same epoch."""
+    spectra; at most the epochs its first grade ran) and compare the training loss
+    at every row of grade 1 with epoch ≤ ``epochs``, within ``rtol`` (default
+    :func:`replay_tolerance`). NaN (or ±inf) on both sides at a row is a match, on one side only
+    a mismatch; a record that diverged within ``epochs`` must be replayed to a divergence at the
+    same epoch."""
     config = result.run.config
+    epochs = min(int(epochs), _recorded_epochs(result))
     changes: dict = {"epochs": epochs, "track_every": 0}
     if config.graded:
         from ..core.nets import mgdl_structure

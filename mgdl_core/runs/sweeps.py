@@ -39,7 +39,7 @@ from ..core.step import forward
 from ..core.training import Outcome
 from ..errors import ConfigError, check_int
 from ..runtime import configure_cpu, get_device, get_dtype
-from ..tasks.base import RunSummary, summarize
+from ..tasks.fit import RunSummary, summarize
 from ..tasks.synthetic import SyntheticRun
 from .pool import STOP_GRACE_S, run_in_processes
 from .recorded import load_record, run_recorded

@@ -7,6 +7,7 @@ packages below this one):
 
 - ``memory``                What a run needs in memory, and what the machine has
 - ``images``                The paper's test images, by name, as greyscale float arrays in [0, 1]
+- ``fit``                   One fit path for every task: a configured run trained and summarised
 - ``base``                  What every task's run configuration shares
 - ``grids``                 Images as regression data
 - ``synthetic``             The synthetic regression task of §5 (also used in §6 and §7), and its runs (:class:`SyntheticRun`)
@@ -22,10 +23,11 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "memory": ("estimate_memory_bytes", "memory_limit_bytes", "check_memory"),
     "images": ("ImageNotFoundError", "ImageHashError", "TestImage", "IMAGES", "available_images",
         "file_sha256", "local_image_path", "image_path", "load_image", "resolve_image_field",
-        "image_side", "quick_downscale", "image_profile_lines"),
-    "base": ("Method", "METHOD_TABLE", "METHODS", "PROFILES", "MAX_SEED", "Store", "check_profile",
-        "RunConfig", "run_callbacks", "train_and_summarize", "summarize", "RunSummary",
-        "grade_result", "config_device"),
+        "MIN_SIDE", "image_shape", "image_side", "check_image_size", "quick_downscale", "image_profile_lines"),
+    "fit": ("Store", "FitPlan", "run_callbacks", "train_and_summarize", "summarize", "RunSummary",
+        "grade_result"),
+    "base": ("Method", "METHOD_TABLE", "METHODS", "PROFILES", "MAX_SEED", "SEED", "check_profile",
+        "RunConfig", "config_device"),
     "grids": ("EIGEN_SUBSETS", "INVERTED_IN_S5_S6", "pixel_grid", "regression_dataset",
         "section_image", "eigen_subset", "psnr", "psnr_from_loss"),
     "synthetic": ("SyntheticSetting", "SETTINGS", "get_setting", "synthetic_dataset", "SyntheticRun"),
@@ -39,6 +41,6 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "restoration": ("PROBLEMS", "DEBLUR_NOISE", "PAPER_NOISES", "PAPER_BLURS", "MAX_NOISE",
         "MAX_BLUR", "MAX_WEIGHT", "S4_IMAGES", "S6_DENOISE", "S4_HYPER", "S6_HYPER",
         "RESTORATION_PROFILES", "degrade", "rms_scale", "RestorationRun", "PsnrRecorder",
-        "train_restoration", "restoration_psnr", "grade_psnrs"),
+        "restoration_psnr", "grade_psnrs"),
     "kinds": ("KINDS",),
 })

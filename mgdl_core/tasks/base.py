@@ -1,12 +1,13 @@
 """What every task's run configuration shares: the frozen :class:`RunConfig` with ``quick`` and
-``paper`` profiles, training it (:func:`train_and_summarize`) and what a run leaves (:class:`RunSummary`).
+``paper`` profiles, and the table of methods (:data:`METHOD_TABLE`); a configuration trains
+through :func:`mgdl_core.tasks.fit.train_and_summarize` into a :class:`~mgdl_core.tasks.fit.RunSummary`.
 
 A configuration says everything a run needs (task, method, structure, learning rate, epochs,
 seed, dtype, device); its ``run()`` trains it and returns a :class:`RunSummary`. The tasks
 (:mod:`~mgdl_core.tasks.synthetic`, :mod:`~mgdl_core.tasks.image_regression`,
 :mod:`~mgdl_core.tasks.restoration`) subclass it; notebooks and sweeps go through them, so the
 same configuration gives the same run wherever it is asked for. Checkpoints come in through the
-:class:`Store` protocol; records are :mod:`mgdl_core.runs.recorded`'s.
+:class:`~mgdl_core.tasks.fit.Store` protocol; records are :mod:`mgdl_core.runs.recorded`'s.
 
 Profiles: ``paper`` is the paper's protocol (§5: 10^6 GD epochs, per grade for MGDL, with the
 authors' early stopping: loss recorded every 100 epochs, smoothed over 20 records, relative
@@ -16,24 +17,20 @@ minutes on a 2-core CPU.
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
-import numpy as np
 import torch
 
 from ..core.data import Dataset
-from ..core.mgdl import train_mgdl
 from ..core.nets import (MSDL_SCALES, MSDL_SUBNETWORK, InitScheme, Network, mgdl_structure, msdl_network,
                          parse_structure, sgdl_network)
-from ..core.objectives import HALF_MSE
-from ..core.step import check_relu_prime_at_zero, forward
-from ..core.training import (MAX_EPOCHS, Callback, EarlyStopping, Outcome, TrainConfig, TrainResult,
-                             check_learning_rate, train)
-from ..errors import ConfigError, as_config_error, check_int, plain
+from ..core.step import check_relu_prime_at_zero
+from ..core.training import EPOCHS, LR, MAX_EPOCHS, RECORD_EVERY, EarlyStopping, TrainConfig
+from ..errors import Bound, ConfigError, as_config_error, bounded, check_bounds, plain
 from ..runtime import configure_cpu, get_device, get_dtype
-from .memory import check_memory
+from .fit import FitPlan, RunSummary, Store, train_and_summarize
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,15 @@ class Method:
     graded: bool
     synthetic_structure: str
     colour: str
+    # the one network of a method that is not graded: (structure, init=, seed=, dtype=, device=) → Network
+    network: Callable[..., Network] | None = None
 
 
 METHOD_TABLE: dict[str, Method] = {m.name: m for m in (
-    Method("sgdl", "SGDL", graded=False, synthetic_structure="(26)", colour="tab:red"),
+    Method("sgdl", "SGDL", graded=False, synthetic_structure="(26)", colour="tab:red", network=sgdl_network),
     Method("mgdl", "MGDL", graded=True, synthetic_structure="(30)", colour="tab:blue"),
-    Method("msdl", "MSDL", graded=False, synthetic_structure=MSDL_SUBNETWORK, colour="tab:green"),
+    Method("msdl", "MSDL", graded=False, synthetic_structure=MSDL_SUBNETWORK, colour="tab:green",
+           network=lambda structure, **kw: msdl_network(structure, MSDL_SCALES, **kw)),
 )}
 METHODS = tuple(METHOD_TABLE)
 
@@ -61,23 +61,7 @@ PROFILES: dict[str, dict[str, object]] = {
     "paper": {"epochs": 1_000_000, "record_every": 100, "early_stopping": True},
 }
 MAX_SEED = 2**32 - 1  # the authors' init seeds JAX's PRNGKey, a uint32 (mgdl_core.core.jax_random)
-
-
-class Store(Protocol):
-    """Where a run keeps its checkpoints while it trains (:class:`mgdl_core.runs.checkpoints.RunStore`):
-    named here, so a task trains with one without importing the layer that writes it."""
-
-    def snapshot(self) -> dict | None:
-        """The last checkpoint of the network in training, if any."""
-
-    def finished_grades(self) -> list[dict]:
-        """The MGDL grades already finished, as :meth:`save_grade` saved them."""
-
-    def save_grade(self, grade: int, result: TrainResult) -> None:
-        """Keep a finished grade (1-based), so a resumed run starts after it."""
-
-    def checkpointer(self) -> Callback:
-        """The callback that writes checkpoints while the network trains."""
+SEED = Bound(0, MAX_SEED, integer=True)
 
 
 def check_profile(profile: str) -> str:
@@ -106,21 +90,22 @@ class RunConfig:
     """
 
     method: str = "mgdl"
-    lr: float = 0.06
-    epochs: int = 20_000
+    lr: float = bounded(0.06, LR)
+    epochs: int = bounded(20_000, EPOCHS)
     grade_epochs: tuple[int, ...] | None = None
     structure: str | None = None
     # The authors' initial weights: He-normal drawn by JAX's PRNG from PRNGKey(42) (mgdl_core.core.nets)
     init: str = "he-jax"
     # ReLU'(0) in training: 0.5 is JAX's, i.e. what the authors' §5–§7 runs used (mgdl_core.core.step)
     relu_prime_at_zero: float = 0.5
-    seed: int = 42
+    seed: int = bounded(42, SEED)
     dtype: str = "float32"
     device: str | None = None
-    record_every: int = 100
+    record_every: int = bounded(100, RECORD_EVERY)
     early_stopping: bool = False
-    track_every: int = 0  # > 0: record the spectrum of I − ηH every this many epochs (§6)
-    track_k: int = 10
+    # > 0: record the spectrum of I − ηH every this many epochs (§6)
+    track_every: int = bounded(0, Bound(0, MAX_EPOCHS, integer=True))
+    track_k: int = bounded(10, Bound(1, 1000, integer=True))
 
     kind: ClassVar[str] = ""
     methods: ClassVar[tuple[str, ...]] = METHODS
@@ -144,12 +129,7 @@ class RunConfig:
         for f in dataclasses.fields(self):
             put(f.name, plain(getattr(self, f.name)))
         _check_choice("method", self.method, self.methods)
-        put("lr", check_learning_rate(self.lr))
-        put("epochs", check_int("epochs", self.epochs, 0, MAX_EPOCHS))
-        put("seed", check_int("seed", self.seed, 0, MAX_SEED))
-        put("record_every", check_int("record_every", self.record_every, 1, MAX_EPOCHS))
-        put("track_every", check_int("track_every", self.track_every, 0, MAX_EPOCHS))
-        put("track_k", check_int("track_k", self.track_k, 1, 1000))
+        check_bounds(self)  # every field declared with a Bound, the task's own included
         if not isinstance(self.early_stopping, bool):
             raise ConfigError(f"early_stopping must be True or False, got {self.early_stopping!r}")
         for name in ("structure", "device"):
@@ -169,7 +149,7 @@ class RunConfig:
         if self.grade_epochs is not None:
             if not self.graded or not isinstance(self.grade_epochs, tuple) or len(self.grade_epochs) != len(grades):
                 raise ConfigError(f"grade_epochs needs one entry per MGDL grade ({len(grades)}), got {self.grade_epochs}")
-            put("grade_epochs", tuple(check_int("grade_epochs", e, 0, MAX_EPOCHS) for e in self.grade_epochs))
+            put("grade_epochs", tuple(EPOCHS.check("grade_epochs", e) for e in self.grade_epochs))
 
     # --- what a task says about itself ---------------------------------------------------------
     task: ClassVar[str] = "regression"
@@ -177,6 +157,8 @@ class RunConfig:
     # the ``mgdl`` command's name for the task and its line in ``mgdl list``
     command: ClassVar[str] = ""
     about: ClassVar[str] = ""
+    # the task's own options of the mgdl command (argparse names); the command refuses the others' options
+    options: ClassVar[tuple[str, ...]] = ()
 
     @property
     def graded(self) -> bool:
@@ -253,9 +235,25 @@ class RunConfig:
                            relu_prime_at_zero=self.relu_prime_at_zero,
                            early_stopping=EarlyStopping(20, self.rel_error) if self.early_stopping else None)
 
-    def extra_callbacks(self) -> list:
+    def check_inputs(self) -> None:
+        """Read now what the run will read (its image), so a missing or changed file is one line
+        before the ``mgdl`` command takes a lock or trains (the synthetic task reads nothing)."""
+
+    def extra_callbacks(self, data: Dataset) -> list:
         """Callbacks the task itself needs besides tracking (e.g. prediction snapshots)."""
         return []
+
+    def network(self, structure: str, *, dtype: torch.dtype, device: torch.device) -> Network:
+        """The one network of an SGDL or MSDL run (its method's, :data:`METHOD_TABLE`), initialised."""
+        build = METHOD_TABLE[self.method].network
+        if build is None:
+            raise ValueError(f"{self.method} trains grade by grade, not one network")
+        return build(structure, init=self.init, seed=self.seed, dtype=dtype, device=device)
+
+    def fit_plan(self, data: Dataset) -> FitPlan:
+        """How this task trains beyond rate and epochs (:class:`~mgdl_core.tasks.fit.FitPlan`):
+        regression by default."""
+        return FitPlan()
 
     def run(self, callbacks=(), store: Store | None = None) -> "RunSummary":
         """Train this configuration and summarise it (no training state is shared between runs).
@@ -263,112 +261,9 @@ class RunConfig:
         With a :class:`~mgdl_core.runs.checkpoints.RunStore` the run checkpoints into it and resumes from
         whatever it already holds."""
         configure_cpu()
-        return train_and_summarize(self, self.dataset(), self.structure or self.default_structure(),
-                                   [*self.extra_callbacks(), *callbacks], store)
-
-
-def run_callbacks(config: RunConfig, callbacks=(), store: Store | None = None) -> list:
-    """The callbacks a configured run trains with: eigenvalue tracking (and its stop) when
-    ``track_every`` is set, then ``callbacks``, then the store's checkpointer (last, so a
-    checkpoint holds what every other callback recorded at that epoch)."""
-    callbacks = list(callbacks)
-    if config.track_every > 0:
-        from ..theory.hessian import EigenTracker
-
-        callbacks = [EigenTracker(config.track_every, config.track_k), *callbacks]
-        if getattr(config, "eig_stop", None) is not None:
-            from ..theory.hessian import EigenStop
-
-            callbacks.insert(1, EigenStop(config.track_every, config.eig_stop))
-    if store is not None:
-        callbacks.append(store.checkpointer())
-    return callbacks
-
-
-def train_and_summarize(config, data: Dataset, structure: str, callbacks=(),
-                        store: Store | None = None) -> "RunSummary":
-    """Train ``config`` (a SyntheticRun or ImageRegressionRun) on ``data`` and summarise it;
-    a structure that cannot fit in memory is refused first (:func:`check_memory`)."""
-    check_memory(config, data)
-    device, dtype = data.train.x.device, data.train.x.dtype
-    resume = store.snapshot() if store is not None else None
-    callbacks = run_callbacks(config, callbacks, store)
-    if config.graded:
-        grades = mgdl_structure(structure)
-        epochs = config.grade_epochs or (config.epochs,) * len(grades)
-        finished = [grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
-        res = train_mgdl(grades, data, [config.train_config(e) for e in epochs], init=config.init,
-                         seed=config.seed, callbacks=callbacks, finished=finished, resume=resume,
-                         on_grade_end=store.save_grade if store is not None else None)
-        hist = res.history()
-        outcome, diverged = res.outcome, res.diverged_epoch
-        with torch.no_grad():
-            pred = res.model.predict(data.test.x)
-        grade_losses = res.losses["train"]
-        params = [g.vector().cpu() for g in res.model.grades]
-        seconds = sum(r.seconds for r in res.grade_results)  # across interruptions
-    else:
-        if config.method == "sgdl":
-            net = sgdl_network(structure, init=config.init, seed=config.seed, dtype=dtype, device=device)
-        else:
-            net = msdl_network(structure, MSDL_SCALES, init=config.init, seed=config.seed, dtype=dtype, device=device)
-        r = train(net, data, config.train_config(), callbacks, resume=resume)
-        hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
-        with torch.no_grad():
-            pred = forward(net, data.test.x)
-        grade_losses = []
-        params = [net.vector().cpu()]
-        seconds = r.seconds
-    return summarize(config, data, hist, outcome, diverged, pred, grade_losses, params, seconds)
-
-
-def summarize(config: RunConfig, data, hist: dict[str, np.ndarray], outcome: Outcome, diverged: int | None,
-              pred: torch.Tensor, grade_losses: list[float], params: list[torch.Tensor],
-              seconds: float) -> "RunSummary":
-    """A :class:`RunSummary` from a finished run (shared by the serial and batched paths)."""
-    ok = outcome != Outcome.DIVERGED
-    test_loss = HALF_MSE.value(pred, data.test.y).item() if ok else math.nan
-    return RunSummary(
-        config=config, outcome=outcome, diverged_epoch=diverged,
-        train_loss=float(hist["train_loss"][-1]) if ok else math.nan,
-        val_loss=float(hist["val_loss"][-1]) if ok else math.nan,
-        test_loss=test_loss, epochs_run=int(hist["epoch"][-1]), seconds=seconds,
-        history=hist, grade_train_losses=grade_losses,
-        test_x=(data.test.x[:, 0] if data.test.x.shape[1] == 1 else data.test.x).cpu().double().numpy(),
-        test_pred=pred[:, 0].cpu().double().numpy(),
-        params=params)
-
-
-@dataclass
-class RunSummary:
-    """What a run leaves behind: final losses (0.5·MSE, eq. 1), histories and predictions."""
-
-    config: RunConfig
-    outcome: Outcome
-    diverged_epoch: int | None
-    train_loss: float
-    val_loss: float
-    test_loss: float
-    epochs_run: int
-    seconds: float
-    history: dict[str, np.ndarray] = field(repr=False)
-    grade_train_losses: list[float] = field(default_factory=list)
-    test_x: np.ndarray | None = field(default=None, repr=False)
-    test_pred: np.ndarray | None = field(default=None, repr=False)
-    params: list[torch.Tensor] = field(default_factory=list, repr=False)
-
-    @property
-    def diverged(self) -> bool:
-        return self.outcome == Outcome.DIVERGED
-
-
-def grade_result(saved: dict, widths) -> TrainResult:
-    """A finished MGDL grade as saved by :meth:`mgdl_core.runs.checkpoints.RunStore.save_grade` (the :class:`Store`)."""
-    vec = [t for t in saved["params"]]
-    params = [(vec[2 * i], vec[2 * i + 1]) for i in range(len(vec) // 2)]
-    return TrainResult(Network([params]), {k: v.numpy() for k, v in saved["history"].items()},
-                       Outcome(saved["outcome"]), int(saved["epochs_run"]), saved["diverged_epoch"], float(saved["seconds"]),
-                       saved.get("step_state"))
+        data = self.dataset()
+        return train_and_summarize(self, data, self.structure or self.default_structure(),
+                                   [*self.extra_callbacks(data), *callbacks], store)
 
 
 def config_device(config) -> torch.device:

@@ -73,12 +73,13 @@ def regression_dataset(image: np.ndarray, dtype: torch.dtype = torch.float32,
                    test=_split(coords, image, dtype, device))
 
 
-def section_image(name: str, section: int) -> np.ndarray:
-    """A named test image as the paper's section ``section`` uses it: §5 and §6 invert the
-    resolution chart; §6 further cuts :func:`eigen_subset`."""
+def section_image(name: str, section: int, sha256: str | None = None) -> np.ndarray:
+    """A named test image (or a file, of SHA-256 ``sha256``: :func:`load_image`) as the paper's
+    section ``section`` uses it: §5 and §6 invert the resolution chart; §6 further cuts
+    :func:`eigen_subset`."""
     if section not in (4, 5, 6):
         raise ValueError(f"images are used in sections 4, 5 and 6, not {section!r}")
-    image = load_image(name)
+    image = load_image(name, sha256)
     key = name.lower().replace(" ", "_")
     if section in (5, 6) and key in INVERTED_IN_S5_S6:
         image = 1.0 - image

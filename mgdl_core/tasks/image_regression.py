@@ -39,7 +39,7 @@ from ..core.data import Dataset, Split
 from ..core.nets import format_structure, parse_structure
 from ..core.step import forward
 from ..core.training import Callback, TrainState
-from ..errors import ConfigError, as_config_error, check_int, check_number, plain
+from ..errors import Bound, ConfigError, as_config_error, bounded, check_int, plain
 from ..runtime import get_dtype
 from .base import RunConfig, check_profile, config_device
 from .images import image_profile_lines, image_side, quick_downscale, resolve_image_field
@@ -90,13 +90,16 @@ class ImageRegressionRun(RunConfig):
     image: str = "resolution_chart"
     section: int = 6
     optimizer: str = "gd"
-    rel_error: float = 1e-6  # the authors' §6 image code: 1e-4 for SGDL, 1e-5 for MGDL
+    # the early-stopping tolerance; the authors' §6 image code: 1e-4 for SGDL, 1e-5 for MGDL
+    rel_error: float = bounded(1e-6, Bound(0.0, 1.0, low_open=True))
     # The authors' unstated §6 image-MGDL rule: end a grade when min eig(I − ηH) < eig_stop (−0.95)
-    eig_stop: float | None = None
-    downscale: int = 1  # area-average the image by this factor first (the quick profile's size)
+    eig_stop: float | None = bounded(None, Bound(-1e6, 1e6))
+    # area-average the image by this factor first (the quick profile's size)
+    downscale: int = bounded(1, Bound(1, 64, integer=True))
     encoding: str = "none"  # "fourier": Fourier features of the coordinates as the input
-    fourier_count: int = 128  # frequencies (2 · count inputs)
-    fourier_scale: float = 10.0  # their standard deviation (Tancik et al. 2020 use 10 for images)
+    fourier_count: int = bounded(128, Bound(1, 4096, integer=True))  # frequencies (2 · count inputs)
+    # their standard deviation (Tancik et al. 2020 use 10 for images)
+    fourier_scale: float = bounded(10.0, Bound(0.0, 1e4, low_open=True))
     snapshot_epochs: tuple[int, ...] = ()  # keep the test prediction at these epochs (last grade)
     image_sha256: str | None = None  # set from the file when ``image`` is a path
 
@@ -104,13 +107,15 @@ class ImageRegressionRun(RunConfig):
     task: ClassVar[str] = "image-regression"
     methods: ClassVar[tuple[str, ...]] = ("sgdl", "mgdl")
     command: ClassVar[str] = "image"
+    options: ClassVar[tuple[str, ...]] = ("image", "section", "optimizer", "encoding")
     about: ClassVar[str] = ("image regression of §4 (Table 1), §5 (Fig. 15) and §6 (Figs 3, 18–20), SGDL / MGDL; "
                             "--image NAME or a path to your own file")
 
     @classmethod
     def cli_fields(cls, args, lr: float | None) -> dict:
-        fields = {"image": args.image or "cameraman", "section": args.section, "encoding": args.encoding}
-        return fields | ({"optimizer": args.optimizer} if args.optimizer is not None else {})
+        fields = {"image": "cameraman" if args.image is None else args.image,
+                  "section": 4 if args.section is None else args.section}
+        return fields | {name: getattr(args, name) for name in ("optimizer", "encoding") if getattr(args, name) is not None}
 
     @classmethod
     def profile_lines(cls) -> list[str]:
@@ -140,20 +145,13 @@ class ImageRegressionRun(RunConfig):
                             section != 6, f"§{section} image regression")
         if self.encoding not in ENCODINGS:
             raise ConfigError(f"unknown encoding {self.encoding!r}: use one of {', '.join(ENCODINGS)}")
-        object.__setattr__(self, "downscale", check_int("downscale", self.downscale, 1, 64))
-        object.__setattr__(self, "fourier_count", check_int("fourier_count", self.fourier_count, 1, 4096))
-        object.__setattr__(self, "fourier_scale", check_number("fourier_scale", self.fourier_scale, 0.0, 1e4,
-                                                               low_open=True))
         self._check()
-        object.__setattr__(self, "rel_error", check_number("rel_error", self.rel_error, 0.0, 1.0, low_open=True))
         if not isinstance(self.snapshot_epochs, tuple):
             raise ConfigError(f"snapshot_epochs must be a tuple of epochs, got {self.snapshot_epochs!r}")
         object.__setattr__(self, "snapshot_epochs", tuple(sorted(check_int("snapshot_epochs", e, 1, 10**9)
                                                                  for e in self.snapshot_epochs)))
-        if self.eig_stop is not None:
-            object.__setattr__(self, "eig_stop", check_number("eig_stop", self.eig_stop, -1e6, 1e6))
-            if self.track_every == 0:
-                raise ConfigError("eig_stop reads the tracked spectra: set track_every > 0 as well")
+        if self.eig_stop is not None and self.track_every == 0:
+            raise ConfigError("eig_stop reads the tracked spectra: set track_every > 0 as well")
 
     @classmethod
     def profile_values(cls, profile: str, overrides: dict) -> dict:
@@ -196,8 +194,11 @@ class ImageRegressionRun(RunConfig):
         from .grids import section_image
 
         with as_config_error():
-            image = section_image(self.image, self.section)
+            image = section_image(self.image, self.section, self.image_sha256)
         return downscale(image, self.downscale) if self.downscale > 1 else image
+
+    def check_inputs(self) -> None:
+        self.image_array()
 
     def dataset(self) -> Dataset:
         from .grids import regression_dataset
@@ -210,7 +211,7 @@ class ImageRegressionRun(RunConfig):
         freq = fourier_frequencies(self.fourier_count, self.fourier_scale, self.seed)
         return Dataset(*(Split(fourier_features(s.x, freq), s.y) for s in (data.train, data.val, data.test)))
 
-    def extra_callbacks(self) -> list:
+    def extra_callbacks(self, data: Dataset) -> list:
         if not self.snapshot_epochs:
             return []
         grade = len(parse_grades(self)) if self.graded else None

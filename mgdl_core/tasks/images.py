@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import io
 import math
 import os
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -207,12 +209,13 @@ def image_path(name: str) -> Path:
         f"(URL = base + '/{img.filename}').")
 
 
-def _to_grey(path: Path) -> np.ndarray:
-    """Decode ``path`` into a greyscale float64 array in [0, 1] (see :func:`load_image`)."""
+def _to_grey(path: Path, data: bytes | None = None) -> np.ndarray:
+    """Decode ``path`` (or ``data``, its bytes as already read) into a greyscale float64 array in
+    [0, 1] (see :func:`load_image`)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with Image.open(path if data is None else io.BytesIO(data)) as im:
             im.load()
             mode = im.mode
             if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
@@ -244,11 +247,14 @@ def _to_grey(path: Path) -> np.ndarray:
     return grey
 
 
-def load_image(name: str | os.PathLike[str]) -> np.ndarray:
+def load_image(name: str | os.PathLike[str], sha256: str | None = None) -> np.ndarray:
     """The named test image (or an image file) as a 2-D float64 array in [0, 1].
 
     8-bit pixels are divided by 255 and 16-bit pixels by 65535; nothing else is done. A colour
     image is converted to greyscale (ITU-R 601 luma, PIL's ``"L"``) with a ``UserWarning``.
+    With ``sha256`` (a file's, as a configuration recorded it) the file is read once and those
+    very bytes are hashed and decoded: a file changed since is an :class:`ImageHashError`, so a
+    run never trains on other pixels than its record names.
     """
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f"load_image takes an image name or a file path, got {name!r}; "
@@ -257,11 +263,19 @@ def load_image(name: str | os.PathLike[str]) -> np.ndarray:
                                          and _norm(name) not in IMAGES):
         path = Path(name)
         if not path.is_file():
-            raise FileNotFoundError(f"no such image file: {path}")
-        return _to_grey(path)
+            raise ImageNotFoundError(f"no such image file: {path}")
+        if sha256 is None:
+            return _to_grey(path)
+        data = path.read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise ImageHashError(f"{path} changed since this configuration was made: its SHA-256 is now "
+                                 f"{actual[:12]}…, not the configuration's {sha256[:12]}…; make the "
+                                 "configuration again to train on the new pixels")
+        return _to_grey(path, data)
     if isinstance(name, str) and (os.sep in name or "/" in name):
-        raise FileNotFoundError(f"no such image file: {name} (and it is not an image name; "
-                                f"valid names: {', '.join(IMAGES)})")
+        raise ImageNotFoundError(f"no such image file: {name} (and it is not an image name; "
+                                 f"valid names: {', '.join(IMAGES)})")
     img = _lookup(name)
     arr = _to_grey(image_path(img.name))
     if arr.shape != img.shape:
@@ -273,7 +287,12 @@ def load_image(name: str | os.PathLike[str]) -> np.ndarray:
 
 def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -> None:
     """Check and normalise a configuration's ``image`` (one of ``names``, or with ``allow_path``
-    an image file) and set ``image_sha256`` from a file, so the record names the exact image."""
+    an image file) and set ``image_sha256`` from a file, so the record names the exact image; a
+    file too small for the configuration's downscaling is refused (:func:`check_image_size`).
+
+    A configuration that already names a file's SHA-256 (one rebuilt from its record) is not
+    checked against the file here: reading a record never needs the user's file, which may have
+    moved; the run compares the bytes it loads with the hash (:func:`load_image`)."""
     image = plain(config.image)
     if not isinstance(image, str) or not image:
         raise ConfigError(f"image must be an image name or a file path, got {config.image!r}")
@@ -282,7 +301,13 @@ def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -
             raise ConfigError("image_sha256 is for an image given as a file path")
         object.__setattr__(config, "image", _norm(image))
         return
-    path = Path(image).expanduser()
+    if config.image_sha256 is not None:
+        if not (allow_path and isinstance(config.image_sha256, str) and len(config.image_sha256) == 64
+                and all(c in "0123456789abcdef" for c in config.image_sha256)):
+            raise ConfigError(f"image_sha256 must be the 64 hex digits of an image file's SHA-256, got "
+                              f"{config.image_sha256!r}")
+        return
+    path = _user_path(image)
     if image.lower() in _MISSING:
         raise ConfigError(f"{_MISSING[image.lower()]}'s file is missing from every public copy of the "
                           "authors' repository, so it cannot be used here (the paper's row for it stands alone)")
@@ -290,25 +315,61 @@ def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -
         raise ConfigError(f"{what} uses the images {', '.join(names)}" + (" or a path to an image file" if allow_path else "")
                           + f", not {image!r}"
                           + (" (no such file)" if allow_path and ("/" in image or "." in image) else ""))
-    digest = file_sha256(path)
-    if config.image_sha256 is not None and config.image_sha256 != digest:
-        raise ConfigError(f"{path} has SHA-256 {digest[:12]}…, not the recorded {str(config.image_sha256)[:12]}…: "
-                          "the file changed since this configuration was made")
     object.__setattr__(config, "image", str(path.resolve()))
-    object.__setattr__(config, "image_sha256", digest)
+    object.__setattr__(config, "image_sha256", file_sha256(path))
+    check_image_size(config, what)
+
+
+MIN_SIDE = 4  # the fewest pixels a side may keep: every task splits the pixels into training and held-out ones
+
+
+def _user_path(text: str) -> Path:
+    """``text`` as a path, ``~`` expanded; a ``~user`` that does not exist is a :class:`ConfigError`."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # pathlib: "Could not determine home directory."
+        raise ConfigError(f"cannot expand {text.split('/')[0]!r} in the image path {text!r}: no such user") from None
+
+
+@lru_cache(maxsize=32)
+def _file_shape(path: str, size: int, mtime_ns: int) -> tuple[int, ...]:
+    with as_config_error(), warnings.catch_warnings():  # its colour note comes when the data load
+        warnings.simplefilter("ignore", UserWarning)
+        return load_image(Path(path)).shape
+
+
+def image_shape(image: str) -> tuple[int, ...] | None:
+    """The shape of a named image or of an image file, decoded once per file version (``None``:
+    neither, which the configuration reports when it is made)."""
+    key = _norm(str(image))
+    if key in IMAGES:
+        return IMAGES[key].shape
+    path = _user_path(str(image))
+    if path.is_file():
+        stat = path.stat()
+        return _file_shape(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return None
 
 
 def image_side(image: str) -> int | None:
-    """The larger side of a named image or an image file (``None``: neither, which the
-    configuration reports when it is made)."""
-    key = str(image).lower()
-    if key in IMAGES:
-        return max(IMAGES[key].shape)
-    if Path(str(image)).expanduser().is_file():
-        with as_config_error(), warnings.catch_warnings():  # its colour note comes when the data load
-            warnings.simplefilter("ignore", UserWarning)
-            return max(load_image(Path(str(image)).expanduser()).shape)
-    return None
+    """The larger side of a named image or an image file (``None``: neither)."""
+    shape = image_shape(image)
+    return None if shape is None else max(shape)
+
+
+def check_image_size(config, what: str) -> None:
+    """Refuse, when the configuration is made, an image that its downscaling (``config.downscale``)
+    leaves with fewer than :data:`MIN_SIDE` pixels on a side: a 1×1 file, or a 1×5000 strip that
+    the quick profile must shrink by 79 to bring its long side to 64 pixels."""
+    shape, factor = image_shape(config.image), plain(config.downscale)
+    if shape is None or isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+        return  # no such image, or a bad factor: the configuration's own checks say so
+    left = tuple(n // factor for n in shape)
+    if min(left) < MIN_SIDE:
+        by = f", downscaled by {factor}, keeps {left[0]}×{left[1]}" if factor > 1 else ""
+        raise ConfigError(f"{what}: the image is {shape[0]}×{shape[1]} pixels{by}; at least {MIN_SIDE}×{MIN_SIDE} "
+                          "are needed" + (" (the quick profile shrinks the longer side to its size: try "
+                                          "--profile paper, or a less elongated image)" if factor > 1 else ""))
 
 
 def quick_downscale(image: str, side: int) -> int:

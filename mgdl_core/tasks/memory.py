@@ -7,7 +7,6 @@ before anything is allocated (:class:`~mgdl_core.errors.ConfigError`), not minut
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import torch
@@ -15,7 +14,7 @@ import torch
 from ..core.data import Dataset
 from ..core.nets import MSDL_SCALES, mgdl_structure, parameter_count, parse_structure
 from ..errors import ConfigError
-from ..runtime import get_dtype
+from ..runtime import env_number, get_dtype
 
 
 def _trained_networks(config) -> list[tuple[tuple[int, ...], int]]:
@@ -70,12 +69,9 @@ def memory_limit_bytes(device: torch.device) -> float:
     """The memory a run may use on ``device``: ``$MGDL_MEMORY_LIMIT_GB`` (GiB) when set, else what
     is free now: the GPU's free memory on CUDA; on the CPU ``MemAvailable`` (Linux), lowered to
     what the cgroup still allows in a container; unknown (no limit) elsewhere."""
-    env = os.environ.get("MGDL_MEMORY_LIMIT_GB")
-    if env:
-        try:
-            return float(env) * 2**30
-        except ValueError:
-            raise ConfigError(f"MGDL_MEMORY_LIMIT_GB must be a number of GiB, got {env!r}") from None
+    limit = env_number("MGDL_MEMORY_LIMIT_GB")
+    if limit is not None:
+        return limit * 2**30
     if device.type == "cuda":
         return float(torch.cuda.mem_get_info(device)[0])
     limits = []

@@ -37,15 +37,14 @@ import numpy as np
 import torch
 
 from ..core.data import Dataset, Split
-from ..core.mgdl import train_mgdl
-from ..core.nets import Network, mgdl_structure, sgdl_network
 from ..core.operators import FiniteDifference, GaussianBlur, Identity
 from ..core.rof import Auxiliary, ProxGradient, RofObjective
 from ..core.step import forward
-from ..core.training import Recorder, TrainState, train
-from ..errors import ConfigError, check_int, check_number, plain
-from ..runtime import configure_cpu, get_dtype
-from .base import RunConfig, RunSummary, check_profile, config_device, grade_result, run_callbacks, summarize
+from ..core.training import Recorder, TrainState
+from ..errors import Bound, ConfigError, bounded, check_bounds, plain
+from ..runtime import get_dtype
+from .base import RunConfig, check_profile, config_device
+from .fit import FitPlan, RunSummary
 from .grids import pixel_grid, psnr
 from .images import image_profile_lines
 
@@ -104,21 +103,23 @@ class RestorationRun(RunConfig):
     epochs: int = 20_000
     image: str = "butterfly"
     problem: str = "denoise"
-    noise: float | None = None  # σ on the 0–255 scale; None: 10 to denoise, the paper's 3 to deblur
-    blur: float = 0.0
+    # σ on the 0–255 scale; None: 10 to denoise, the paper's 3 to deblur
+    noise: float | None = bounded(None, Bound(0.0, MAX_NOISE))
+    # the Gaussian's σ̂ in pixels (deblur); below 10⁻³ its kernel's σ̂² underflows
+    blur: float = bounded(0.0, Bound(0.0, MAX_BLUR, floor=1e-3))
     section: int = 4
-    lam: float = 1e-2
-    beta: float = 1.0
-    alpha: float = 0.99
+    lam: float = bounded(1e-2, Bound(0.0, MAX_WEIGHT))  # λ of eq. (18)
+    beta: float = bounded(1.0, Bound(0.0, MAX_WEIGHT, low_open=True))  # β of eq. (22)
+    alpha: float = bounded(0.99, Bound(0.0, 1.0, low_open=True))  # the prox step's α, eq. (21)
     optimizer: str = "adam"
     init: str = "glorot"
     relu_prime_at_zero: float = 0.0
     seed: int = 0
     differences: str = "forward"
     grade_scaling: bool = True  # ε_l of eq. (24) (§4); §6's code uses none
-    psnr_every: int = 100
-    downscale: int = 1
-    noise_seed: int = 0
+    psnr_every: int = bounded(100, Bound(1, 10**9, integer=True))
+    downscale: int = bounded(1, Bound(1, 64, integer=True))
+    noise_seed: int = bounded(0, Bound(0, 2**32 - 1, integer=True))
     image_sha256: str | None = None
 
     kind: ClassVar[str] = "restoration"
@@ -126,6 +127,7 @@ class RestorationRun(RunConfig):
     methods: ClassVar[tuple[str, ...]] = ("sgdl", "mgdl")
     batchable: ClassVar[bool] = False  # one u per run: the stacked sweep does not carry it
     command: ClassVar[str] = "restore"
+    options: ClassVar[tuple[str, ...]] = ("image", "section", "optimizer", "problem", "noise", "blur", "lam", "beta")
     about: ClassVar[str] = ("denoising / deblurring of §4 (Tables 2–3) and §6 (Figs 21–24) on the ROF objective "
                             "(Appendix C), SGDL / MGDL; --problem denoise --noise SIGMA or --problem deblur --blur SIGMA_HAT")
 
@@ -133,8 +135,10 @@ class RestorationRun(RunConfig):
     def cli_fields(cls, args, lr: float | None) -> dict:
         if args.method == "msdl" or args.section == 5:
             raise ConfigError("restore trains --method sgdl or mgdl, in --section 4 or 6")
-        fields = {"image": args.image or "butterfly", "section": args.section, "problem": args.problem}
-        if args.problem == "deblur":
+        problem = "denoise" if args.problem is None else args.problem
+        fields = {"image": "butterfly" if args.image is None else args.image,
+                  "section": 4 if args.section is None else args.section, "problem": problem}
+        if problem == "deblur":
             if args.blur is None:
                 raise ConfigError("--problem deblur needs --blur SIGMA_HAT (the paper's 3, 5 or 7)")
             if args.noise is not None:
@@ -188,24 +192,17 @@ class RestorationRun(RunConfig):
         put = lambda k, v: object.__setattr__(self, k, v)
         if self.noise is None:
             put("noise", DEBLUR_NOISE if self.problem == "deblur" else 10.0)
-        put("noise", check_number("noise", self.noise, 0.0, MAX_NOISE))
-        put("blur", check_number("blur", self.blur, 0.0, MAX_BLUR))
+        check_bounds(self)
         if self.problem == "deblur" and self.blur == 0:
             raise ConfigError("deblurring needs a blur: set blur to the Gaussian's σ̂ (the paper's 3, 5, 7)")
         if self.problem == "denoise" and self.blur != 0:
             raise ConfigError("a blur belongs to problem='deblur'")
-        put("lam", check_number("lam", self.lam, 0.0, MAX_WEIGHT))
-        put("beta", check_number("beta", self.beta, 0.0, MAX_WEIGHT, low_open=True))
-        put("alpha", check_number("alpha", self.alpha, 0.0, 1.0, low_open=True))
         if self.optimizer not in STEPS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(STEPS)}")
         if self.differences not in FiniteDifference.DIRECTIONS:
             raise ConfigError(f"unknown differences {self.differences!r}: use 'forward' or 'backward'")
         if not isinstance(self.grade_scaling, bool):
             raise ConfigError(f"grade_scaling must be True or False, got {self.grade_scaling!r}")
-        put("psnr_every", check_int("psnr_every", self.psnr_every, 1, 10**9))
-        put("downscale", check_int("downscale", self.downscale, 1, 64))
-        put("noise_seed", check_int("noise_seed", self.noise_seed, 0, 2**32 - 1))
         if self.early_stopping:
             raise ConfigError("restoration has no validation pixels to stop on: the authors train every "
                               "epoch and report the final PSNR")
@@ -247,11 +244,14 @@ class RestorationRun(RunConfig):
         from .images import load_image
 
         with as_config_error():
-            image = load_image(self.image)
+            image = load_image(self.image, self.image_sha256)
         if self.section == 6:
             rows, cols = S6_DENOISE[self.image]
             image = image[rows, cols][::2, ::2][::4, ::4]
         return downscale(image, self.downscale) if self.downscale > 1 else np.asarray(image, dtype=np.float64)
+
+    def check_inputs(self) -> None:
+        self.clean_image()
 
     def observation(self) -> np.ndarray:
         return degrade(self.clean_image(), self.problem, self.noise, self.blur, self.noise_seed)
@@ -274,9 +274,22 @@ class RestorationRun(RunConfig):
         A, B = self.operators()
         return RofObjective(self.clean_image().shape, A, B, self.beta, self.lam)
 
-    def run(self, callbacks=(), store=None) -> RunSummary:
-        configure_cpu()
-        return train_restoration(self, callbacks, store)
+    def fit_plan(self, data: Dataset) -> FitPlan:
+        """(20)–(21) on (22): SGDL, or MGDL grade by grade on (22) then (24) in "offset" mode,
+        u carried across grades (u⁰ = 0), the inner optimiser restarted per grade."""
+        rof = self.objective()
+        rof.aux = Auxiliary(torch.zeros(2 * rof.shape[0], rof.shape[1], dtype=data.train.x.dtype,
+                                        device=data.train.x.device))
+
+        def carry_u(result) -> None:  # a grade trained before an interruption: the u it left
+            rof.aux.u = result.step_state["u"].to(dtype=data.train.x.dtype, device=data.train.x.device)
+
+        return FitPlan(objective=rof, make_step=lambda cfg, objective: ProxGradient(cfg.make_step(), objective, self.alpha),
+                       mode="offset", scale=rms_scale if self.grade_scaling else None,
+                       grade_objective=rof.for_grade, carry=carry_u, grade_splits=("train",))
+
+    def extra_callbacks(self, data: Dataset) -> list:
+        return [PsnrRecorder(self.psnr_every, data.test.y)]
 
 
 class PsnrRecorder(Recorder):
@@ -295,54 +308,6 @@ class PsnrRecorder(Recorder):
             image = state.objective.image(forward(state.net, state.data.train.x))
         state.append("psnr_epoch", state.epoch)
         state.append("psnr", psnr(image, self.clean))
-
-
-def train_restoration(config: RestorationRun, callbacks=(), store=None) -> RunSummary:
-    """Train ``config`` by (20)–(21): SGDL on (22), or MGDL grade by grade on (22), then (24)
-    (u carried across grades, the inner optimiser restarted), resuming from ``store``."""
-    from .memory import check_memory
-
-    data = config.dataset()
-    check_memory(config, data)
-    dtype, device = data.train.x.dtype, data.train.x.device
-    rof = config.objective()
-    rof.aux = Auxiliary(torch.zeros(2 * rof.shape[0], rof.shape[1], dtype=dtype, device=device))
-    clean = data.test.y.reshape(rof.shape)
-    resume = store.snapshot() if store is not None else None
-    cbs = run_callbacks(config, [PsnrRecorder(config.psnr_every, clean), *callbacks], store)
-    structure = config.structure or config.default_structure()
-
-    def fit(net: Network, grade_data: Dataset, objective: RofObjective, grade: int | None, epochs: int, snap):
-        step = ProxGradient(config.train_config(epochs).make_step(), objective, config.alpha)
-        return train(net, grade_data, config.train_config(epochs), cbs, grade=grade, resume=snap,
-                     objective=objective, step=step)
-
-    if config.method == "sgdl":
-        net = sgdl_network(structure, init=config.init, seed=config.seed, dtype=dtype, device=device)
-        r = fit(net, data, rof, None, config.epochs, resume)
-        image, nets, results, grade_losses = rof.image(forward(net, data.train.x)), [net], [r], []
-        hist, outcome, diverged = r.history, r.outcome, r.diverged_epoch
-    else:  # the one grade loop, on (22) then (24): u carried across grades, the inner step restarted
-        grades = mgdl_structure(structure)
-        epochs = config.grade_epochs or (config.epochs,) * len(grades)
-        finished = [grade_result(g, grades[l]) for l, g in enumerate(store.finished_grades())] if store else []
-
-        def carry_u(result) -> None:  # a grade trained before an interruption: the u it left
-            rof.aux.u = result.step_state["u"].to(dtype=dtype, device=device)
-
-        res = train_mgdl(grades, Dataset(data.train), [config.train_config(e) for e in epochs], init=config.init,
-                         seed=config.seed, callbacks=cbs, finished=finished, resume=resume,
-                         on_grade_end=store.save_grade if store is not None else None,
-                         objective=rof, mode="offset", scale=rms_scale if config.grade_scaling else None,
-                         grade_objective=rof.for_grade,
-                         make_step=lambda cfg, objective: ProxGradient(cfg.make_step(), objective, config.alpha),
-                         carry=carry_u)
-        image = res.predictions["train"].reshape(rof.shape)
-        grade_losses, nets, results = res.losses["train"], res.model.grades, res.grade_results
-        hist, outcome, diverged = res.history(), res.outcome, res.diverged_epoch
-    params = [n.vector().cpu() for n in nets]
-    seconds = sum(r.seconds for r in results)
-    return summarize(config, data, hist, outcome, diverged, image.reshape(-1, 1), grade_losses, params, seconds)
 
 
 def restoration_psnr(summary: RunSummary) -> float:

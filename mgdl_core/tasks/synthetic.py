@@ -21,7 +21,7 @@ import torch
 
 from ..core.data import Dataset, Split
 from ..core.jax_random import prng_key, uniform
-from ..errors import ConfigError, as_config_error, check_int
+from ..errors import Bound, ConfigError, as_config_error, bounded, check_bounds
 from ..runtime import get_dtype
 from .base import METHOD_TABLE, RunConfig, config_device
 
@@ -73,15 +73,16 @@ def synthetic_dataset(setting: int, *, n_train: int = 1024, n_val: int = 1024, n
 class SyntheticRun(RunConfig):
     """One §5–§7 synthetic regression run: eq. (5), setting 1 or 2, by full-batch GD."""
 
-    setting: int = 1
+    setting: int = bounded(1, Bound(0, 2**31, integer=True))  # eq. (5)'s setting (1 or 2: SETTINGS)
 
     kind: ClassVar[str] = "synthetic"
     task: ClassVar[str] = "synthetic"
     command: ClassVar[str] = "synthetic"
+    options: ClassVar[tuple[str, ...]] = ("setting",)
     about: ClassVar[str] = "synthetic regression of §5–§7 (eq. 5), SGDL (26) / MGDL (30) / MSDL"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "setting", check_int("setting", self.setting, 0, 2**31))
+        check_bounds(self)
         with as_config_error():
             get_setting(self.setting)
         self._check()
@@ -100,7 +101,7 @@ class SyntheticRun(RunConfig):
     def cli_fields(cls, args, lr: float | None) -> dict:
         if lr is None:
             raise ConfigError("the following arguments are required: --lr")
-        return {"setting": args.setting}
+        return {} if args.setting is None else {"setting": args.setting}
 
     def title(self) -> str:
         return f"setting {self.setting}"
