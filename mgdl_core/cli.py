@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from .cli_parser import MAX_RATES, UsageError, build_parser, parse_beta, parse_lam, parse_rates
-from .errors import ConfigError, CorruptRecord
+from .errors import ConfigError, CorruptRecord, check_path_text
 from .tasks.images import ImageNotFoundError
 
 EXIT_USAGE = 2
@@ -45,7 +45,12 @@ def commands() -> dict:
 def _out(args) -> Path:
     from .runs.records import default_runs_dir
 
-    return Path(args.out) if args.out else default_runs_dir()
+    return default_runs_dir() if args.out is None else check_path_text(args.out, "--out")
+
+
+def _results(args) -> Path | None:
+    """``--results`` (None: the default, $MGDL_RESULTS_DIR or results/); an empty or unusable one is refused."""
+    return None if args.results is None else check_path_text(args.results, "--results")
 
 
 def _config(args, lr: float | None):
@@ -147,8 +152,8 @@ def _cmd_sweep(args) -> int:
     if args.lams is not None or args.betas is not None:
         if not {"lam", "beta"} <= {f.name for f in dataclasses.fields(configs[0])}:
             raise UsageError("--lams and --betas are restore's (the (λ, β, lr) grid of Appendix C)")
-        lams = parse_rates(args.lams, "--lams", parse_lam, "λ") if args.lams is not None else [None]
-        betas = parse_rates(args.betas, "--betas", parse_beta, "β") if args.betas is not None else [None]
+        lams = parse_rates(args.lams, "--lams", parse_lam) if args.lams is not None else [None]
+        betas = parse_rates(args.betas, "--betas", parse_beta) if args.betas is not None else [None]
         if len(configs) * len(lams) * len(betas) > MAX_RATES:
             raise UsageError(f"--lrs × --lams × --betas is {len(configs) * len(lams) * len(betas):_} runs; "
                              f"a sweep takes at most {MAX_RATES:_}")
@@ -199,7 +204,7 @@ def _cmd_export(args) -> int:
     from .runs.results import ReplayMismatch, export_result, read_result, replay_epochs, replay_result, result_text
 
     try:
-        folder = export_result(_record_folder(args), args.name, args.results, replay=args.replay)
+        folder = export_result(_record_folder(args), args.name, _results(args), replay=args.replay)
     except ReplayMismatch as exc:
         print(f"mgdl: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -236,8 +241,10 @@ def _cmd_paper(args) -> int:
 
     if args.paper_command == "classical":
         return _cmd_paper_classical(args)
+    if args.only is not None and not args.only.strip():
+        raise UsageError("--only is empty: give a figure ('Fig. 1') or a name ('s5-')")
     items = paper.select(paper.paper_items(), args.only)
-    out, results = _out(args), args.results
+    out, results = _out(args), _results(args)
     if args.paper_command == "plan":
         print(paper.plan_table(paper.plan_rows(items, out, results, probe=not args.no_probe)))
         return 0
@@ -271,7 +278,7 @@ def _cmd_paper_classical(args) -> int:
     if paper.library_is_dirty() and not args.allow_dirty:
         raise UsageError("the library has uncommitted changes: the file's SHA would name code that exists nowhere; "
                          "commit first, run from a clean worktree, or pass --allow-dirty")
-    path = classical_full.default_path(args.results)
+    path = classical_full.default_path(_results(args))
     print(f"Tables 2–3, classical methods on the full-size images: {len(configs)} cells into {path}", flush=True)
     classical_full.compute(path, args.image, progress=lambda line: print(line, flush=True))
     return 0

@@ -102,8 +102,7 @@ def _int_in(low: int, high: Callable[[], int]) -> Callable[[str], int]:
     return parse
 
 
-def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float] | None = None,
-                what: str = "learning rate") -> list[float]:
+def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float] | None = None) -> list[float]:
     """``LOW:HIGH:COUNT`` (log-spaced, both ends included) or a comma-separated list; at most
     :data:`MAX_RATES` values, each in (0, MAX_LR] (or what ``convert`` accepts, for ``option``)."""
     convert = _rate if convert is None else convert
@@ -112,7 +111,7 @@ def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float
         try:
             return convert(part.strip())
         except argparse.ArgumentTypeError as exc:
-            raise UsageError(f"{option} {text[:40]!r}: {what} {exc}") from None
+            raise UsageError(f"{option} {text[:40]!r}: {exc}") from None
 
     def check_count(count: int) -> None:
         if count > MAX_RATES:
@@ -131,7 +130,9 @@ def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float
             raise UsageError(f"{option} {text!r}: the range is empty (need 0 < LOW <= HIGH and COUNT >= 1)")
         check_count(count)
         return [float(r) for r in np.geomspace(low, high, count)]
-    parts = [p for p in text.split(",") if p.strip()]
+    parts = text.split(",")
+    if any(not p.strip() for p in parts):
+        raise UsageError(f"{option} {text[:40]!r}: an empty item (use LOW:HIGH:COUNT or a list like 0.01,0.1)")
     check_count(len(parts))
     values = [one(p) for p in parts]
     if not values:

@@ -111,6 +111,18 @@ class UnreadableRecord(ConfigError):
         return type(self), (self.folder, self.reason, self.git_sha)
 
 
+def check_path_text(text: str, what: str) -> Path:
+    """A path given as text (an option, an image), refused in one line when no system could use
+    it: empty, with a NUL, a part longer than 255 bytes or 4,095 bytes in all."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{what} is empty: give a path")
+    data = text.encode("utf-8", "surrogateescape")
+    if b"\0" in data or len(data) > 4095 or any(len(part) > 255 for part in data.split(b"/")):
+        raise ConfigError(f"{what} {text[:40]!r}{'…' if len(text) > 40 else ''}: not a usable path "
+                          "(a NUL, a name over 255 bytes or 4,095 bytes in all)")
+    return Path(text)
+
+
 @dataclass(frozen=True)
 class Bound:
     """The range of one numeric field: [low, high] (``(low, high]`` with ``low_open``), an

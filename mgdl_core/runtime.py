@@ -80,6 +80,8 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
         raise ValueError(f"device {device!r} was asked for, but CUDA is not available on this machine")
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"unsupported device {device!r}: use 'cpu' or 'cuda'")
+    if dev.type == "cpu" and dev.index not in (None, 0):
+        raise ValueError(f"unknown device {device!r}: the CPU is one device, 'cpu'")
     return dev
 
 

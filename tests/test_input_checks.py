@@ -88,7 +88,7 @@ def test_a_user_image_too_small_is_refused_before_any_work(capsys, tmp_path, sha
 @pytest.mark.parametrize("argv,needle", [
     (["run", "restore", "--problem", "deblur", "--blur", "1e-200"], "underflows"),
     (["run", "image", "--image", "~nosuchuser12345/x.png"], "no such user"),
-    (["run", "image", "--image", ""], "got ''"),
+    (["run", "image", "--image", ""], "empty"),
     (["run", "restore", "--encoding", "fourier"], "--encoding is an option of image"),
     (["run", "restore", "--setting", "2"], "--setting is an option of synthetic"),
     (["run", "synthetic", "--lr", "0.1", "--image", "barbara"], "--image is an option of image and restore"),
@@ -234,3 +234,70 @@ def test_a_user_image_record_hashed_by_the_old_rule_still_verifies(tmp_path):
     (folder / "summary.json").write_text(json.dumps(meta))
     old = folder.rename(folder.with_name(legacy[:16]))
     assert load_record(old).config.image_sha256 == config.image_sha256
+
+
+# --- found by our own search beyond the list (129 cases: 99 clean before, 110 after the
+# first fixes; these are the rest, each failing before)
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", "synthetic", "--lr", "0.1", "--structure", "[1]->[2]x1000000000->[1]"], "more than 1,000,000 layers"),
+    (["run", "synthetic", "--lr", "0.1", "--structure", "[1]->[2]x99999999999999->[1]"], "is not '[n]'"),
+    (["run", "synthetic", "--lr", "0.1", "--structure", "[1]->[\u0663]->[1]"], "is not '[n]'"),
+    (["run", "synthetic", "--lr", "0.1", "--device", "cpu:99"], "the CPU is one device"),
+    (["run", "image", "--image", "/tmp/" + "\u00fc" * 300 + ".png"], "not a usable path"),
+    (["sweep", "synthetic", "--lrs", "0.1,,0.2"], "an empty item"),
+    (["sweep", "restore", "--lrs", "0.001,0.01", "--backend", "batched"], "a batched sweep needs"),
+])
+def test_more_bad_input_is_one_line_before_any_work(capsys, tmp_path, argv, needle):
+    out = tmp_path / "runs"
+    _refused(capsys, [*argv, "--epochs", "1", "--quiet", "--out", str(out)], needle, out)
+
+
+def test_an_empty_or_unusable_out_is_refused(capsys, tmp_path):
+    base = ["run", "synthetic", "--lr", "0.1", "--epochs", "1", "--quiet"]
+    _refused(capsys, [*base, "--out", ""], "--out is empty")
+    _refused(capsys, [*base, "--out", str(tmp_path / ("b" * 300))], "not a usable path")
+    _refused(capsys, [*base, "--out", str(tmp_path / "/".join(["d" * 200] * 25))], "not a usable path")
+    _refused(capsys, ["paper", "plan", "--only", ""], "--only is empty")
+
+
+def test_a_memory_refusal_comes_before_the_folder_and_the_lock(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MGDL_MEMORY_LIMIT_GB", "1e-300")
+    out = tmp_path / "runs"
+    err = _refused(capsys, ["run", "synthetic", "--lr", "0.1", "--epochs", "1", "--quiet", "--out", str(out)],
+                   "MGDL_MEMORY_LIMIT_GB", out)
+    assert "0.0 GiB" not in err  # a small size keeps its digits
+
+
+def test_a_bad_data_url_is_a_failed_download_not_a_wrong_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("MGDL_DATA_DIR", raising=False)
+    monkeypatch.setenv("MGDL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MGDL_DATA_URL", "not a url")
+    err = _refused(capsys, ["run", "image", "--epochs", "1", "--quiet", "--out", str(tmp_path / "runs")], "failed")
+    assert "not the paper's file" not in err
+
+
+def test_a_large_image_gets_a_quick_profile(tmp_path):
+    path = _image(tmp_path / "wide.png", (600, 9000))
+    config = ImageRegressionRun.profile("quick", image=str(path), section=4)
+    assert config.downscale == 141
+
+
+def test_the_doctor_and_export_survive_a_temporary_with_an_impossible_pid(capsys, tmp_path):
+    out = tmp_path / "runs"
+    assert main(["run", "synthetic", "--lr", "0.05", "--method", "sgdl", "--epochs", "20", "--quiet",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    (out / "synthetic" / f".0123456789abcdef.tmp-{'9' * 23}-1").mkdir()
+    assert main(["doctor", "--out", str(out)]) == 0
+    assert "every one verifies" in capsys.readouterr().out
+
+
+def test_a_kind_folder_linking_out_of_out_is_refused(capsys, tmp_path):
+    out, victim = tmp_path / "runs", tmp_path / "victim"
+    out.mkdir()
+    victim.mkdir()
+    (out / "synthetic").symlink_to(victim)
+    _refused(capsys, ["run", "synthetic", "--lr", "0.05", "--epochs", "1", "--quiet", "--out", str(out)],
+             "symbolic link")
+    assert not any(victim.iterdir())

@@ -30,7 +30,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "authors_he_normal"),
     "operators": ("soft_threshold", "Identity", "gaussian_taps", "symmetric_index", "blur_matrix",
         "GaussianBlur", "FiniteDifference"),
-    "nets": ("Params", "Widths", "SGDL_STRUCTURES", "MGDL_STRUCTURES", "MSDL_SUBNETWORK",
+    "nets": ("MAX_LAYERS", "Params", "Widths", "SGDL_STRUCTURES", "MGDL_STRUCTURES", "MSDL_SUBNETWORK",
         "MSDL_SCALES", "StructureError", "parse_structure", "sgdl_structure", "mgdl_structure",
         "format_structure", "parameter_count", "INIT_SCHEMES", "InitScheme", "init_params",
         "clone_params", "widths_of", "flatten_params", "unflatten_params", "Network",

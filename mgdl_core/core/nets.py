@@ -25,7 +25,8 @@ import torch
 Params = list[tuple[torch.Tensor, torch.Tensor]]
 Widths = tuple[int, ...]
 
-_LAYER = re.compile(r"^\[(\d+)\](?:\s*[x×\*]\s*(\d+))?$")
+_LAYER = re.compile(r"^\[([0-9]{1,12})\](?:\s*[x×*]\s*([0-9]{1,12}))?$")  # ASCII digits: '[٣]' is not '[3]'
+MAX_LAYERS = 1_000_000  # layers in one structure string (a network that deep is already far past any memory)
 
 SGDL_STRUCTURES: dict[str, str] = {
     "26": "[1]->[32]x4->[1]",
@@ -60,21 +61,28 @@ def parse_structure(spec: str) -> Widths:
         return parse_structure(SGDL_STRUCTURES[key])
     parts = [p.strip() for p in spec.replace("→", "->").split("->")]
     if len(parts) < 2:
-        raise StructureError(f"structure {spec!r} needs at least an input and an output layer, "
+        raise StructureError(f"structure {_short(spec)} needs at least an input and an output layer, "
                              "joined by '->', e.g. '[1]->[32]x4->[1]'")
     widths: list[int] = []
     for i, part in enumerate(parts):
         m = _LAYER.match(part)
         if m is None:
-            raise StructureError(f"in structure {spec!r}: part {i + 1} {part!r} is not '[n]' or '[n]xk'")
+            raise StructureError(f"in structure {_short(spec)}: part {i + 1} {part!r} is not '[n]' or '[n]xk'")
         n, k = int(m.group(1)), int(m.group(2) or 1)
+        if len(widths) + k > MAX_LAYERS:  # before any list is built: '[2]x10^9' must not take the memory
+            raise StructureError(f"in structure {_short(spec)}: more than {MAX_LAYERS:,} layers")
         if n < 1 or k < 1:
-            raise StructureError(f"in structure {spec!r}: part {part!r} has a zero width or count")
+            raise StructureError(f"in structure {_short(spec)}: part {part!r} has a zero width or count")
         if k > 1 and i in (0, len(parts) - 1):
-            raise StructureError(f"in structure {spec!r}: the {'input' if i == 0 else 'output'} "
+            raise StructureError(f"in structure {_short(spec)}: the {'input' if i == 0 else 'output'} "
                                  f"layer {part!r} cannot be repeated")
         widths += [n] * k
     return tuple(widths)
+
+
+def _short(spec: str) -> str:
+    """A structure string for a message: at most 60 characters of it."""
+    return repr(spec) if len(spec) <= 60 else repr(spec[:57] + "...")
 
 
 def sgdl_structure(spec: str) -> Widths:

@@ -204,7 +204,7 @@ def writer_alive(name: str) -> bool:
     pid = int(TEMPORARY.match(name).group(1))
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError, ValueError):  # no such process, or no pid at all
         return False
     except PermissionError:  # someone else's live process
         return True

@@ -196,7 +196,12 @@ def default_runs_dir() -> Path:
 
 
 def record_dir(out: str | Path, kind: str, config) -> Path:
-    return Path(out) / kind / config_hash(kind, config)
+    """``<out>/<kind>/<hash>``; a ``<kind>`` folder that leads outside ``out`` (a symbolic link)
+    is a :class:`~mgdl_core.errors.ConfigError`: records are written only inside their folder."""
+    kind_dir = Path(out) / kind
+    if kind_dir.is_symlink() and not kind_dir.resolve().is_relative_to(Path(out).resolve()):
+        raise ConfigError(f"{kind_dir} is a symbolic link out of {out}: records are written only inside it")
+    return kind_dir / config_hash(kind, config)
 
 
 def _remove_leftovers(folder: Path) -> None:

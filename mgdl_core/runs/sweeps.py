@@ -148,6 +148,8 @@ def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: in
         workers = check_int("workers", workers, 1, MAX_WORKERS)
     if backend == "ray":
         _import_ray()
+    if backend == "batched" and not all(_batchable([c]) for c in configs):  # before --out is made
+        raise ConfigError(_NOT_BATCHABLE)
     if out is not None:
         from .files import ensure_writable
 
@@ -169,6 +171,10 @@ def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: in
             signum = getattr(exc, "signum", None) or got.get("signum", signal.SIGINT)
             raise _interrupted(signum, configs, results, out) from None
     return results
+
+
+_NOT_BATCHABLE = ("a batched sweep needs GD runs of SGDL or MGDL that differ only in lr and seed (no track_every, "
+                  "no snapshots, no restoration's u; Adam runs: use processes)")
 
 
 def _pick_backend(backend: str, configs: list[SyntheticRun]) -> str:
@@ -223,8 +229,7 @@ def _sweep_batched(configs, todo, results, out, force, checkpoint_every, strict:
         members = [configs[i] for i in idx]
         if not _batchable(members):
             if strict:
-                raise ConfigError("a batched sweep needs GD runs of SGDL or MGDL that differ only in lr and "
-                                  "seed (no track_every, no snapshots, no restoration's u; Adam runs: use processes)")
+                raise ConfigError(_NOT_BATCHABLE)
             for i in idx:
                 results[i] = _run_one(configs[i], out, force, checkpoint_every)
             continue

@@ -236,8 +236,13 @@ class RunConfig:
                            early_stopping=EarlyStopping(20, self.rel_error) if self.early_stopping else None)
 
     def check_inputs(self) -> None:
-        """Read now what the run will read (its image), so a missing or changed file is one line
-        before the ``mgdl`` command takes a lock or trains (the synthetic task reads nothing)."""
+        """Build now the data the run will train on (an image read, its hash checked) and check
+        the memory it needs (:func:`~mgdl_core.tasks.memory.check_memory`), so a missing or
+        changed file or a structure too large is one line before the ``mgdl`` command makes a
+        folder, takes a lock or trains."""
+        from .memory import check_memory
+
+        check_memory(self, self.dataset())
 
     def extra_callbacks(self, data: Dataset) -> list:
         """Callbacks the task itself needs besides tracking (e.g. prediction snapshots)."""

@@ -95,7 +95,7 @@ class ImageRegressionRun(RunConfig):
     # The authors' unstated §6 image-MGDL rule: end a grade when min eig(I − ηH) < eig_stop (−0.95)
     eig_stop: float | None = bounded(None, Bound(-1e6, 1e6))
     # area-average the image by this factor first (the quick profile's size)
-    downscale: int = bounded(1, Bound(1, 64, integer=True))
+    downscale: int = bounded(1, Bound(1, 4096, integer=True))
     encoding: str = "none"  # "fourier": Fourier features of the coordinates as the input
     fourier_count: int = bounded(128, Bound(1, 4096, integer=True))  # frequencies (2 · count inputs)
     # their standard deviation (Tancik et al. 2020 use 10 for images)
@@ -196,9 +196,6 @@ class ImageRegressionRun(RunConfig):
         with as_config_error():
             image = section_image(self.image, self.section, self.image_sha256)
         return downscale(image, self.downscale) if self.downscale > 1 else image
-
-    def check_inputs(self) -> None:
-        self.image_array()
 
     def dataset(self) -> Dataset:
         from .grids import regression_dataset

@@ -29,7 +29,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import ConfigError, as_config_error, plain
+from ..errors import ConfigError, as_config_error, check_path_text, plain
 
 _REPO = "Ronglong-Fang/Why-MGDL-outperforms-SGDL"
 _RAW = "https://raw.githubusercontent.com"
@@ -146,11 +146,14 @@ def _download(img: TestImage, cache: Path) -> tuple[Path | None, str]:
 
     base = os.environ.get("MGDL_DATA_URL")
     url = base.rstrip("/") + "/" + img.filename if base else img.url
+    pooch.get_logger().setLevel("WARNING")  # its "Downloading data from …" note: the outcome is reported here
     try:
         got = pooch.retrieve(url, known_hash=f"sha256:{img.sha256}", fname=img.filename,
                              path=cache, progressbar=False,
                              downloader=pooch.HTTPDownloader(progressbar=False, timeout=30))
-    except ValueError as exc:  # pooch's hash mismatch; its temporary file is already gone
+    except ValueError as exc:  # pooch's hash mismatch (its temporary file is already gone), or a bad URL
+        if "does not match the known hash" not in str(exc):
+            return None, f"download from {url} failed: {type(exc).__name__}: {exc}"
         target = cache / img.filename
         if target.exists() and file_sha256(target) != img.sha256:
             target.unlink()
@@ -324,7 +327,9 @@ MIN_SIDE = 4  # the fewest pixels a side may keep: every task splits the pixels 
 
 
 def _user_path(text: str) -> Path:
-    """``text`` as a path, ``~`` expanded; a ``~user`` that does not exist is a :class:`ConfigError`."""
+    """``text`` as a path, ``~`` expanded; a ``~user`` that does not exist, or a path no system
+    could use (:func:`~mgdl_core.errors.check_path_text`), is a :class:`ConfigError`."""
+    check_path_text(text, "the image path")
     try:
         return Path(text).expanduser()
     except RuntimeError:  # pathlib: "Could not determine home directory."

@@ -89,6 +89,11 @@ def memory_limit_bytes(device: torch.device) -> float:
     return float(min(limits)) if limits else math.inf
 
 
+def _gib(n: float) -> str:
+    """A size in GiB, with the digits a small one needs (0.0034 GiB, not 0.0)."""
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**30:.2g} GiB"
+
+
 def check_memory(config, data: Dataset) -> None:
     """Refuse (:class:`~mgdl_core.errors.ConfigError`) a run whose :func:`estimate_memory_bytes`
     exceeds :func:`memory_limit_bytes` of its device, before the network is allocated."""
@@ -98,6 +103,6 @@ def check_memory(config, data: Dataset) -> None:
         params = sum(parameter_count(w) * b for w, b in _trained_networks(config))
         raise ConfigError(
             f"structure {config.structure or config.default_structure()!r} needs an estimated "
-            f"{need / 2**30:,.1f} GiB ({params:,} parameters, activations for {data.train.x.shape[0]:,} "
-            f"training points), more than the {limit / 2**30:,.1f} GiB available on {device}; "
+            f"{_gib(need)} ({params:,} parameters, activations for {data.train.x.shape[0]:,} "
+            f"training points), more than the {_gib(limit)} available on {device}; "
             "set MGDL_MEMORY_LIMIT_GB to override")
