@@ -24,6 +24,7 @@ import dataclasses
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from .cli_parser import MAX_RATES, UsageError, build_parser, parse_beta, parse_lam, parse_rates
@@ -288,7 +289,19 @@ HANDLERS = {"paper": _cmd_paper, "run": _cmd_run, "sweep": _cmd_sweep, "list": _
             "export": _cmd_export}
 
 
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning (a colour image made grey) as one line, without Python's source line."""
+    print(f"mgdl: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``mgdl`` command; its warnings are one line each (restored on return)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _warn
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     got: dict[str, int] = {}  # the signal that stopped a run or sweep, when it came outside training
     args = None
     try:

@@ -140,8 +140,39 @@ def parse_rates(text: str, option: str = "--lrs", convert: Callable[[str], float
     return values
 
 
+def version_text() -> str:
+    """``mgdl <version>``, and the git SHA of the checkout it runs from (``-dirty`` with changes),
+    found without importing torch; an installed copy outside a checkout says so."""
+    import subprocess
+    from pathlib import Path
+
+    from . import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    sha = "not a git checkout"
+    if (root / ".git").exists():
+        try:
+            git = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=5,
+                                            check=True).stdout.strip()
+            sha = git("rev-parse", "--short=12", "HEAD") + ("-dirty" if git("status", "--porcelain",
+                                                                              "--untracked-files=no") else "")
+        except (OSError, subprocess.SubprocessError):
+            sha = "git unavailable"
+    return f"mgdl {__version__} ({sha}) at {root}"
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="the version, and the git SHA of the checkout")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mgdl", description="Experiments of 'Computational Advantages of Multi-Grade Deep Learning'.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     epochs, seed = _field("tasks.base", "RunConfig", "epochs"), _field("tasks.base", "RunConfig", "seed")
 

@@ -301,3 +301,65 @@ def test_a_kind_folder_linking_out_of_out_is_refused(capsys, tmp_path):
     _refused(capsys, ["run", "synthetic", "--lr", "0.05", "--epochs", "1", "--quiet", "--out", str(out)],
              "symbolic link")
     assert not any(victim.iterdir())
+
+
+def test_one_computation_one_hash_whatever_the_device_is_called(tmp_path, monkeypatch):
+    """Finding 6: device=None and the device None means here are one computation, one record;
+    a record sealed on a machine where that device was the default verifies anywhere, and so do
+    records sealed under the old rule (the device as written)."""
+    import json
+    import torch
+
+    from mgdl_core.runs import records
+    from mgdl_core.runs.files import seal_digest
+    from mgdl_core.runs.records import config_digest, config_hash
+    from mgdl_core.tasks.synthetic import SyntheticRun
+
+    here = "cuda" if torch.cuda.is_available() else "cpu"
+    named, auto = (SyntheticRun(method="sgdl", lr=0.05, epochs=20, device=d) for d in (here, None))
+    assert config_hash(named.kind, named) == config_hash(auto.kind, auto)
+    out = tmp_path / "runs"
+    first = run_recorded(named, out)
+    assert run_recorded(auto, out).seconds == first.seconds  # served, not trained again
+    folder = record_dir(out, named.kind, named)
+
+    elsewhere = torch.device("cuda" if here == "cpu" else "cpu")  # a machine whose default is the other one
+    monkeypatch.setattr(records, "get_device", lambda device=None: elsewhere if device is None else torch.device(device))
+    assert config_hash(named.kind, named) != config_hash(auto.kind, auto)  # there they are two computations
+    assert load_record(folder).config.device == here  # and this record still verifies there
+    monkeypatch.undo()
+
+    cfg = json.loads((folder / "config.json").read_text())["config"]  # sealed under the old rule
+    legacy = config_digest(named.kind, cfg, legacy=True)
+    meta = json.loads((folder / "summary.json").read_text())
+    meta.pop("sha256")
+    meta["config_sha256"] = legacy
+    meta["sha256"] = seal_digest(meta)
+    (folder / "summary.json").write_text(json.dumps(meta))
+    assert load_record(folder.rename(folder.with_name(legacy[:16]))).config.device == here
+
+
+def test_the_fused_and_the_reference_step_never_share_a_record(tmp_path, monkeypatch):
+    """Finding 6: with MGDL_FUSED=0 a run that could take the fused oneDNN step (float32, CPU,
+    ReLU'(0) = 0) is another computation (another rounding), so another record; a run that never
+    could (the synthetic task's ReLU'(0) = 1/2) keeps its one record; a record sealed either way
+    verifies on a machine that takes the other path."""
+    from mgdl_core.core.fused import available
+    from mgdl_core.runs.records import config_hash
+    from mgdl_core.tasks.synthetic import SyntheticRun
+
+    image = ImageRegressionRun(image="cameraman", section=4, method="sgdl", epochs=2, downscale=8, dtype="float32",
+                               record_every=1, relu_prime_at_zero=0.0, device="cpu")
+    synthetic = SyntheticRun(method="sgdl", lr=0.05, epochs=20)
+    monkeypatch.setenv("MGDL_FUSED", "1")
+    fused_on = {c.kind: config_hash(c.kind, c) for c in (image, synthetic)}
+    monkeypatch.setenv("MGDL_FUSED", "0")
+    fused_off = {c.kind: config_hash(c.kind, c) for c in (image, synthetic)}
+    assert fused_off["synthetic"] == fused_on["synthetic"]
+    assert (fused_off["image_regression"] != fused_on["image_regression"]) == (
+        available.__globals__["torch"].backends.mkldnn.is_available())
+    out = tmp_path / "runs"
+    run_recorded(image, out)  # sealed on the reference path
+    folder = record_dir(out, image.kind, image)
+    monkeypatch.setenv("MGDL_FUSED", "1")
+    assert load_record(folder).epochs_run == 2  # verifies where the fused path is on

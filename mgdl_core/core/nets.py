@@ -102,7 +102,7 @@ def mgdl_structure(spec: str | Sequence[str]) -> list[Widths]:
     if isinstance(spec, str):
         key = spec.strip().strip("()")
         if key not in MGDL_STRUCTURES:
-            raise StructureError(f"unknown MGDL preset {spec!r}: use one of "
+            raise StructureError(f"unknown MGDL preset {_short(spec)}: use one of "
                                  f"{', '.join(f'({k})' for k in MGDL_STRUCTURES)} or a list of grade structures")
         spec = MGDL_STRUCTURES[key]
     grades = [parse_structure(s) for s in spec]

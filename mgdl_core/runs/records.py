@@ -73,22 +73,79 @@ _log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------- JSON
 
+def _default_device(device) -> bool:
+    """Whether ``device`` names the device ``None`` means here (``"cpu"`` on a machine without
+    CUDA, ``"cuda"``/``"cuda:0"`` on one with it): the same computation as ``None``."""
+    try:
+        asked, default = torch.device(device), get_device(None)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return asked.type == default.type and (asked.index or 0) == (default.index or 0)
+
+
+REFERENCE_PATH = {"numeric_path": "reference"}  # in the hash of a run the fused path could take but does not here
+
+
+def _reference_path(config: dict) -> bool:
+    """Whether a run of ``config`` could take the fused oneDNN step (float32, the CPU, ReLU'(0) =
+    0: :mod:`mgdl_core.core.fused`) but takes the reference step here (``MGDL_FUSED`` off, or no
+    oneDNN op): another rounding, so another computation than where the fused path runs."""
+    from ..core.fused import available
+
+    if config.get("dtype") != "float32" or config.get("relu_prime_at_zero") != 0.0:
+        return False
+    device = config.get("device")
+    try:
+        on_cpu = (get_device(None) if device is None else torch.device(device)).type == "cpu"
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return on_cpu and not available()
+
+
 def hashed_fields(config: dict) -> dict:
-    """What a configuration's hash covers: every field, but a user's image file by its SHA-256
-    and its file name, not by the folder it lies in, so a record (and an exported result, which
-    keeps only the name) is the same computation wherever the file is."""
+    """What a configuration's hash covers: every field, but one computation one hash — a user's
+    image file by its SHA-256 and its file name, not by the folder it lies in (a record, and an
+    exported result, which keeps only the name, is the same computation wherever the file is),
+    a device that is this machine's default as ``None`` (``device="cpu"`` on a CPU machine is
+    ``device=None`` there), and :data:`REFERENCE_PATH` added where a run that could take the fused
+    step takes the reference one (``MGDL_FUSED=0``: the records of the two paths never mix)."""
+    out = config
     image = config.get("image")
     if config.get("image_sha256") and isinstance(image, str):
-        return {**config, "image": PurePath(image).name}
-    return config
+        out = {**out, "image": PurePath(image).name}
+    if config.get("device") is not None and _default_device(config["device"]):
+        out = {**out, "device": None}
+    if _reference_path(config):
+        out = {**out, **REFERENCE_PATH}
+    return out
+
+
+def _digest(kind: str, fields: dict, version: int = RECORD_VERSION) -> str:
+    payload = json.dumps({"kind": kind, "config": fields, "v": version}, sort_keys=True, default=str)
+    return sha256_hex(payload.encode())
 
 
 def config_digest(kind: str, config: dict, version: int = RECORD_VERSION, *, legacy: bool = False) -> str:
     """The SHA-256 of a configuration's :func:`hashed_fields` (``legacy``: of every field as
-    written, the rule before user images were hashed by content, so older records still verify)."""
-    fields = config if legacy else hashed_fields(config)
-    payload = json.dumps({"kind": kind, "config": fields, "v": version}, sort_keys=True, default=str)
-    return sha256_hex(payload.encode())
+    written, the rule before these normalisations, so older records still verify)."""
+    return _digest(kind, config if legacy else hashed_fields(config), version)
+
+
+def matching_digest(kind: str, config: dict, expected: str | None) -> str:
+    """The digest of ``config`` that a record or result was sealed with, among the names one
+    configuration may have had on any machine: this machine's :func:`hashed_fields`, every field
+    as written (older records), the device as ``None`` (sealed where that device was the
+    default), with or without :data:`REFERENCE_PATH` (sealed where the fused step is off, or on);
+    this machine's digest when none matches (the caller reports the mismatch)."""
+    here = config_digest(kind, config)
+    if here == expected:
+        return here
+    base = {k: v for k, v in hashed_fields(config).items() if k not in REFERENCE_PATH}
+    names = [config, {**config, "device": None}, base, {**base, "device": None}]
+    for fields in names + [{**f, **REFERENCE_PATH} for f in names[2:]]:
+        if _digest(kind, fields) == expected:
+            return expected
+    return here
 
 
 def config_hash(kind: str, config) -> str:
@@ -344,9 +401,7 @@ def read_record(folder: str | Path) -> Record:
     kind, config = doc.get("kind"), doc.get("config")
     if not isinstance(kind, str) or not isinstance(config, dict) or kind != meta.get("kind"):
         raise CorruptRecord(folder, "config.json", "no configuration of this record's kind")
-    digest = config_digest(kind, config)
-    if digest != meta.get("config_sha256") and hashed_fields(config) is not config:
-        digest = config_digest(kind, config, legacy=True)  # a user-image record written before hashed_fields
+    digest = matching_digest(kind, config, meta.get("config_sha256"))
     if digest != meta.get("config_sha256") or digest[:16] != folder.name:
         raise CorruptRecord(folder, "config.json", f"the configuration hashes to {digest[:16]}, "
                                                    f"but the record is filed under {folder.name}")

@@ -39,7 +39,7 @@ from ..tasks.fit import RunSummary
 from ..tasks.kinds import KINDS
 from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
                     seal_digest, sha256_hex, sigterm_interrupts, write_failed, write_synced, writer_alive)
-from .records import config_digest, hashed_fields, read_record
+from .records import config_digest, hashed_fields, matching_digest, read_record
 
 RESULT_FILES = ("config.json", "history.npz", "predictions.npz")
 _NAME_MAX = 100  # characters of a result's name
@@ -239,7 +239,7 @@ def read_result(folder: str | Path) -> Result:
         config = kinds[doc["kind"]](**doc["config"])
     except (TypeError, ValueError) as exc:  # verified data this code cannot rebuild: never "corrupt"
         raise UnreadableRecord(folder, str(exc), meta.get("git_sha")) from None
-    digest = config_digest(doc["kind"], dataclasses.asdict(config))
+    digest = matching_digest(doc["kind"], dataclasses.asdict(config), meta.get("config_sha256"))
     if digest != meta.get("config_sha256") or digest[:16] != meta.get("hash"):
         raise CorruptRecord(folder, "config.json", f"the current code hashes this configuration to {digest[:16]}, "
                                                    f"the result was exported as {meta.get('hash')}: re-run it")

@@ -288,6 +288,18 @@ def load_image(name: str | os.PathLike[str], sha256: str | None = None) -> np.nd
 
 # ----------------------------------------------------------------------- images in configurations
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` is not an image file one can read: missing, a folder, a link loop, a device."""
+    try:
+        if path.is_dir():
+            return "a folder, not an image file"
+        if path.exists():
+            return "not a regular file"
+        return "a symbolic link that leads nowhere" if path.is_symlink() else "no such file"
+    except OSError as exc:  # a loop of symbolic links, a name too long
+        return exc.strerror or "cannot be read"
+
+
 def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -> None:
     """Check and normalise a configuration's ``image`` (one of ``names``, or with ``allow_path``
     an image file) and set ``image_sha256`` from a file, so the record names the exact image; a
@@ -317,7 +329,7 @@ def resolve_image_field(config, names: list[str], allow_path: bool, what: str) -
     if not allow_path or not path.is_file():
         raise ConfigError(f"{what} uses the images {', '.join(names)}" + (" or a path to an image file" if allow_path else "")
                           + f", not {image!r}"
-                          + (" (no such file)" if allow_path and ("/" in image or "." in image) else ""))
+                          + (f" ({_not_a_file(path)})" if allow_path and ("/" in image or "." in image) else ""))
     object.__setattr__(config, "image", str(path.resolve()))
     object.__setattr__(config, "image_sha256", file_sha256(path))
     check_image_size(config, what)
