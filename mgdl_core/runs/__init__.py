@@ -22,7 +22,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "pool": ("STOP_GRACE_S", "RemoteTraceback", "run_in_processes"),
     "checkpoints": ("CHECKPOINT_HEADER", "RunInterrupted", "save_checkpoint", "load_checkpoint",
         "Checkpointer", "check_interval", "RunStore", "FailureWarning"),
-    "records": ("RECORD_VERSION", "RECORD_FILES", "hashed_fields", "config_digest", "matching_digest", "config_hash", "git_sha",
+    "records": ("RECORD_VERSION", "RECORD_FILES", "REFERENCE_PATH", "hashed_fields", "config_digest", "matching_digest", "config_hash", "git_sha",
         "record_lock", "environment_summary", "default_runs_dir", "record_dir", "write_record",
         "Record", "read_record", "read_summary", "is_complete"),
     "recorded": ("run_recorded", "load_record", "check_runs_dir", "find_record", "RunsCheck"),

@@ -165,8 +165,6 @@ def git_sha() -> str:
         return "unknown"
 
 
-# ---------------------------------------------------------------------------- files and folders
-
 # ---------------------------------------------------------------------------------------- locks
 
 _held = threading.local()  # the lock files this thread holds (a lock is re-entrant per thread)
