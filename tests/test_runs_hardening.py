@@ -24,36 +24,16 @@ from mgdl_core.runs.recorded import check_runs_dir, load_record, run_recorded
 from mgdl_core.runs.records import config_digest, read_record, record_dir, record_lock
 from mgdl_core.runs.results import export_result, read_result, replay_epochs, replay_result
 from mgdl_core.tasks.synthetic import SyntheticRun
+# the tiny run and its record fixtures (a module-wide record, a fresh copy per test), shared
+from test_record_integrity import _tiny, record, recorded  # noqa: F401, F811
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_SPACE = "No space left on device"
 
 
-def _tiny(**kw) -> SyntheticRun:
-    base = dict(setting=1, method="sgdl", structure="[1]->[4]->[1]", lr=0.05, epochs=20, record_every=10,
-                dtype="float64", device="cpu")
-    return SyntheticRun(**{**base, **kw})
-
-
 @pytest.fixture(autouse=True)
 def _no_git(monkeypatch):
     monkeypatch.setattr(records, "git_sha", lambda: "test")  # many records here: skip the git calls
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("recorded")
-    cfg = _tiny()
-    run_recorded(cfg, out)
-    return out, cfg
-
-
-@pytest.fixture
-def record(recorded, tmp_path):
-    """A fresh copy of one good record: (runs folder, configuration, record folder)."""
-    out, cfg = recorded
-    shutil.copytree(out, tmp_path / "runs")
-    return tmp_path / "runs", cfg, record_dir(tmp_path / "runs", "synthetic", cfg)
 
 
 def _temporaries(top: Path) -> list[Path]:
