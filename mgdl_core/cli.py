@@ -165,7 +165,7 @@ def _cmd_sweep(args) -> int:
         raise UsageError("--backend batched runs SGDL and MGDL without --track-every; use processes or serial")
     # sweep() checks --out (and that Ray is there, for --backend ray) before any run
     results = sweep(configs, backend=args.backend, workers=args.workers, out=_out(args), force=args.force,
-                    progress=not args.quiet and sys.stderr.isatty(), address=args.address,
+                    progress=False if args.quiet else None, address=args.address,
                     checkpoint_every=args.checkpoint_every)
     if args.json:
         _print_json([summary_dict(r) for r in results])

@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(the default there); 0 PyTorch's (the §4 default)")
         sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
         sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-        sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ in the project)")
+        sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ of the checkout, else ./runs)")
         sp.add_argument("--force", action="store_true", help="re-run even when a record exists")
         sp.add_argument("--checkpoint-every", type=_seconds, default=None, metavar="SECONDS",
                         help="seconds between checkpoints (default 60; the first comes 10 s into training)")

@@ -16,7 +16,8 @@ import torch
 
 from .errors import Bound, ConfigError
 
-# The repository checkout this library runs from (runs/ and results/ default to folders in it).
+# The folder above the package: the repository checkout when the library is imported from one
+# (an editable install, or the source tree), site-packages when it is installed as a wheel.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -28,6 +29,28 @@ ENV_NUMBERS: dict[str, Bound] = {
 }
 ENV_FLAGS: dict[str, bool] = {"MGDL_FUSED": True}  # name → its value when unset
 _TRUE, _FALSE = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this library is imported from (the folder holding its
+    ``pyproject.toml``), or ``None`` for an installed copy (a wheel in site-packages)."""
+    try:
+        text = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        return None
+    return PROJECT_ROOT if 'name = "mgdl-core"' in text else None
+
+
+def default_folder(env: str, name: str) -> Path:
+    """A default folder of the library's files (``runs``, ``results``): ``$env`` when set, else
+    ``<name>/`` in the source checkout the library is imported from (the book's pages, the tests
+    and the command line then share it), else ``<name>/`` of the working directory — never a
+    folder inside an installed package."""
+    given = os.environ.get(env, "").strip()
+    if given:
+        return Path(given)
+    root = checkout_root()
+    return (root if root is not None else Path.cwd()) / name
 
 
 def env_number(name: str) -> float | None:

@@ -498,3 +498,16 @@ def test_readers_never_see_a_half_replaced_record(record):
     assert not errors, errors[:3]
     assert reads[0] > 0
     assert [p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")] == [f".{folder.name}.lock"]
+
+
+def test_without_folder_handles_a_record_is_read_by_path_and_verified(record, monkeypatch):
+    """Windows has no ``dir_fd``: the record is then read file by file, still verified."""
+    out, cfg, folder = record
+    through_handle = records.read_record(folder).meta
+    monkeypatch.setattr(records, "_DIR_FD", False)
+    assert records.read_record(folder).meta == through_handle
+    garble(folder / "params.pt")
+    with pytest.raises(CorruptRecord, match="params.pt"):
+        records.read_record(folder)
+    with pytest.raises(FileNotFoundError):
+        records.read_record(folder.with_name("nope"))

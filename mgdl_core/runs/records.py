@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import fcntl
 import io
 import json
 import logging
@@ -61,7 +60,16 @@ import torch
 
 from .. import __version__
 from ..errors import ConfigError, CorruptRecord
-from ..runtime import PROJECT_ROOT, get_device
+from ..runtime import PROJECT_ROOT, checkout_root, default_folder, get_device
+try:  # POSIX: flock; Windows has no fcntl, and locks through msvcrt (the same guarantees: see _lock)
+    import fcntl
+except ImportError:  # pragma: no cover - exercised by tests/test_lock_portable.py with fcntl hidden
+    fcntl = None
+try:
+    import msvcrt
+except ImportError:
+    msvcrt = None
+
 from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
                     seal_digest, sha256_hex, short_error, torch_bytes, unique_tag, write_failed, write_synced)
 
@@ -154,7 +162,10 @@ def config_hash(kind: str, config) -> str:
 
 
 def git_sha() -> str:
-    """The repository's HEAD (with ``-dirty`` when the work tree has changes), or ``unknown``."""
+    """The checkout's HEAD (with ``-dirty`` when the work tree has changes), or ``unknown`` (also
+    for an installed copy, which names no commit even inside someone else's git repository)."""
+    if checkout_root() is None:
+        return "unknown"
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=5, check=True).stdout.strip()
@@ -169,8 +180,38 @@ def git_sha() -> str:
 
 _held = threading.local()  # the lock files this thread holds (a lock is re-entrant per thread)
 # created when missing, never truncated, never through a symbolic link, never blocking on a FIFO
-_LOCK_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+_LOCK_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
                | getattr(os, "O_CLOEXEC", 0))
+_LOCK_POLL_S = 0.05  # how often a blocked msvcrt lock tries again
+
+
+def _lock(f, *, blocking: bool) -> None:
+    """Take the exclusive lock of the open lock file ``f``; without ``blocking``, raise
+    :class:`BlockingIOError` when another holder has it. Both ways release with their process,
+    even a killed one: ``flock`` (POSIX), else a lock on byte 0 through ``msvcrt.locking``
+    (Windows, where a blocking wait is a poll)."""
+    if fcntl is not None:
+        fcntl.flock(f, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return
+    if msvcrt is None:
+        raise ConfigError("record locking needs fcntl (POSIX) or msvcrt (Windows); this Python has neither")
+    while True:
+        f.seek(0)
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            return
+        except OSError:
+            if not blocking:
+                raise BlockingIOError(errno.EAGAIN, "the record lock is held") from None
+        time.sleep(_LOCK_POLL_S)
+
+
+def _unlock(f) -> None:
+    if fcntl is not None:
+        fcntl.flock(f, fcntl.LOCK_UN)
+    else:
+        f.seek(0)
+        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 def _open_lock(path: Path) -> io.TextIOWrapper:
@@ -194,8 +235,8 @@ def _open_lock(path: Path) -> io.TextIOWrapper:
 @contextmanager
 def record_lock(folder: str | Path) -> Iterator[None]:
     """Hold the exclusive lock of the record ``folder`` (and its ``.partial``): an ``flock`` on
-    ``<kind>/.<hash>.lock``. Blocks while another process or thread holds it; re-entrant within
-    a thread. The lock file is never deleted (deleting lock files races with their users); the
+    ``<kind>/.<hash>.lock`` (a ``msvcrt`` lock on Windows: :func:`_lock`). Blocks while another
+    process or thread holds it; re-entrant within a thread. The lock file is never deleted (deleting lock files races with their users); the
     lock itself ends with the process that held it, even under SIGKILL."""
     folder = Path(folder)
     path = folder.with_name(f".{folder.name}.lock")
@@ -207,16 +248,16 @@ def record_lock(folder: str | Path) -> Iterator[None]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _open_lock(path) as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(f, blocking=False)
         except BlockingIOError:
             _log.warning("mgdl_core: waiting for another process running the same configuration (%s)", folder)
-            fcntl.flock(f, fcntl.LOCK_EX)
+            _lock(f, blocking=True)
         held.add(key)
         try:
             yield
         finally:
             held.discard(key)
-            fcntl.flock(f, fcntl.LOCK_UN)
+            _unlock(f)
 
 
 # ------------------------------------------------------------------------------------ records
@@ -245,9 +286,10 @@ def environment_summary(device: torch.device | None = None) -> dict[str, str]:
 
 
 def default_runs_dir() -> Path:
-    """Where records go unless told otherwise: ``$MGDL_RUNS_DIR``, else ``runs/`` in the
-    project checkout. The notebooks and the command line share it, so they share runs."""
-    return Path(os.environ.get("MGDL_RUNS_DIR") or PROJECT_ROOT / "runs")
+    """Where records go unless told otherwise: ``$MGDL_RUNS_DIR``, else ``runs/`` in the source
+    checkout (the notebooks and the command line share it, so they share runs), else ``runs/``
+    of the working directory for an installed copy (:func:`mgdl_core.runtime.default_folder`)."""
+    return default_folder("MGDL_RUNS_DIR", "runs")
 
 
 def record_dir(out: str | Path, kind: str, config) -> Path:
@@ -323,10 +365,21 @@ def _read_at(dir_fd: int, name: str) -> bytes | None:
         return None
 
 
+# Reading through a handle on the folder needs O_DIRECTORY and dir_fd (POSIX; not Windows).
+_DIR_FD = hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+
+
 def _read_files(folder: Path) -> dict[str, bytes | None]:
     """Every file of a record (``None`` for a missing one), read through one handle on the folder,
     so that a record being replaced is read whole, old or new, never a mix. A reader that meets
-    the replacement half done (the folder gone, or its files deleted under it) tries again."""
+    the replacement half done (the folder gone, or its files deleted under it) tries again.
+    Where folders have no handles (Windows) the files are read by path: a record replaced while
+    it is read then fails its checksums (:class:`~mgdl_core.errors.CorruptRecord`) instead."""
+    if not _DIR_FD:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no record at {folder}")
+        return {name: (folder / name).read_bytes() if (folder / name).is_file() else None
+                for name in ("summary.json", *RECORD_FILES)}
     for attempt in range(_READ_ATTEMPTS):
         last = attempt == _READ_ATTEMPTS - 1
         try:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..core.training import Outcome
 from ..errors import ConfigError, CorruptRecord, UnreadableRecord
-from ..runtime import PROJECT_ROOT
+from ..runtime import default_folder
 from ..tasks.fit import RunSummary
 from ..tasks.kinds import KINDS
 from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
@@ -52,8 +52,9 @@ _PROVENANCE = ("hash", "outcome", "diverged_epoch", "train_loss", "val_loss", "t
 
 
 def results_dir() -> Path:
-    """``MGDL_RESULTS_DIR`` if set, else the repository's ``results/`` folder."""
-    return Path(os.environ.get("MGDL_RESULTS_DIR") or PROJECT_ROOT / "results")
+    """``MGDL_RESULTS_DIR`` if set, else the checkout's ``results/`` folder (the committed
+    results), else ``results/`` of the working directory for an installed copy."""
+    return default_folder("MGDL_RESULTS_DIR", "results")
 
 
 def _per_row(key: str, value, n: int) -> bool:
