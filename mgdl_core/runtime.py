@@ -26,6 +26,7 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # (:func:`env_number`, :func:`env_flag`) and checked up front by the mgdl command (:func:`check_environment`).
 ENV_NUMBERS: dict[str, Bound] = {
     "MGDL_MEMORY_LIMIT_GB": Bound(0.0, 1e6, low_open=True, what="MGDL_MEMORY_LIMIT_GB (GiB)"),
+    "MGDL_STATUS_EVERY": Bound(0.0, 1e6, what="MGDL_STATUS_EVERY (seconds between status lines)"),
 }
 ENV_FLAGS: dict[str, bool] = {"MGDL_FUSED": True}  # name → its value when unset
 _TRUE, _FALSE = ("1", "on", "true", "yes"), ("0", "off", "false", "no")

@@ -19,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+# No progress output in the tests' processes and the notebook kernels nbval starts (which inherit
+# this environment): the executed notebooks were made without it (the book's runner sets it too).
+os.environ.setdefault("TQDM_DISABLE", "1")
+
 from mgdl_core.tasks.images import available_images, local_image_path
 
 # Skip reasons that stay legitimate under MGDL_STRICT_SKIPS: what depends on the machine, not on

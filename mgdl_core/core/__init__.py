@@ -48,5 +48,6 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "batched": ("BatchedParams", "stack_params", "unstack_params", "batched_features",
         "batched_forward", "batched_losses", "batched_gd_step_", "train_batched"),
     "mgdl": ("MGDLModel", "MGDLResult", "GradeLoop", "grade_loop", "train_mgdl"),
-    "progress": ("ProgressBar",),
+    "progress": ("STATUS_EVERY_S", "progress_mode", "StatusLines", "status_every", "progress_meter",
+        "ProgressBar"),
 })

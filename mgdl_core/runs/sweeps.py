@@ -36,6 +36,7 @@ from ..core.batched import stack_params, train_batched
 from ..core.mgdl import MGDLModel, MGDLResult, grade_loop
 from ..core.nets import init_params, mgdl_structure, sgdl_structure
 from ..core.step import forward
+from ..core.progress import progress_meter
 from ..core.training import Outcome
 from ..errors import ConfigError, check_int
 from ..runtime import configure_cpu, get_device, get_dtype
@@ -135,6 +136,10 @@ def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: in
     ``checkpoint_every`` seconds): runs already recorded are returned without training, so a
     sweep killed half way keeps its finished runs and only runs the rest.
 
+    ``progress`` (processes and serial backends): ``None`` counts the finished runs as a bar on a
+    terminal or in a Jupyter kernel and as a status line a minute elsewhere, nothing when
+    ``TQDM_DISABLE`` is set (:func:`~mgdl_core.core.progress.progress_meter`); ``False`` never.
+
     SIGINT or SIGTERM raises :class:`SweepInterrupted` (a ``KeyboardInterrupt``) once the runs
     in flight have saved their checkpoints; queued runs are not started. Bad arguments (and a
     missing Ray for ``backend="ray"``) raise :class:`~mgdl_core.errors.ConfigError` before any run.
@@ -204,9 +209,7 @@ def _run_backend(backend: str, configs, todo: list[int], results: list, *, worke
         return _sweep_ray(configs, todo, results, out, force, address, workers, checkpoint_every)
     if backend == "batched":
         return _sweep_batched(configs, todo, results, out, force, checkpoint_every, strict=explicit_batched)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=progress is False, leave=False)
+    bar = progress_meter(len(todo), "sweep", "run", disable=progress is False)
     try:
         if backend == "serial":
             for i in todo:
