@@ -50,7 +50,7 @@ $(INSTALLED): pyproject.toml | $(PY)
 
 setup: $(INSTALLED)
 
-# MathJax + ipywidgets JS from npm, so the book renders offline (once; needs npm).
+# MathJax from npm, so the book renders offline (once; needs npm).
 $(VENDORED): tools/vendor_assets.sh
 	bash tools/vendor_assets.sh
 

@@ -5,7 +5,9 @@
     mgdl run image --image cameraman --section 4 --method mgdl [--profile paper]   (Table 1)
     mgdl sweep image --image barbara --section 5 --method sgdl --lrs 0.001:1:12   (Fig. 15)
     mgdl run image --image ./my_photo.png --section 4 --method sgdl               (your own image)
+    mgdl sweep synthetic --method sgdl --lrs 0.001:0.5:30 --print-commands > cmds.txt   (a job array's lines)
     mgdl list
+    mgdl runs [--out DIR] [--kind K] [--method M] [--state finished|partial|corrupt] [--json]
     mgdl show RUN
     mgdl doctor [--out DIR]
 
@@ -27,7 +29,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .cli_parser import MAX_RATES, UsageError, build_parser, parse_beta, parse_lam, parse_rates
+from .cli_parser import (MAX_RATES, UsageError, build_parser, parse_beta, parse_lam, parse_rates,
+                         sweep_commands)
 from .errors import ConfigError, CorruptRecord, check_path_text
 from .tasks.images import ImageNotFoundError
 
@@ -126,12 +129,17 @@ def _print_summary(summary, as_json: bool, folder: Path | None = None) -> None:
         print(f"  record: {folder}")
 
 
+def run_config(args):
+    """The configuration parsed ``mgdl run`` arguments train (its record: ``record_dir``)."""
+    return _config(args, args.lr)
+
+
 def _cmd_run(args) -> int:
     from .core.progress import ProgressBar
     from .runs.recorded import load_record, run_recorded
     from .runs.records import is_complete, record_dir
 
-    config = _config(args, args.lr)
+    config = run_config(args)
     folder = record_dir(_out(args), config.kind, config)
     if not args.force and is_complete(folder):  # served as it is: a read-only --out serves its records
         _print_summary(load_record(folder), args.json, folder)
@@ -144,11 +152,9 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _cmd_sweep(args) -> int:
-    from .runs.sweeps import sweep
-
-    if args.address is not None and args.backend != "ray":
-        raise UsageError("--address is the Ray cluster's: use it with --backend ray")
+def sweep_configs(args) -> list:
+    """The configurations parsed ``mgdl sweep`` arguments stand for, in the order they run:
+    each learning rate (each λ, each β of a restore grid) of the experiment's configuration."""
     configs = [_config(args, lr) for lr in parse_rates(args.lrs)]
     if args.lams is not None or args.betas is not None:
         if not {"lam", "beta"} <= {f.name for f in dataclasses.fields(configs[0])}:
@@ -160,7 +166,20 @@ def _cmd_sweep(args) -> int:
                              f"a sweep takes at most {MAX_RATES:_}")
         configs = [c.replace(**({"lam": lam} if lam is not None else {}), **({"beta": beta} if beta is not None else {}))
                    for c in configs for lam in lams for beta in betas]
+    return configs
+
+
+def _cmd_sweep(args) -> int:
+    from .runs.sweeps import sweep
+
+    if args.address is not None and args.backend != "ray" and not args.print_commands:
+        raise UsageError("--address is the Ray cluster's: use it with --backend ray")
+    configs = sweep_configs(args)
+    lines = sweep_commands(args, configs) if args.print_commands else None
     configs[0].check_inputs()  # one image for every run: found and unchanged before any work
+    if lines is not None:  # nothing trained, --out untouched: the job array's lines
+        print("\n".join(lines))
+        return 0
     if args.backend == "batched" and (args.method == "msdl" or args.track_every):
         raise UsageError("--backend batched runs SGDL and MGDL without --track-every; use processes or serial")
     # sweep() checks --out (and that Ray is there, for --backend ray) before any run
@@ -171,6 +190,32 @@ def _cmd_sweep(args) -> int:
         _print_json([summary_dict(r) for r in results])
     else:
         print("\n".join(type(configs[0]).sweep_table(results)))
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    """A row per record and checkpoint under --out (:mod:`mgdl_core.runs.listing`); reads only."""
+    from .runs.listing import list_runs, runs_count, runs_table
+
+    kinds = {name: task.kind for name, task in commands().items()}
+    kind = args.kind
+    if kind is not None and kind not in kinds.values():
+        if kind not in kinds:
+            raise UsageError(f"unknown --kind {kind!r}: use one of "
+                             + ", ".join(f"{name} ({k})" if name != k else name for name, k in kinds.items()))
+        kind = kinds[kind]
+    out = _out(args)
+    rows = list_runs(out, kind=kind, method=args.method, state=args.state)  # a missing --out: ConfigError
+    if args.json:
+        _print_json([r.as_dict() for r in rows])
+        return 0
+    filters = ", ".join(f"--{name} {getattr(args, name)}" for name in ("kind", "method", "state")
+                        if getattr(args, name) is not None)
+    if not rows:
+        print(f"no records under {out}" + (f" match {filters}" if filters else ""))
+        return 0
+    print("\n".join(runs_table(rows)))
+    print(runs_count(rows, out, filters))
     return 0
 
 
@@ -285,8 +330,8 @@ def _cmd_paper_classical(args) -> int:
     return 0
 
 
-HANDLERS = {"paper": _cmd_paper, "run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "show": _cmd_show, "doctor": _cmd_doctor,
-            "export": _cmd_export}
+HANDLERS = {"paper": _cmd_paper, "run": _cmd_run, "sweep": _cmd_sweep, "list": _cmd_list, "runs": _cmd_runs,
+            "show": _cmd_show, "doctor": _cmd_doctor, "export": _cmd_export}
 
 
 def _warn(message, category, filename, lineno, file=None, line=None) -> None:

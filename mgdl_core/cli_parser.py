@@ -170,63 +170,119 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _experiment_args(sp: argparse.ArgumentParser) -> None:
+    """The options of `mgdl run` and `mgdl sweep` alike: the experiment and its configuration, --out, how it runs."""
+    epochs, seed = _field("tasks.base", "RunConfig", "epochs"), _field("tasks.base", "RunConfig", "seed")
+    sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
+    sp.add_argument("--setting", type=int, choices=(1, 2), default=None, help="synthetic: eq. (5)'s setting (default 1)")
+    sp.add_argument("--image", default=None,
+                    help="image/restore: one of the paper's images (see `mgdl list`) or a path to an image "
+                         "file (default: cameraman; restore: butterfly)")
+    sp.add_argument("--problem", choices=("denoise", "deblur"), default=None, help="restore: the task (default denoise)")
+    sp.add_argument("--noise", type=_field("tasks.restoration", "RestorationRun", "noise"), default=None, metavar="SIGMA",
+                    help="restore: noise σ on the 0–255 scale (denoise, default 10; deblurring adds 3)")
+    sp.add_argument("--blur", type=_field("tasks.restoration", "RestorationRun", "blur"), default=None, metavar="SIGMA_HAT",
+                    help="restore: the Gaussian blur's σ̂ (deblur: 3, 5, 7 in the paper)")
+    sp.add_argument("--lam", type=parse_lam, default=None,
+                    help="restore: λ of eq. (18) (default: the authors' best for Butterfly)")
+    sp.add_argument("--beta", type=parse_beta, default=None,
+                    help="restore: β of eq. (22) (default: the authors' best for Butterfly)")
+    sp.add_argument("--section", type=int, choices=(4, 5, 6), default=None,
+                    help="image: whose protocol (4: Adam, Table 1; 5: GD, Fig. 15; 6: GD, §6's pixel subsets)")
+    sp.add_argument("--optimizer", choices=("gd", "adam"), default=None,
+                    help="image: the step (default: the section's, Adam in §4, GD in §5–§6)")
+    sp.add_argument("--encoding", choices=("none", "fourier"), default=None,
+                    help="image: 'fourier' feeds random Fourier features of the coordinates")
+    sp.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default="mgdl")
+    sp.add_argument("--structure", default=None,
+                    help="e.g. '(26)' or '[1]->[32]x4->[1]'; MGDL: '(30)' or grades joined by ';'")
+    sp.add_argument("--epochs", type=epochs, default=None,
+                    help="GD epochs (per grade for MGDL), at most 10^9; default: the profile's")
+    sp.add_argument("--profile", choices=("quick", "paper"), default="quick")
+    sp.add_argument("--seed", type=seed, default=None,
+                    help="PRNG seed of the initial weights, in [0, 2^32) (default 42, the authors' PRNGKey(42))")
+    sp.add_argument("--init", choices=("he-jax", "he", "glorot"), default=None,
+                    help="he-jax: the authors' draw by JAX's PRNG (default); he: the same law drawn by torch")
+    sp.add_argument("--track-every", type=_field("tasks.base", "RunConfig", "track_every"), default=0, metavar="N",
+                    help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
+    sp.add_argument("--relu-prime-at-zero", type=float, default=None, metavar="C",
+                    help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' §5–§7 runs "
+                         "(the default there); 0 PyTorch's (the §4 default)")
+    sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ of the checkout, else ./runs)")
+    sp.add_argument("--force", action="store_true", help="re-run even when a record exists")
+    sp.add_argument("--checkpoint-every", type=_seconds, default=None, metavar="SECONDS",
+                    help="seconds between checkpoints (default 60; the first comes 10 s into training)")
+    sp.add_argument("--json", action="store_true", help="print the summary as JSON (NaN and infinities as null)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+_SPELLED_OUT = ("method", "profile")  # written even at their defaults: a command list reads on its own
+
+
+def _option(flag: str, value) -> list[str]:
+    """``flag`` and ``value`` as arguments; a float by its ``repr``, which parses back to the same
+    float; ``--flag=value`` when the value starts with ``-`` (``-0.5``, a file ``-x.png``)."""
+    text = repr(value) if isinstance(value, float) else str(value)
+    return [f"{flag}={text}"] if text.startswith("-") else [flag, text]
+
+
+def run_argv(args: argparse.Namespace, **values) -> list[str]:
+    """The arguments of the ``mgdl run`` (after ``mgdl``) that trains one configuration of the
+    sweep ``args`` (parsed ``mgdl sweep`` arguments): that configuration's ``values`` first
+    (``lr``, and ``lam``/``beta`` of a restore grid), then every option shared by ``run`` and
+    ``sweep`` that the sweep was given a value other than its default (``--method`` and
+    ``--profile`` always), ``--out``, ``--force`` and the output options included. The sweep's
+    own options (``--lrs``, ``--backend``, ...) are not options of ``run``: the caller refuses
+    those that say how a sweep runs (:func:`mgdl_core.cli.sweep_commands`)."""
+    shared = _Parser(prog="mgdl run", add_help=False)
+    _experiment_args(shared)
+    argv = ["run", args.experiment]
+    for name, value in values.items():
+        argv += _option(f"--{name.replace('_', '-')}", value)
+    for action in shared._actions:
+        if not action.option_strings or action.dest in values:
+            continue
+        value = getattr(args, action.dest)
+        if value is None or (value == action.default and action.dest not in _SPELLED_OUT):
+            continue
+        flag = max(action.option_strings, key=len)
+        argv += [flag] if action.nargs == 0 else _option(flag, value)  # a store_true flag: given, so True
+    return argv
+
+
+
+# the sweep's options that say how it runs its configurations: not one run's
+_HOW_A_SWEEP_RUNS = {"backend": "auto", "workers": None, "address": None}
+
+
+def sweep_commands(args, configs: list) -> list[str]:
+    """A shell line (``shlex``-quoted) per configuration of the sweep ``args``: the ``mgdl run``
+    that trains exactly that configuration, to the same record (the same configuration hash),
+    under the same ``--out`` (:func:`mgdl_core.cli_parser.run_argv`). ``--backend``, ``--workers``
+    and ``--address`` say how a sweep runs, which one run cannot: refused (:class:`UsageError`)."""
+    import shlex
+
+    given = [f"--{name}" for name, default in _HOW_A_SWEEP_RUNS.items() if getattr(args, name) != default]
+    if given:
+        raise UsageError(f"{' and '.join(given)} say{'s' * (len(given) == 1)} how a sweep runs its configurations; "
+                         "with --print-commands each printed `mgdl run` trains one: leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
+    grid = [name for name, option in (("lam", args.lams), ("beta", args.betas)) if option is not None]
+    return [shlex.join(["mgdl", *run_argv(args, lr=c.lr, **{name: getattr(c, name) for name in grid})])
+            for c in configs]
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mgdl", description="Experiments of 'Computational Advantages of Multi-Grade Deep Learning'.")
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    epochs, seed = _field("tasks.base", "RunConfig", "epochs"), _field("tasks.base", "RunConfig", "seed")
-
-    def experiment_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("experiment", help="experiment name (see `mgdl list`)")
-        sp.add_argument("--setting", type=int, choices=(1, 2), default=None, help="synthetic: eq. (5)'s setting (default 1)")
-        sp.add_argument("--image", default=None,
-                        help="image/restore: one of the paper's images (see `mgdl list`) or a path to an image "
-                             "file (default: cameraman; restore: butterfly)")
-        sp.add_argument("--problem", choices=("denoise", "deblur"), default=None, help="restore: the task (default denoise)")
-        sp.add_argument("--noise", type=_field("tasks.restoration", "RestorationRun", "noise"), default=None, metavar="SIGMA",
-                        help="restore: noise σ on the 0–255 scale (denoise, default 10; deblurring adds 3)")
-        sp.add_argument("--blur", type=_field("tasks.restoration", "RestorationRun", "blur"), default=None, metavar="SIGMA_HAT",
-                        help="restore: the Gaussian blur's σ̂ (deblur: 3, 5, 7 in the paper)")
-        sp.add_argument("--lam", type=parse_lam, default=None,
-                        help="restore: λ of eq. (18) (default: the authors' best for Butterfly)")
-        sp.add_argument("--beta", type=parse_beta, default=None,
-                        help="restore: β of eq. (22) (default: the authors' best for Butterfly)")
-        sp.add_argument("--section", type=int, choices=(4, 5, 6), default=None,
-                        help="image: whose protocol (4: Adam, Table 1; 5: GD, Fig. 15; 6: GD, §6's pixel subsets)")
-        sp.add_argument("--optimizer", choices=("gd", "adam"), default=None,
-                        help="image: the step (default: the section's, Adam in §4, GD in §5–§6)")
-        sp.add_argument("--encoding", choices=("none", "fourier"), default=None,
-                        help="image: 'fourier' feeds random Fourier features of the coordinates")
-        sp.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default="mgdl")
-        sp.add_argument("--structure", default=None,
-                        help="e.g. '(26)' or '[1]->[32]x4->[1]'; MGDL: '(30)' or grades joined by ';'")
-        sp.add_argument("--epochs", type=epochs, default=None,
-                        help="GD epochs (per grade for MGDL), at most 10^9; default: the profile's")
-        sp.add_argument("--profile", choices=("quick", "paper"), default="quick")
-        sp.add_argument("--seed", type=seed, default=None,
-                        help="PRNG seed of the initial weights, in [0, 2^32) (default 42, the authors' PRNGKey(42))")
-        sp.add_argument("--init", choices=("he-jax", "he", "glorot"), default=None,
-                        help="he-jax: the authors' draw by JAX's PRNG (default); he: the same law drawn by torch")
-        sp.add_argument("--track-every", type=_field("tasks.base", "RunConfig", "track_every"), default=0, metavar="N",
-                        help="record the 10+10 extreme eigenvalues of I − ηH every N epochs (§6)")
-        sp.add_argument("--relu-prime-at-zero", type=float, default=None, metavar="C",
-                        help="ReLU'(0) in the backward pass: 0.5 JAX's, as the authors' §5–§7 runs "
-                             "(the default there); 0 PyTorch's (the §4 default)")
-        sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-        sp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-        sp.add_argument("--out", default=None, help="record folder (default: $MGDL_RUNS_DIR or runs/ of the checkout, else ./runs)")
-        sp.add_argument("--force", action="store_true", help="re-run even when a record exists")
-        sp.add_argument("--checkpoint-every", type=_seconds, default=None, metavar="SECONDS",
-                        help="seconds between checkpoints (default 60; the first comes 10 s into training)")
-        sp.add_argument("--json", action="store_true", help="print the summary as JSON (NaN and infinities as null)")
-        sp.add_argument("--quiet", action="store_true", help="no progress bar")
-
     run = sub.add_parser("run", help="train one configuration (resumes an interrupted run)")
-    experiment_args(run)
+    _experiment_args(run)
     run.add_argument("--lr", type=_rate, default=None,
                      help="learning rate η, in (0, 1000]; required for synthetic, image default: the section's")
     sw = sub.add_parser("sweep", help="train one configuration for many learning rates")
-    experiment_args(sw)
+    _experiment_args(sw)
     sw.add_argument("--lrs", required=True,
                     help=f"LOW:HIGH:COUNT (log-spaced) or a list 0.01,0.1; at most {MAX_RATES:_} rates")
     sw.add_argument("--backend", choices=("auto", "serial", "processes", "batched", "ray"), default="auto")
@@ -235,7 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     sw.add_argument("--lams", default=None, help="restore: λ values too (a list or LOW:HIGH:COUNT), a grid with --lrs")
     sw.add_argument("--betas", default=None, help="restore: β values too (a list or LOW:HIGH:COUNT), a grid with --lrs")
+    sw.add_argument("--print-commands", action="store_true",
+                    help="train nothing: print one `mgdl run` command per configuration (a line each, "
+                         "shell-quoted), for a scheduler's job array")
     sub.add_parser("list", help="the experiments and their profiles")
+    runs = sub.add_parser("runs", help="a table of the records and checkpoints under --out (reads only)")
+    runs.add_argument("--out", default=None, help="runs folder (default: $MGDL_RUNS_DIR or runs/ of the checkout, else ./runs)")
+    runs.add_argument("--kind", default=None, metavar="K",
+                      help="only this experiment's runs: synthetic, image or restore (or a kind folder's name)")
+    runs.add_argument("--method", choices=("sgdl", "mgdl", "msdl"), default=None,
+                      help="only finished records of this method (a checkpoint does not name its method)")
+    runs.add_argument("--state", choices=("finished", "partial", "corrupt"), default=None,
+                      help="only finished records, checkpoints of interrupted runs, or records that fail verification")
+    runs.add_argument("--json", action="store_true", help="print the rows as JSON (NaN as null)")
     show = sub.add_parser("show", help="a record's summary")
     show.add_argument("run", help="a record folder, or a hash (prefix) under --out")
     show.add_argument("--out", default=None)

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_licence_is_the_one_the_package_declares():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]["text"]
-    assert declared == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]  # SPDX (PEP 639)
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
 
 
 def test_citation_asks_for_the_paper_and_names_this_edition():

@@ -21,6 +21,7 @@ packages below this one):
 - ``image_plots``           The image pages' figure layouts
 - ``theory_report``         What the theory page shows
 - ``restoration_plots``     The restoration page's figures
+- ``explorer``              An eigenvalue explorer for a live kernel
 """
 from .._face import lazy_face
 
@@ -56,7 +57,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "sweep_report": ("result_name", "load_sweep_results", "sweep_runs", "sweep_provenance",
         "expected", "agreement", "sweep_scale_report", "sweep_scale_counts", "disagreements_text",
         "load_sweep_draws", "draws_text", "same_rate"),
-    "execute": ("NOTEBOOKS", "EXECUTED", "PROFILES", "WIDGET_STATE", "WIDGET_VIEW",
+    "execute": ("NOTEBOOKS", "EXECUTED", "PROFILES",
         "NotebookFailed", "sources", "normalize", "write_notebook", "execute_one", "css_urls",
         "external_references", "build_book", "main"),
     "plots": ("COLORS", "EIG_FLOOR", "LABELS", "plot_loss_vs_rate", "plot_seed_spread",
@@ -82,4 +83,5 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "GAP_FLOOR", "linearisation_figure", "path_claims", "convex_rows", "convex_claims",
         "convex_fit_figure"),
     "restoration_plots": ("inputs_figure", "plot_psnr_curve", "training_figure"),
+    "explorer": ("explore", "Explorer"),
 })

@@ -12,8 +12,9 @@ not depend on it anyway: nbval re-executes the stored notebooks from ``book/exec
 files are found through the library (e.g. ``MGDL_DATA_DIR``), never by relative path.
 
 Normalisation (``normalize``) makes two consecutive runs byte-identical: stable cell ids, no
-papermill/nbclient timing metadata, adjacent stream outputs merged, widget model ids renumbered
-in traversal order, and ``metadata.papermill`` reduced to the parameters and the relative
+papermill/nbclient timing metadata, adjacent stream outputs merged, no saved widget state (the
+static book renders no widgets: live ones, such as the eigenvalue explorer, sit in cells tagged
+``skip-execution`` that the runner and nbval skip), and ``metadata.papermill`` reduced to the parameters and the relative
 ``input_path`` of the ``.py`` source. The notebook's default ``parameters`` cell is tagged
 ``remove-cell``: the page shows papermill's injected cell, i.e. the profile actually used.
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import re
 import shutil
@@ -43,8 +43,6 @@ from .book_style import compact_png  # executed notebooks store their figures co
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "book" / "executed"
 PROFILES = ("quick", "paper")
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -77,59 +75,12 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
-def _model_refs(obj, found: list[str]) -> None:
-    """Model ids referenced inside a JSON value, in a deterministic order."""
-    if isinstance(obj, str):
-        if obj.startswith("IPY_MODEL_"):
-            found.append(obj[len("IPY_MODEL_"):])
-    elif isinstance(obj, dict):
-        if "model_id" in obj and isinstance(obj["model_id"], str):
-            found.append(obj["model_id"])
-        for key in sorted(obj):
-            _model_refs(obj[key], found)
-    elif isinstance(obj, list):
-        for item in obj:
-            _model_refs(item, found)
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def _widget_id_map(nb: dict) -> dict[str, str]:
-    """Old model id -> new id: depth-first from the displayed views, then the leftovers.
-
-    Leftovers (e.g. ``jslink`` LinkModels, which nothing references) are ordered by their
-    content with the already-renumbered references substituted, so the order does not depend
-    on the random ids.
-    """
-    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    if not state:
-        return {}
-    mapping: dict[str, str] = {}
-
-    def visit(mid: str) -> None:
-        if mid in mapping or mid not in state:
-            return
-        mapping[mid] = f"{len(mapping):032x}"
-        refs: list[str] = []
-        _model_refs(state[mid], refs)
-        for ref in refs:
-            visit(ref)
-
-    for cell in nb.get("cells", []):
-        refs: list[str] = []
-        _model_refs(cell.get("outputs", []), refs)
-        for ref in refs:
-            visit(ref)
-
-    while len(mapping) < len(state):
-        def key(mid: str) -> str:
-            text = json.dumps(state[mid], sort_keys=True)
-            return re.sub(r"[0-9a-f]{32}", lambda m: mapping.get(m.group(0), "?"), text)
-
-        visit(min((m for m in state if m not in mapping), key=key))
-    return mapping
-
-
-def _compact_figures(outputs: list) -> None:
+def _compact_outputs(outputs: list) -> None:
     for out in outputs:
+        out.get("data", {}).pop(_WIDGET_VIEW, None)  # a random model id; its text/plain stays
         for key, value in out.get("data", {}).items():
             if key.endswith("image/png") and isinstance(value, str):
                 out["data"][key] = compact_png(value.replace("\n", ""))
@@ -147,7 +98,7 @@ def normalize(nb: dict, input_path: str) -> dict:
         meta.pop("execution", None)
         if "outputs" in cell:
             cell["outputs"] = _merge_streams(cell["outputs"])
-            _compact_figures(cell["outputs"])
+            _compact_outputs(cell["outputs"])
     # The page shows papermill's injected cell (the values actually used); the notebook's own
     # defaults would only repeat or contradict it, so they are removed from the rendered page.
     cells = nb.get("cells", [])
@@ -160,12 +111,7 @@ def normalize(nb: dict, input_path: str) -> dict:
     params = meta.get("papermill", {}).get("parameters", {})
     meta["papermill"] = {"input_path": input_path, "parameters": params}
     nb["nbformat"], nb["nbformat_minor"] = 4, max(nb.get("nbformat_minor", 5), 5)
-
-    mapping = _widget_id_map(nb)
-    if mapping:
-        pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
-        text = pattern.sub(lambda m: mapping[m.group(0)], json.dumps(nb))
-        nb = json.loads(text)
+    meta.pop("widgets", None)  # random model ids that nothing in the static book renders
     return nb
 
 
@@ -315,7 +261,7 @@ def build_book() -> int:
     """``jupyter-book build -W -n --keep-going --all .``; print where the book is."""
     static = ROOT / "book" / "_static" / "vendor" / ".stamp"
     if not static.exists():
-        print("error: vendored MathJax/widget JS missing (book/_static/vendor): run "
+        print("error: vendored MathJax missing (book/_static/vendor): run "
               "`make book` or `bash tools/vendor_assets.sh` first.", file=sys.stderr)
         return 2
     jb = Path(sys.executable).parent / "jupyter-book"

@@ -9,6 +9,7 @@ packages below this one):
 - ``checkpoints``           Checkpoints of runs in progress
 - ``records``               Durable runs
 - ``recorded``              Runs through their records
+- ``listing``               What a runs folder holds, a row per run (``mgdl runs``)
 - ``results``               Paper-scale results committed with the book
 - ``sweeps``                Many runs of one experiment — learning rates and/or seeds — in one call
 """
@@ -25,10 +26,12 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "records": ("RECORD_VERSION", "RECORD_FILES", "REFERENCE_PATH", "hashed_fields", "config_digest", "matching_digest", "config_hash", "git_sha",
         "record_lock", "environment_summary", "default_runs_dir", "record_dir", "write_record",
         "Record", "read_record", "read_summary", "is_complete"),
-    "recorded": ("run_recorded", "load_record", "check_runs_dir", "find_record", "RunsCheck"),
+    "recorded": ("run_recorded", "load_record", "check_runs_dir", "find_record", "kind_folders",
+        "run_folders", "RunsCheck"),
+    "listing": ("RUN_STATES", "RunRow", "list_runs", "runs_table", "runs_count"),
     "results": ("RESULT_FILES", "RESULT_VERSION", "results_dir", "export_result", "ReplayMismatch",
         "Result", "read_result", "list_results", "load_results", "Replay", "replay_epochs",
         "replay_tolerance", "replay_result", "provenance_text", "result_text"),
     "sweeps": ("BACKENDS", "MAX_WORKERS", "SweepInterrupted", "log_rates", "available_cores",
-        "stopping_signals", "sweep", "run_batched"),
+        "stopping_signals", "sweep", "recorded_sweep", "run_batched"),
 })

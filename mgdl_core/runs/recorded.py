@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.training import Outcome
@@ -101,9 +102,8 @@ def find_record(out: str | Path, text: str) -> Path:
     out, prefix = Path(out), text.lower()
     if not _PREFIX.match(prefix):
         raise ConfigError(f"{_shown(text)} is neither a record folder nor a hash prefix (hex digits, at most 16)")
-    kinds = [k for k in _folders(out) if not k.name.startswith(".")]
-    matches = [f for k in kinds for f in _folders(k)
-               if _HASH.match(f.name) and f.name.startswith(prefix) and is_complete(f)]
+    matches = [f for k in kind_folders(out) for f, partial in run_folders(k)
+               if not partial and f.name.startswith(prefix) and is_complete(f)]
     if len(matches) != 1:
         raise ConfigError(f"no record {text!r} under {out}/" if not matches else
                           f"{text!r} matches {len(matches)} records under {out}/; give more of the hash")
@@ -121,6 +121,26 @@ def _folders(parent: Path) -> list[Path]:
         return sorted(p for p in parent.iterdir() if p.is_dir())
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def kind_folders(out: Path) -> list[Path]:
+    """The kind folders of a runs folder (``<out>/<kind>/``; dot-names are not kinds), sorted."""
+    return [k for k in _folders(out) if not k.name.startswith(".")]
+
+
+_PARTIAL = ".partial"
+
+
+def run_folders(kind: Path) -> Iterator[tuple[Path, bool]]:
+    """``(folder, partial)`` for each record folder ``<hash>/`` (``partial`` false) and each
+    checkpoint ``<hash>.partial/`` (true) in the kind folder ``kind``, sorted: the one walk of a
+    runs folder that :func:`find_record`, :func:`check_runs_dir` and ``mgdl runs``
+    (:func:`~mgdl_core.runs.listing.list_runs`) share."""
+    for entry in _folders(kind):
+        name = entry.name
+        partial = name.endswith(_PARTIAL) and bool(_HASH.match(name[:-len(_PARTIAL)]))
+        if partial or _HASH.match(name):
+            yield entry, partial
 
 
 class RunsCheck(list):
@@ -172,15 +192,14 @@ def check_runs_dir(out: str | Path, *, remove_stale: bool = True, stale_after_s:
                     check.removed += _remove_if_stale(p, stale_after_s)
 
     sweep_temporary(out)
-    for kind in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for kind in kind_folders(out):
         sweep_temporary(kind)
-        for entry in sorted(kind.iterdir()):
-            name = entry.name
+        for entry, partial in run_folders(kind):
             try:
-                if _HASH.match(name) and entry.is_dir():
+                if not partial:
                     check.records += 1
                     load_record(entry)
-                elif name.endswith(".partial") and _HASH.match(name[:-len(".partial")]) and entry.is_dir():
+                else:
                     check.checkpoints += 1
                     sweep_temporary(entry)
                     RunStore(entry).verify()

@@ -44,7 +44,7 @@ from ..tasks.fit import RunSummary, summarize
 from ..tasks.synthetic import SyntheticRun
 from .pool import STOP_GRACE_S, run_in_processes
 from .recorded import load_record, run_recorded
-from .records import environment_summary, is_complete, record_dir, write_record
+from .records import default_runs_dir, environment_summary, is_complete, record_dir, write_record
 
 BACKENDS = ("auto", "serial", "processes", "batched", "ray")
 MAX_WORKERS = 256  # more processes than this is a typo, not a machine
@@ -180,6 +180,14 @@ def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: in
 
 _NOT_BATCHABLE = ("a batched sweep needs GD runs of SGDL or MGDL that differ only in lr and seed (no track_every, "
                   "no snapshots, no restoration's u; Adam runs: use processes)")
+
+
+def recorded_sweep(configs: Sequence[SyntheticRun], **kw) -> list[RunSummary]:
+    """The book's one way to run its configurations: :func:`sweep` into the runs folder the
+    command line shares (:func:`~mgdl_core.runs.records.default_runs_dir`), so a run recorded by
+    either is read, not trained again; progress shows where someone watches (a widget bar in
+    JupyterLab, nothing under the book's runner). ``kw`` goes to :func:`sweep`."""
+    return sweep(configs, out=kw.pop("out", None) or default_runs_dir(), **kw)
 
 
 def _pick_backend(backend: str, configs: list[SyntheticRun]) -> str:
