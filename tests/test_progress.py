@@ -101,3 +101,15 @@ def test_a_sweep_counts_its_runs_in_a_log(progress_on, monkeypatch, capsys, tmp_
     assert "sweep: 1/2 run (50%)" in err and "sweep: 2/2 run (100%)" in err
     sweep(configs, backend="serial", out=tmp_path, force=True, progress=False)
     assert "sweep:" not in capsys.readouterr().err
+
+
+def test_a_jupyter_kernel_gets_the_widget_bar(progress_on, monkeypatch):
+    """In a kernel (IPython's ZMQInteractiveShell) stderr is no terminal, yet a bar is drawn:
+    ``tqdm.auto`` makes it a widget there. A plain IPython terminal shell does not count."""
+    import types
+
+    ZMQInteractiveShell = type("ZMQInteractiveShell", (), {})
+    TerminalInteractiveShell = type("TerminalInteractiveShell", (), {})
+    for shell, mode in ((ZMQInteractiveShell(), "bar"), (TerminalInteractiveShell(), "lines"), (None, "lines")):
+        monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda s=shell: s))
+        assert progress_mode(None, io.StringIO()) == mode
