@@ -40,7 +40,7 @@ import numpy as np
 from myst_nb import glue
 from mgdl_core.theory import alpha_by_grade, convex_mgdl, gd_mgdl, linearised_gd, SUPPORT_CUT
 from mgdl_core.tasks import get_setting
-from mgdl_core.runs import default_runs_dir, load_results, sweep
+from mgdl_core.runs import load_results, recorded_sweep
 from mgdl_core.pages import (alpha_after_start, alpha_scale_text, convex_claims, convex_fit_figure,
     convex_rows, EDGE_BAND, edge_claims, glue_figure, grade_problem, linearisation_figure, page_plan,
     path_claims, path_glue, rate_bound_figure, rate_claims, RATE_ROOM, rate_sweep_configs, rate_text,
@@ -69,7 +69,7 @@ glue("profile", profile, display=False)
 # %%
 # The §6 page's tracked runs and the §5 page's sweep, built by mgdl_core.pages.plans for all three pages.
 tracked_runs = tracked_configs(profile)
-results = sweep([*tracked_runs.values(), *rate_sweep_configs(profile)], progress=False, out=default_runs_dir())
+results = recorded_sweep([*tracked_runs.values(), *rate_sweep_configs(profile)])
 tracked = dict(zip(tracked_runs, results[:len(tracked_runs)]))
 sweeps = split_runs(results[len(tracked_runs):], SWEEP_KEYS)
 

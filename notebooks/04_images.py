@@ -32,7 +32,7 @@ profile = "quick"
 from myst_nb import glue
 from mgdl_core.core import parameter_count, sgdl_structure
 from mgdl_core.tasks import FOURIER_SIDE, ImageRegressionRun, IMAGES, load_image, SECTION_PROFILES
-from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
+from mgdl_core.runs import load_results, provenance_text, recorded_sweep
 from mgdl_core.pages import (fig5_figure, fig6_figure, glue_figure, leans_text, page_plan, page_status,
     PAPER_TABLE1, table1_configs, table1_name, TIER_SIDES, use_book_style)
 import matplotlib.pyplot as plt
@@ -119,7 +119,7 @@ configs = [ImageRegressionRun.profile(profile, section=4, image=name, method=m)
 configs += [ImageRegressionRun.profile(profile, section=4, image=name, method="sgdl", encoding="fourier")
             for name in PLAN["fourier_images"]]
 # Processes on a CPU; each run is read from its record in runs/ when one exists.
-results = sweep(configs, progress=False, out=default_runs_dir())
+results = recorded_sweep(configs)
 runs = {(r.config.image, r.config.method + ("+fourier" if r.config.encoding == "fourier" else "")): r
         for r in results}
 

@@ -40,7 +40,7 @@ import textwrap
 
 from myst_nb import glue
 from mgdl_core.tasks import ImageRegressionRun, SETTINGS, SyntheticRun
-from mgdl_core.runs import default_runs_dir, log_rates, sweep
+from mgdl_core.runs import log_rates, recorded_sweep
 from mgdl_core.pages import (best_loss, best_run, decide, disagreements_text, diverged_rates, draws_text,
     EDGE, fig15_figure, FIG1_DRAW_RATES, first_diverged, glue_figure, group_by_rate, interval_text,
     leans_text, load_sweep_draws, load_sweep_results, loss_range_text, loss_table, mgdl_below_sgdl_check,
@@ -93,7 +93,7 @@ configs = rate_sweep_configs(profile)  # mgdl_core.pages.plans: the rates above,
 # Processes on a CPU, batched on a GPU. Every run goes through its record in runs/: a run that
 # exists (from an earlier build, or from `mgdl sweep ... --profile paper` on a GPU box) is read,
 # not trained again.
-results = sweep(configs, progress=False, out=default_runs_dir())
+results = recorded_sweep(configs)
 runs = split_runs(results, plan)
 
 # %%
@@ -273,8 +273,8 @@ for key in SWEEP_KEYS:
 # %%
 SEEDS = (42, 43, 44, 45, 46)
 spread_rates = [float(lr) for lr in RATES if 0.03 < lr < 0.3]
-seeded = sweep([c.replace(seed=seed) for c in configs if c.setting == 1 and c.lr in spread_rates for seed in SEEDS],
-               progress=False, out=default_runs_dir())
+seeded = recorded_sweep([c.replace(seed=seed) for c in configs
+                         if c.setting == 1 and c.lr in spread_rates for seed in SEEDS])
 by_seed = group_by_rate(seeded)
 
 # %%
@@ -375,7 +375,7 @@ glue_figure("fig-best-runs", fig)
 img_configs = [ImageRegressionRun.profile(profile, section=5, image=name, method=m, lr=float(lr))
                for name in PLAN["img_images"] for m in ("sgdl", "mgdl")
                for lr in log_rates(0.001, 1.0, PLAN["img_rates"])]
-img_results = sweep(img_configs, progress=False, out=default_runs_dir())
+img_results = recorded_sweep(img_configs)
 img_runs = {name: [r for r in img_results if r.config.image == name] for name in PLAN["img_images"]}
 
 # %%

@@ -40,12 +40,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML
 from myst_nb import glue
-from mgdl_core.tasks import (grade_psnrs, ImageRegressionRun, psnr, psnr_from_loss, restoration_psnr,
-    RestorationRun, S6_RATES)
-from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
+from mgdl_core.tasks import grade_psnrs, psnr, psnr_from_loss, restoration_psnr
+from mgdl_core.runs import load_results, provenance_text, recorded_sweep
 from mgdl_core.pages import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, Check, contrast_text, eigen_figure, glue_figure, leans_text, lowest, page_plan, page_status, PAPER_SWEEP,
     S6_SETTING2_SGDL_STABLE_EPOCHS, spectrum_checks, spectrum_claims, spectrum_measures, spectrum_player,
-    tracked_configs, TRACKED_RATES, use_book_style)
+    denoise_configs, fig3_configs, full_size_config, s6_image_configs, tracked_configs, TRACKED_RATES, use_book_style)
 
 from mgdl_core.pages.analysis import (checkpoints_below, count_below, first_below_text, grade_ends, grade_lowest,
                                 grades_ended_early, lowest_where, min_eigenvalue, scale_report, draws_report)
@@ -80,7 +79,7 @@ glue("profile", profile, display=False)
 
 # %%
 configs = tracked_configs(profile)  # mgdl_core.pages.plans: RATES with this page's plan
-runs = dict(zip(configs, sweep(list(configs.values()), progress=False, out=default_runs_dir())))
+runs = dict(zip(configs, recorded_sweep(list(configs.values()))))
 
 # %%
 # The numbers, for the reader. Not checked: near −1 a count moves by one with the CPU's rounding.
@@ -360,17 +359,8 @@ glue("draws-sgdl", "SGDL's other draws are not computed yet (queued: `mgdl paper
 # the code did), so the reader can see what the rule changes.
 
 # %%
-IMG_RATES = {"sgdl": 0.02, "mgdl": 0.2}
-img_configs = {
-    "sgdl": ImageRegressionRun(image="resolution_chart", method="sgdl", lr=IMG_RATES["sgdl"],
-                               epochs=PLAN["img_sgdl_epochs"], track_every=PLAN["img_sgdl_every"],
-                               early_stopping=PLAN["early_stopping"], rel_error=1e-4),
-    "mgdl": ImageRegressionRun(image="resolution_chart", method="mgdl", lr=IMG_RATES["mgdl"],
-                               epochs=PLAN["img_mgdl_epochs"], track_every=PLAN["img_mgdl_every"],
-                               early_stopping=PLAN["early_stopping"], rel_error=1e-5),
-}
-img_configs["mgdl-eigstop"] = img_configs["mgdl"].replace(eig_stop=-0.95)
-img_runs = dict(zip(img_configs, sweep(list(img_configs.values()), progress=False, out=default_runs_dir())))
+img_configs = fig3_configs(profile)  # mgdl_core.pages.plans: the paper's rates, this profile's sizes
+img_runs = dict(zip(img_configs, recorded_sweep(list(img_configs.values()))))
 
 # %%
 # The numbers, for the reader (not checked).
@@ -464,13 +454,9 @@ glue("player-image", HTML(spectrum_player([img_runs["sgdl"], img_runs["mgdl"]], 
 # every {glue:text}`s6-sgdl-every` and {glue:text}`s6-mgdl-every` epochs{glue:text}`s6-downscale-note`.
 
 # %%
-s6_configs = [ImageRegressionRun.profile(profile, section=6, image=name, method=m, lr=S6_RATES[name][i],
-                                         epochs=PLAN[f"s6_{m}_epochs"], track_every=PLAN[f"s6_{m}_every"],
-                                         early_stopping=PLAN["early_stopping"],
-                                         downscale=PLAN["s6_downscale"].get(name, 1))
-              for name in PLAN["s6_images"] for i, m in enumerate(("sgdl", "mgdl"))]
+s6_configs = s6_image_configs(profile)  # mgdl_core.pages.plans: the paper's rates, this profile's sizes
 s6_runs = dict(zip([(c.image, c.method) for c in s6_configs],
-                   sweep(s6_configs, progress=False, out=default_runs_dir())))
+                   recorded_sweep(s6_configs)))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -533,11 +519,9 @@ glue_figure("fig-eig-images", fig)
 # {glue:text}`den-mgdl-every` epochs (the paper: 10⁵ epochs, every 2,000 and 5,000).
 
 # %%
-den_configs = [RestorationRun.profile(profile, section=6, image=name, noise=sigma, method=m,
-                                      epochs=PLAN[f"den_{m}_epochs"], track_every=PLAN[f"den_{m}_every"])
-               for name in PLAN["den_images"] for sigma in PLAN["den_noises"] for m in ("sgdl", "mgdl")]
+den_configs = denoise_configs(profile)  # mgdl_core.pages.plans: this profile's images, noise levels, sizes
 den_runs = dict(zip([(c.image, c.noise, c.method) for c in den_configs],
-                    sweep(den_configs, progress=False, out=default_runs_dir())))
+                    recorded_sweep(den_configs)))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -661,10 +645,8 @@ glue("den-paper-provenance", provenance_text(den_paper.values()), display=False)
 # the paper profile uses Cameraman's whole ¼ grid (16,384 pixels), the §4 training set.
 
 # %%
-FULL_LR = 0.01
-full = ImageRegressionRun(image="cameraman", section=PLAN["full_section"], method="sgdl", structure="(28)",
-                          lr=FULL_LR, epochs=PLAN["full_epochs"], track_every=PLAN["full_every"], record_every=10)
-full_run = sweep([full], progress=False, out=default_runs_dir())[0]
+full = full_size_config(profile)  # mgdl_core.pages.plans
+full_run = recorded_sweep([full])[0]
 
 # %%
 # The numbers, for the reader (not checked).
@@ -684,7 +666,7 @@ print("\n".join(f"  {line}" for line in spectrum_claims(full_run)))
 print(leans_text({"SGDL (28)": spectrum_checks(full_run)}))
 
 # %% tags=["hide-input"]
-glue("full-lr", f"{FULL_LR:g}", display=False)
+glue("full-lr", f"{full.lr:g}", display=False)
 glue("full-pixels", f"{full_run.config.dataset().train.x.shape[0]:,}", display=False)
 glue("full-params", f"{full_run.params[0].numel():,}", display=False)
 glue("full-hvps", f"{int(np.median(h['eig_hvps']))}", display=False)
@@ -695,7 +677,7 @@ glue("full-lmax-start", f"{h['lambda_max'][0]:.1f}", display=False)
 glue("full-lmax", f"{np.asarray(h['lambda_max'])[later].max():.1f}" if later.any() else "–", display=False)
 n_params = full_run.params[0].numel()
 glue("full-dense", f"{n_params ** 2:.2g} entries, {n_params ** 2 * 8 / 1e9:.0f} GB in float64", display=False)
-glue("full-eos", f"{2 / FULL_LR:.0f}", display=False)
+glue("full-eos", f"{2 / full.lr:.0f}", display=False)
 glue("full-psnr", f"{psnr_from_loss(full_run.test_loss):.2f} dB", display=False)
 fig = spectrum_rows_figure(full_run)
 glue_figure("fig-full-size", fig)
@@ -736,3 +718,18 @@ glue_figure("fig-full-size", fig)
 #   point $x = 0$; `hessian_spectrum(..., relu_prime_at_zero=1)` reproduces their first
 #   checkpoint.
 
+
+# %% [markdown]
+# ## Explore it yourself
+#
+# In a live kernel (JupyterLab on this notebook), the cell below opens the paper-scale runs of
+# Setting 1 in the eigenvalue explorer: choose the runs, the grade, one eigenvalue or the 10
+# smallest and largest, and the epoch with a slider, beside the loss curve, with the −1 line
+# ($\lambda(H) = 2/\eta$) marked. It also takes the other committed runs of this page
+# (`"s6-setting2-sgdl"`, `"s6-denoise10-butterfly-mgdl"`, …) or a runs folder, e.g.
+# `explore(default_runs_dir())` for the runs this page trained. The book does not execute it.
+
+# %% tags=["skip-execution", "nbval-skip"]
+from mgdl_core.pages import explore
+
+explore("s6-setting1-sgdl", "s6-setting1-mgdl")

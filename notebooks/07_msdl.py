@@ -30,11 +30,11 @@ profile = "quick"
 # %matplotlib inline
 from IPython.display import HTML
 from myst_nb import glue
-from mgdl_core.tasks import SETTINGS, SyntheticRun
-from mgdl_core.runs import default_runs_dir, load_results, log_rates, sweep
+from mgdl_core.tasks import SETTINGS
+from mgdl_core.runs import load_results, recorded_sweep
 from mgdl_core.pages import (AUTHORS_TRAIN_LOSS, contrast_text, diverged_rates, glue_figure, leans_text,
-    lowest, page_plan, page_status, spectrum_checks, spectrum_claims, spectrum_measures, spectrum_player,
-    use_book_style)
+    lowest, msdl_page_configs, page_plan, page_status, spectrum_checks, spectrum_claims, spectrum_measures,
+    spectrum_player, use_book_style)
 
 from mgdl_core.pages.analysis import (checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
                                 scale_report, split_runs)
@@ -42,9 +42,10 @@ from mgdl_core.pages.figures import (eigen_loss_figure, loss_vs_rate_figure, pap
                                results_figure)
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
-# The paper's rates (Figures 25 and 26).
-RATES = {(1, "msdl"): 0.004, (1, "mgdl"): 0.06, (2, "msdl"): 0.006, (2, "mgdl"): 0.2}
-# Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.pages.plans.
+# The runs of this page under the profile, at the paper's rates (Figures 25, 26 and 28): their
+# epochs, tracking and sweep sizes are in mgdl_core.pages.plans.
+TRACKED, SWEPT = msdl_page_configs(profile)
+RATES = {key: c.lr for key, c in TRACKED.items()}
 PLAN = page_plan("msdl", profile)
 glue("profile", profile, display=False)
 glue("msdl-epochs", f"{PLAN['msdl_epochs']:,}", display=False)
@@ -60,16 +61,9 @@ for (s, m), lr in RATES.items():
 # trains both for $10^6$ epochs.
 
 # %%
-tracked = [SyntheticRun(setting=s, method=m, lr=lr, epochs=PLAN[f"{m}_epochs"], track_every=PLAN[f"{m}_every"],
-                        early_stopping=PLAN["early_stopping"]) for (s, m), lr in RATES.items()]
-sweep_rates = log_rates(0.001, 0.5, PLAN["rates"])
-swept = [SyntheticRun(setting=s, method=m, lr=float(lr),
-                      epochs=PLAN["sweep_msdl_epochs"] if m == "msdl" else PLAN["mgdl_epochs"],
-                      early_stopping=PLAN["early_stopping"])
-         for s in (1, 2) for m in ("msdl", "mgdl") for lr in sweep_rates]
-results = sweep(tracked + swept, progress=False, out=default_runs_dir())
-runs = dict(zip(RATES, results[:len(tracked)]))
-sweeps = split_runs(results[len(tracked):], [(s, m) for s in (1, 2) for m in ("msdl", "mgdl")])
+results = recorded_sweep([*TRACKED.values(), *SWEPT])
+runs = dict(zip(TRACKED, results[:len(TRACKED)]))
+sweeps = split_runs(results[len(TRACKED):], [(s, m) for s in (1, 2) for m in ("msdl", "mgdl")])
 
 # %%
 # The numbers, for the reader. Not checked: they move with the CPU's rounding (see §5).
@@ -110,7 +104,7 @@ for (s, m), r in runs.items():
     glue(f"s{s}-{m}-later-min", f"{lowest(r, at_start=False):.2f}", display=False)
 for (s, m), rs in sweeps.items():
     glue(f"s{s}-{m}-diverged", n_diverged(rs), display=False)
-glue("n-rates", len(sweep_rates), display=False)
+glue("n-rates", PLAN["rates"], display=False)
 
 for s in (1, 2):
     fig = eigen_loss_figure([runs[s, "msdl"], runs[s, "mgdl"]])
@@ -296,3 +290,17 @@ glue("paper-missing", f"Not computed at the paper's scale yet: {', '.join(missin
 # Over the {glue:text}`n-rates` rates, MSDL diverged {glue:text}`s1-msdl-diverged` times in
 # Setting 1 and {glue:text}`s2-msdl-diverged` times in Setting 2; MGDL
 # {glue:text}`s1-mgdl-diverged` and {glue:text}`s2-mgdl-diverged` times.
+
+# %% [markdown]
+# ## Explore it yourself
+#
+# In a live kernel (JupyterLab on this notebook), the cell below opens the paper-scale MSDL
+# runs of both settings in the eigenvalue explorer: choose the runs, one eigenvalue or the 10
+# smallest and largest, and the epoch with a slider, beside the loss curve, with the −1 line
+# ($\lambda(H) = 2/\eta$) marked. It also takes a runs folder, e.g.
+# `explore(default_runs_dir())` for the runs this page trained. The book does not execute it.
+
+# %% tags=["skip-execution", "nbval-skip"]
+from mgdl_core.pages import explore
+
+explore("s7-setting1-msdl", "s7-setting2-msdl")

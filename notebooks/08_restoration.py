@@ -52,7 +52,7 @@ profile = "quick"
 # %matplotlib inline
 from myst_nb import glue
 from mgdl_core.tasks import grade_psnrs, RESTORATION_PROFILES, RestorationRun
-from mgdl_core.runs import default_runs_dir, load_results, provenance_text, sweep
+from mgdl_core.runs import load_results, provenance_text, recorded_sweep
 from mgdl_core.pages import (glue_figure, inputs_figure, page_plan, page_status, restoration_tier_configs,
     restoration_tier_name, TIER_SIDES, training_figure, use_book_style)
 
@@ -135,7 +135,7 @@ glue_figure("fig-blurred", fig)
 # the clean image is an oracle, as the authors' choice of λ, β and η was: every row is best-case.
 
 # %%
-runs = sweep(denoise + deblur, progress=False, out=default_runs_dir())
+runs = recorded_sweep(denoise + deblur)
 rows = table_rows(runs, bm3d=PLAN["bm3d"])
 
 # %% tags=["hide-input"]

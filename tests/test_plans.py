@@ -35,3 +35,37 @@ def test_plans_are_read_only_and_names_are_checked():
         page_plan("learning_rates", "quick")
     with pytest.raises(ConfigError, match="unknown profile"):
         page_plan("msdl", "fast")
+
+
+def test_the_msdl_page_runs_msdl_beside_the_s6_mgdl_runs_and_sweeps_both():
+    from mgdl_core.pages.plans import MSDL_RATES, msdl_page_configs, msdl_tracked_configs, tracked_configs
+    from mgdl_core.runs.sweeps import log_rates
+
+    for profile in ("quick", "paper"):
+        plan = page_plan("msdl", profile)
+        tracked, swept = msdl_page_configs(profile)
+        assert list(tracked) == [(1, "msdl"), (1, "mgdl"), (2, "msdl"), (2, "mgdl")]
+        for (s, m), c in tracked.items():
+            # the same configurations (so the same records) as the §6 page's MGDL and msdl_tracked_configs
+            assert c == (tracked_configs(profile) if m == "mgdl" else msdl_tracked_configs(profile))[s, m]
+            assert c.track_every == plan[f"{m}_every"] and c.epochs == plan[f"{m}_epochs"]
+        assert [tracked[s, "msdl"].lr for s in (1, 2)] == [MSDL_RATES[1], MSDL_RATES[2]]
+        rates = [float(r) for r in log_rates(0.001, 0.5, plan["rates"])]
+        assert [(c.setting, c.method, c.lr) for c in swept] == [
+            (s, m, r) for s in (1, 2) for m in ("msdl", "mgdl") for r in rates]
+        assert all(c.epochs == (plan["sweep_msdl_epochs"] if c.method == "msdl" else plan["mgdl_epochs"])
+                   and not c.track_every for c in swept)
+
+
+def test_the_figure_3_and_full_size_runs_are_planned_at_their_rates():
+    from mgdl_core.pages.plans import FIG3_RATES, FULL_SIZE_RATE, fig3_configs, full_size_config
+
+    for profile in ("quick", "paper"):
+        plan = page_plan("eigenvalues", profile)
+        fig3 = fig3_configs(profile)
+        assert list(fig3) == ["sgdl", "mgdl", "mgdl-eigstop"]
+        assert [fig3[m].lr for m in ("sgdl", "mgdl")] == [FIG3_RATES["sgdl"], FIG3_RATES["mgdl"]]
+        assert fig3["mgdl-eigstop"] == fig3["mgdl"].replace(eig_stop=-0.95)
+        assert all(c.image == "resolution_chart" and c.track_every for c in fig3.values())
+        full = full_size_config(profile)
+        assert (full.lr, full.epochs, full.track_every) == (FULL_SIZE_RATE, plan["full_epochs"], plan["full_every"])

@@ -144,6 +144,24 @@ def msdl_tracked_configs(profile: str) -> dict:
             for s, lr in MSDL_RATES.items()}
 
 
+def msdl_page_configs(profile: str) -> tuple[dict, list]:
+    """The §7 page's runs. With spectra, keyed (setting, method) in the page's order: MSDL at
+    :data:`MSDL_RATES` (:func:`msdl_tracked_configs`) beside §6's MGDL (:func:`tracked_configs`).
+    And Figure 28's sweep: for settings 1 then 2, MSDL then MGDL, one run per rate of the ``msdl``
+    plan (log-spaced over [0.001, 0.5])."""
+    from ..runs.sweeps import log_rates
+    from ..tasks.synthetic import SyntheticRun
+
+    plan = page_plan("msdl", profile)
+    msdl, mgdl = msdl_tracked_configs(profile), tracked_configs(profile)
+    tracked = {(s, m): (msdl if m == "msdl" else mgdl)[s, m] for s in (1, 2) for m in ("msdl", "mgdl")}
+    swept = [SyntheticRun(setting=s, method=m, lr=float(lr),
+                          epochs=plan["sweep_msdl_epochs"] if m == "msdl" else plan["mgdl_epochs"],
+                          early_stopping=plan["early_stopping"])
+             for s in (1, 2) for m in ("msdl", "mgdl") for lr in log_rates(0.001, 0.5, plan["rates"])]
+    return tracked, swept
+
+
 def denoise_configs(profile: str) -> list:
     """The §6 page's denoising runs with spectra (Figures 21–24): each image and noise level of
     the ``eigenvalues`` plan, SGDL then MGDL, the authors' §6 protocol."""
@@ -166,6 +184,38 @@ def s6_image_configs(profile: str) -> list:
                                        early_stopping=plan["early_stopping"],
                                        downscale=plan["s6_downscale"].get(name, 1))
             for name in plan["s6_images"] for i, m in enumerate(("sgdl", "mgdl"))]
+
+
+# The paper's Figure 3 rates (Resolution chart, §6 pixel subset) and this book's rate for the
+# full-size network (28), which the paper does not train with spectra.
+FIG3_RATES = MappingProxyType({"sgdl": 0.02, "mgdl": 0.2})
+FULL_SIZE_RATE = 0.01
+
+
+def fig3_configs(profile: str) -> dict:
+    """The §6 page's Figure 3 runs with spectra, keyed ``sgdl``, ``mgdl`` and ``mgdl-eigstop``
+    (MGDL with the authors' rule that stops a grade once the smallest eigenvalue of I − ηH is
+    below −0.95), at :data:`FIG3_RATES` and the ``eigenvalues`` plan's sizes."""
+    from ..tasks.image_regression import ImageRegressionRun
+
+    plan = page_plan("eigenvalues", profile)
+    configs = {m: ImageRegressionRun(image="resolution_chart", method=m, lr=FIG3_RATES[m],
+                                     epochs=plan[f"img_{m}_epochs"], track_every=plan[f"img_{m}_every"],
+                                     early_stopping=plan["early_stopping"], rel_error=rel_error)
+               for m, rel_error in (("sgdl", 1e-4), ("mgdl", 1e-5))}
+    configs["mgdl-eigstop"] = configs["mgdl"].replace(eig_stop=-0.95)
+    return configs
+
+
+def full_size_config(profile: str):
+    """The §6 page's full-size image network (28), SGDL on Cameraman at :data:`FULL_SIZE_RATE`,
+    a spectrum every ``full_every`` epochs of the ``eigenvalues`` plan."""
+    from ..tasks.image_regression import ImageRegressionRun
+
+    plan = page_plan("eigenvalues", profile)
+    return ImageRegressionRun(image="cameraman", section=plan["full_section"], method="sgdl", structure="(28)",
+                              lr=FULL_SIZE_RATE, epochs=plan["full_epochs"], track_every=plan["full_every"],
+                              record_every=10)
 
 
 # The middle tier between quick and full size: the paper's protocol (optimiser, rate, epochs,
