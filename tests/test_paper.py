@@ -46,7 +46,11 @@ def test_the_plan_is_every_page_item_once_and_the_committed_results_are_its_item
             name = name.removesuffix("-aten-default")
             config = config.replace(track_every=by_name[name].config.track_every)
         assert name in by_name, f"{name} is in results/ but not in the paper plan"
-        assert config == by_name[name].config, name
+        planned = by_name[name].config
+        # a §5 rate is 10**x from NumPy, whose SIMD power may round the last bit differently on
+        # another CPU (0.03820804618934088 here, 0.038208046189340886 there): the same grid rate
+        assert math.isclose(config.lr, planned.lr, rel_tol=1e-14), name
+        assert config.replace(lr=planned.lr) == planned, name
     assert [i.priority for i in items] == sorted(i.priority for i in items)
 
 

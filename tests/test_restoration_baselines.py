@@ -276,3 +276,30 @@ def test_solve_split_refuses_beta_zero():
 
     with pytest.raises(ValueError, match="beta"):
         solve_split(np.zeros((4, 4)), Identity(), FiniteDifference(), 0.1, 0.0)
+
+
+def test_the_iterative_solvers_run_on_one_intra_op_thread_and_restore_the_count(monkeypatch):
+    """solve_rof/solve_split loop over tiny operations: they run on one thread (an OpenMP barrier
+    per matmul on a busy machine costs far more than the matmul) and leave the caller's count."""
+    import torch
+
+    from mgdl_core.core.operators import FiniteDifference, GaussianBlur
+    from mgdl_core.tasks import restoration_baselines as rb
+
+    seen, blur_call = [], GaussianBlur.__call__
+
+    def spy(self, x):
+        seen.append(torch.get_num_threads())
+        return blur_call(self, x)
+
+    monkeypatch.setattr(GaussianBlur, "__call__", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        image = torch.rand(8, 8, dtype=torch.float64)
+        rb.solve_rof(image, GaussianBlur(1.0), FiniteDifference(), 1e-3, iterations=5)
+        rb.solve_split(image, GaussianBlur(1.0), FiniteDifference(), 1e-3, 0.1, iterations=5)
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

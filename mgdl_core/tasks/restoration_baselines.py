@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..core.operators import Identity, gaussian_taps
+from ..runtime import intra_op_threads
 from .grids import psnr
 
 Array = Union[np.ndarray, torch.Tensor]
@@ -93,6 +94,7 @@ def rof_energy(image: Array, observed: Array, A, B, lam: float) -> float:
     return _energy(f, fhat.to(f.device), A, B, _check_nonnegative(lam, "lam"))
 
 
+@intra_op_threads(1)  # one small matmul per iteration: see intra_op_threads
 def solve_rof(observed: Array, A, B, lam: float, iterations: int = 5000,
               tol: float = 1e-6) -> RofSolution:
     """Minimise eq. (18) over the pixels, exactly as posed (the given A and B), in float64.
@@ -204,6 +206,7 @@ def _split_value_grad(f: torch.Tensor, fhat: torch.Tensor, A, B, lam: float, bet
     return value, A.adjoint(r) + B.adjoint((beta * t).clamp(-lam, lam))
 
 
+@intra_op_threads(1)
 def solve_split(observed: Array, A, B, lam: float, beta: float, iterations: int = 20_000,
                 tol: float = 1e-10) -> RofSolution:
     """Minimise :func:`split_energy` over the pixels (L-BFGS-B of SciPy on the exact gradient,
