@@ -11,7 +11,7 @@ import pytest
 from mgdl_core import cli, cli_parser
 from mgdl_core.cli import main
 from mgdl_core.cli_parser import build_parser
-from mgdl_core.core.training import Callback
+from test_runs_hardening import Stop
 from mgdl_core.runs.listing import list_runs, runs_table
 from mgdl_core.runs.recorded import run_recorded
 from mgdl_core.runs.records import config_hash, record_dir
@@ -26,17 +26,6 @@ def _tiny(**kw) -> SyntheticRun:  # as tests/test_record_integrity.py's
     return SyntheticRun(**{**base, **kw})
 
 
-class Stop(Callback):
-    """Raises at the first check at or after ``epoch``: an interruption."""
-
-    every = 100
-
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    def on_epoch(self, state) -> None:
-        if state.epoch >= self.epoch:
-            raise RuntimeError("stopped (injected)")
 
 
 def _run(capsys, *argv):
