@@ -39,12 +39,12 @@ profile = "quick"
 import textwrap
 
 from myst_nb import glue
-from mgdl_core.tasks import ImageRegressionRun, SETTINGS, SyntheticRun
+from mgdl_core.tasks import ImageRegressionRun, SETTINGS
 from mgdl_core.runs import log_rates, recorded_sweep
 from mgdl_core.pages import (best_loss, best_run, decide, disagreements_text, diverged_rates, draws_text,
     EDGE, fig15_figure, FIG1_DRAW_RATES, first_diverged, glue_figure, group_by_rate, interval_text,
     leans_text, load_sweep_draws, load_sweep_results, loss_range_text, loss_table, mgdl_below_sgdl_check,
-    n_diverged, page_plan, page_status, paper_items, PAPER_SWEEP, plan_rows, rate_sweep_configs,
+    n_diverged, page_plan, page_status, paper_items, PAPER_SWEEP, plan_rows, rate_sweep_configs, relu0_configs,
     seed_spread_text, split_runs, spread, SWEEP_KEYS, sweep_provenance, sweep_runs, sweep_scale_counts,
     sweep_scale_report, use_book_style)
 
@@ -459,10 +459,9 @@ glue_figure("fig-image-rates", fig)
 # {glue:text}`relu0-half` with ReLU'(0) = 1/2 and {glue:text}`relu0-zero` with ReLU'(0) = 0.
 
 # %% tags=["hide-input"]
-RELU0_EPOCHS = 100_000  # grade 1 alone: about 10 s per run on a CPU core
-relu0_runs = {c: SyntheticRun(setting=1, method="mgdl", lr=0.06, epochs=RELU0_EPOCHS, structure="[1]->[32]->[1]",
-                              relu_prime_at_zero=c).run() for c in (0.5, 0.0)}
-glue("relu0-epochs", f"{RELU0_EPOCHS:,}", display=False)
+relu0 = relu0_configs()  # mgdl_core.pages.plans: grade 1 of Setting 1's MGDL, ReLU'(0) = 1/2 and 0
+relu0_runs = dict(zip(relu0, recorded_sweep(list(relu0.values()))))
+glue("relu0-epochs", f"{relu0[0.5].epochs:,}", display=False)
 # two digits: the third moves with the CPU's kernels (0.4400 here, 0.4407 on AVX2 ones)
 glue("relu0-half", f"{relu0_runs[0.5].train_loss:.2g}", display=False)
 glue("relu0-zero", f"{relu0_runs[0.0].train_loss:.2g}", display=False)

@@ -246,10 +246,13 @@ def test_a_user_image_record_hashed_by_the_old_rule_still_verifies(tmp_path):
     (["run", "synthetic", "--lr", "0.1", "--device", "cpu:99"], "the CPU is one device"),
     (["run", "image", "--image", "/tmp/" + "\u00fc" * 300 + ".png"], "not a usable path"),
     (["sweep", "synthetic", "--lrs", "0.1,,0.2"], "an empty item"),
-    (["sweep", "restore", "--lrs", "0.001,0.01", "--backend", "batched"], "a batched sweep needs"),
+    # a user's own image, so that the refusal does not depend on the paper's images being here
+    (["sweep", "restore", "--image", "{image}", "--lrs", "0.001,0.01", "--backend", "batched"],
+     "a batched sweep needs"),
 ])
 def test_more_bad_input_is_one_line_before_any_work(capsys, tmp_path, argv, needle):
     out = tmp_path / "runs"
+    argv = [str(_image(tmp_path / "own.png")) if a == "{image}" else a for a in argv]
     _refused(capsys, [*argv, "--epochs", "1", "--quiet", "--out", str(out)], needle, out)
 
 
@@ -348,7 +351,8 @@ def test_the_fused_and_the_reference_step_never_share_a_record(tmp_path, monkeyp
     from mgdl_core.runs.records import config_hash
     from mgdl_core.tasks.synthetic import SyntheticRun
 
-    image = ImageRegressionRun(image="cameraman", section=4, method="sgdl", epochs=2, downscale=8, dtype="float32",
+    own = str(_image(tmp_path / "own.png", (64, 64)))  # a user's file: no dependence on the paper's images
+    image = ImageRegressionRun(image=own, section=4, method="sgdl", epochs=2, downscale=8, dtype="float32",
                                record_every=1, relu_prime_at_zero=0.0, device="cpu")
     synthetic = SyntheticRun(method="sgdl", lr=0.05, epochs=20)
     monkeypatch.setenv("MGDL_FUSED", "1")

@@ -37,7 +37,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "book_style": ("BOOK_RC", "COLUMN_PX", "MIN_TEXT_PX", "FigureNotLegible", "use_book_style",
         "shown_text_px", "legibility_problems", "check_legible", "glue_figure", "compact_png"),
     "plans": ("page_plan", "pages", "TRACKED_RATES", "SWEEP_KEYS", "tracked_configs",
-        "rate_sweep_configs", "MSDL_RATES", "msdl_tracked_configs", "msdl_page_configs", "FIG3_RATES",
+        "rate_sweep_configs", "RELU0_EPOCHS", "relu0_configs", "MSDL_RATES", "msdl_tracked_configs", "msdl_page_configs", "FIG3_RATES",
         "FULL_SIZE_RATE", "fig3_configs", "full_size_config", "denoise_configs",
         "s6_image_configs", "TIER_SIDES", "table1_configs", "restoration_tier_configs"),
     "analysis": ("split_runs", "best_loss", "best_run", "interval_text", "first_diverged",

@@ -129,6 +129,21 @@ def rate_sweep_configs(profile: str) -> list:
             for s, m in SWEEP_KEYS for lr in log_rates(0.001, 0.5, plan["rates"])]
 
 
+# §5's ReLU'(0) detail: grade 1 of Setting 1's MGDL alone, long enough for the convention to show
+# (about 10 s per run on a CPU core), the same in every profile.
+RELU0_EPOCHS = 100_000
+
+
+def relu0_configs() -> dict:
+    """The §5 page's two runs on ReLU'(0), keyed by its value: the first MGDL grade of Setting 1
+    at η = 0.06 (structure [1]→[32]→[1]) from the same initialisation, with JAX's ReLU'(0) = 1/2
+    (the authors', every other run of the page) and PyTorch's 0."""
+    from ..tasks.synthetic import SyntheticRun
+
+    return {c: SyntheticRun(setting=1, method="mgdl", lr=0.06, epochs=RELU0_EPOCHS, structure="[1]->[32]->[1]",
+                            relu_prime_at_zero=c) for c in (0.5, 0.0)}
+
+
 # The paper's MSDL rates of §7 (Figures 25–26); its MGDL runs are the §6 tracked ones.
 MSDL_RATES = MappingProxyType({1: 0.004, 2: 0.006})
 
