@@ -37,17 +37,18 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import HTML
 from myst_nb import glue
 from mgdl_core.tasks import grade_psnrs, psnr, psnr_from_loss, restoration_psnr
-from mgdl_core.runs import load_results, provenance_text, recorded_sweep
-from mgdl_core.pages import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, Check, contrast_text, eigen_figure, glue_figure, leans_text, lowest, page_plan, page_status, PAPER_SWEEP,
+from mgdl_core.runs import load_results, recorded_sweep
+from mgdl_core.pages import (AUTHORS_DENOISE_PSNR, AUTHORS_TRAIN_LOSS, Check, contrast_text, denoise_paper_facts,
+    draw_facts, eigen_figure, full_size_facts, glue_facts, glue_figure, image_spectra_facts, leans_text,
+    page_plan, page_status, PAPER_SWEEP, plan_facts, tracked_run_facts,
     S6_SETTING2_SGDL_STABLE_EPOCHS, spectrum_checks, spectrum_claims, spectrum_measures, spectrum_player,
     denoise_configs, fig3_configs, full_size_config, s6_image_configs, tracked_configs, TRACKED_RATES, use_book_style)
 
-from mgdl_core.pages.analysis import (checkpoints_below, count_below, first_below_text, grade_ends, grade_lowest,
-                                grades_ended_early, lowest_where, min_eigenvalue, scale_report, draws_report)
+from mgdl_core.pages.analysis import (count_below, grade_ends, grades_ended_early, min_eigenvalue, scale_report,
+                                      draws_report)
 from mgdl_core.pages.figures import eigen_loss_figure, paper_scale_parts, spectrum_rows_figure
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
@@ -55,9 +56,7 @@ use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pag
 RATES = TRACKED_RATES
 # Epochs, tracking and sweep sizes of this page under the profile: mgdl_core.pages.plans.
 PLAN = page_plan("eigenvalues", profile)
-for key, value in PLAN.items():
-    glue(key, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value, display=False)
-glue("profile", profile, display=False)
+glue_facts({**plan_facts(PLAN), "profile": profile})
 
 # %% [markdown]
 # This page was built with the **{glue:text}`profile`** profile: SGDL trains for
@@ -110,15 +109,7 @@ print(leans_text({f"Setting {s} {m.upper()}": spectrum_checks(r) for (s, m), r i
 
 # %% tags=["hide-input"]
 for (s, m), r in runs.items():
-    tag = f"s{s}-{m}"
-    glue(f"{tag}-max-below", int(count_below(r).max()), display=False)
-    glue(f"{tag}-first-below", first_below_text(r), display=False)
-    glue(f"{tag}-min-eig", f"{min_eigenvalue(r):.2f}", display=False)
-    glue(f"{tag}-loss", f"{r.train_loss:.1e}", display=False)
-    glue(f"{tag}-lmax", f"{r.history['lambda_max'].max():.1f}", display=False)
-    glue(f"{tag}-eos", f"{2 / r.config.lr:.1f}", display=False)
-    glue(f"{tag}-n-below", f"{checkpoints_below(r)} of its {len(count_below(r))}", display=False)
-    glue(f"{tag}-eta", f"{r.config.lr:g}", display=False)
+    glue_facts(tracked_run_facts(r, f"s{s}-{m}"))
 
 for s in (1, 2):
     fig = eigen_loss_figure([runs[s, "sgdl"], runs[s, "mgdl"]])
@@ -316,19 +307,7 @@ LEVELS = {s: PAPER_SWEEP[s, "mgdl"].level for s in (1, 2)}  # the paper's loss l
 print(draws_report(draws, LEVELS))
 
 # %% tags=["hide-input"]
-for (s, m), found in draws.items():
-    losses = [r.run.train_loss for r in found.values()]
-    glue(f"draws-s{s}-{m}-n", len(losses), display=False)
-    glue(f"draws-s{s}-{m}-range", f"{min(losses):.2g} to {max(losses):.2g}" if losses else "–", display=False)
-    glue(f"draws-s{s}-{m}-factor", f"{max(losses) / min(losses):.1f}" if losses else "–", display=False)
-    glue(f"draws-s{s}-{m}-above", sum(v >= LEVELS[s] for v in losses), display=False)
-glue("draw-levels", ", ".join(f"{LEVELS[s]:g} in Setting {s}" for s in (1, 2)), display=False)
-glue("draw-level-1", f"{LEVELS[1]:g}", display=False)
-glue("draw-level-2", f"{LEVELS[2]:g}", display=False)
-n_sgdl = len(draws[1, "sgdl"])
-glue("draws-sgdl", "SGDL's other draws are not computed yet (queued: `mgdl paper plan`)" if n_sgdl < 2 else
-     f"SGDL's {n_sgdl} draws in Setting 1 end at {min(r.run.train_loss for r in draws[1, 'sgdl'].values()):.2g} to "
-     f"{max(r.run.train_loss for r in draws[1, 'sgdl'].values()):.2g}", display=False)
+glue_facts(draw_facts(draws, LEVELS))
 
 # %% [markdown]
 # In Setting 1, {glue:text}`draws-s1-mgdl-above` of the {glue:text}`draws-s1-mgdl-n` draws of
@@ -386,13 +365,7 @@ print(leans_text({**{f"resolution chart {n.upper()}": spectrum_checks(r) for n, 
 
 # %% tags=["hide-input"]
 for name, r in img_runs.items():
-    tag = f"img-{name}"
-    glue(f"{tag}-max-below", int(count_below(r).max()), display=False)
-    glue(f"{tag}-n-below", f"{checkpoints_below(r)} of {len(count_below(r))}", display=False)
-    glue(f"{tag}-min-eig", f"{min_eigenvalue(r):.3f}", display=False)
-    glue(f"{tag}-min-where", lowest_where(r), display=False)
-    glue(f"{tag}-psnr", f"{psnr_from_loss(r.test_loss):.2f} dB", display=False)
-    glue(f"{tag}-epochs", f"{int(r.epochs_run):,}", display=False)
+    glue_facts(image_spectra_facts(r, f"img-{name}"))
 
 glue("img-mgdl-eigstop-ends", ", ".join(f"{e:,}" for e in grade_ends(img_runs["mgdl-eigstop"])), display=False)
 early = grades_ended_early(img_runs["mgdl-eigstop"], planned=img_runs["mgdl"])
@@ -594,21 +567,7 @@ if len(den_paper) == 2:
 else:
     fig = plt.figure(figsize=(6, 1))
 glue_figure("fig-eig-denoise-paper", fig)
-for m, res in den_paper.items():
-    glue(f"den-paper-{m}-later", f"{lowest(res.run, at_start=False):.2f}", display=False)
-    glue(f"den-paper-{m}-gap", f"{abs(restoration_psnr(res.run) - AUTHORS_DENOISE_PSNR[10, 'butterfly', m]):.2f}",
-         display=False)
-    glue(f"den-paper-{m}-psnr", f"{restoration_psnr(res.run):.2f}", display=False)
-if den_paper:
-    config = next(iter(den_paper.values())).run.config
-    glue("den-paper-input", f"{psnr(config.observation(), config.clean_image()):.2f}", display=False)
-if len(den_paper) == 2:
-    glue("den-paper-contrast", contrast_text(spectrum_measures(den_paper["sgdl"].run),
-                                             spectrum_measures(den_paper["mgdl"].run), "SGDL"), display=False)
-    lows = grade_lowest(den_paper["mgdl"].run)
-    glue("den-paper-grade-lows", ", ".join(f"{low:.2f}" for low, _ in lows), display=False)
-    glue("den-paper-grades-descending", f"{sum(last for _, last in lows)} of its {len(lows)}", display=False)
-glue("den-paper-provenance", provenance_text(den_paper.values()), display=False)
+glue_facts(denoise_paper_facts(den_paper))
 
 # %% [markdown]
 # {numref}`fig-eig-denoise-paper` is Figure 21 with the paper's protocol.
@@ -666,19 +625,7 @@ print("\n".join(f"  {line}" for line in spectrum_claims(full_run)))
 print(leans_text({"SGDL (28)": spectrum_checks(full_run)}))
 
 # %% tags=["hide-input"]
-glue("full-lr", f"{full.lr:g}", display=False)
-glue("full-pixels", f"{full_run.config.dataset().train.x.shape[0]:,}", display=False)
-glue("full-params", f"{full_run.params[0].numel():,}", display=False)
-glue("full-hvps", f"{int(np.median(h['eig_hvps']))}", display=False)
-sec = float(np.median(h["eig_seconds"]))  # wall time varies from run to run: say it coarsely
-glue("full-seconds", "about a minute" if sec < 120 else f"about {round(sec / 60)} minutes", display=False)
-later = np.asarray(h["eig_epoch"]) > 0  # the first spectrum is the initialisation
-glue("full-lmax-start", f"{h['lambda_max'][0]:.1f}", display=False)
-glue("full-lmax", f"{np.asarray(h['lambda_max'])[later].max():.1f}" if later.any() else "–", display=False)
-n_params = full_run.params[0].numel()
-glue("full-dense", f"{n_params ** 2:.2g} entries, {n_params ** 2 * 8 / 1e9:.0f} GB in float64", display=False)
-glue("full-eos", f"{2 / full.lr:.0f}", display=False)
-glue("full-psnr", f"{psnr_from_loss(full_run.test_loss):.2f} dB", display=False)
+glue_facts(full_size_facts(full_run))
 fig = spectrum_rows_figure(full_run)
 glue_figure("fig-full-size", fig)
 

@@ -32,9 +32,9 @@ from IPython.display import HTML
 from myst_nb import glue
 from mgdl_core.tasks import SETTINGS
 from mgdl_core.runs import load_results, recorded_sweep
-from mgdl_core.pages import (AUTHORS_TRAIN_LOSS, contrast_text, diverged_rates, glue_figure, leans_text,
-    lowest, msdl_page_configs, page_plan, page_status, spectrum_checks, spectrum_claims, spectrum_measures,
-    spectrum_player, use_book_style)
+from mgdl_core.pages import (AUTHORS_TRAIN_LOSS, contrast_text, diverged_rates, glue_facts, glue_figure, leans_text,
+    msdl_page_configs, msdl_run_facts, page_plan, page_status, spectrum_checks, spectrum_claims,
+    spectrum_measures, spectrum_player, use_book_style)
 
 from mgdl_core.pages.analysis import (checkpoints_below, count_below, loss_text, min_eigenvalue, n_diverged,
                                 scale_report, split_runs)
@@ -47,13 +47,9 @@ use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pag
 TRACKED, SWEPT = msdl_page_configs(profile)
 RATES = {key: c.lr for key, c in TRACKED.items()}
 PLAN = page_plan("msdl", profile)
-glue("profile", profile, display=False)
-glue("msdl-epochs", f"{PLAN['msdl_epochs']:,}", display=False)
-glue("sweep-epochs", f"{PLAN['sweep_msdl_epochs']:,}", display=False)
-glue("msdl-every", f"{PLAN['msdl_every']:,}", display=False)
-glue("mgdl-epochs", f"{PLAN['mgdl_epochs']:,}", display=False)
-for (s, m), lr in RATES.items():
-    glue(f"eta-s{s}-{m}", f"{lr:g}", display=False)
+glue_facts({"profile": profile, "msdl-epochs": f"{PLAN['msdl_epochs']:,}",
+            "sweep-epochs": f"{PLAN['sweep_msdl_epochs']:,}", "msdl-every": f"{PLAN['msdl_every']:,}",
+            "mgdl-epochs": f"{PLAN['mgdl_epochs']:,}", **{f"eta-s{s}-{m}": f"{lr:g}" for (s, m), lr in RATES.items()}})
 
 # %% [markdown]
 # Built with the **{glue:text}`profile`** profile: MSDL trains for {glue:text}`msdl-epochs`
@@ -97,14 +93,8 @@ print(leans_text({f"Setting {s} {m.upper()}": spectrum_checks(r) for (s, m), r i
 
 # %% tags=["hide-input"]
 for (s, m), r in runs.items():
-    glue(f"s{s}-{m}-checkpoints-below", f"{checkpoints_below(r)} of {len(count_below(r))}", display=False)
-    glue(f"s{s}-{m}-min-eig", f"{min_eigenvalue(r):.2f}", display=False)
-    glue(f"s{s}-{m}-loss", f"{r.train_loss:.1e}", display=False)
-    glue(f"s{s}-{m}-start-min", f"{lowest(r, at_start=True):.2f}", display=False)
-    glue(f"s{s}-{m}-later-min", f"{lowest(r, at_start=False):.2f}", display=False)
-for (s, m), rs in sweeps.items():
-    glue(f"s{s}-{m}-diverged", n_diverged(rs), display=False)
-glue("n-rates", PLAN["rates"], display=False)
+    glue_facts(msdl_run_facts(r, f"s{s}-{m}"))
+glue_facts({**{f"s{s}-{m}-diverged": n_diverged(rs) for (s, m), rs in sweeps.items()}, "n-rates": PLAN["rates"]})
 
 for s in (1, 2):
     fig = eigen_loss_figure([runs[s, "msdl"], runs[s, "mgdl"]])

@@ -18,6 +18,7 @@ packages below this one):
 - ``paper``                 The paper queue
 - ``figures``               The §5–§7 pages' figure layouts (synthetic regression and the image spectra of §6)
 - ``reproduction``          The reproduction report
+- ``facts``                 The numbers a page's prose cites, as ordered dicts of name → formatted text
 - ``image_plots``           The image pages' figure layouts
 - ``theory_report``         What the theory page shows
 - ``restoration_plots``     The restoration page's figures
@@ -36,6 +37,8 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "S6_SETTING2_SGDL_STABLE_EPOCHS", "PaperEntry", "PAPER_ITEMS", "PAGE_TITLES"),
     "book_style": ("BOOK_RC", "COLUMN_PX", "MIN_TEXT_PX", "FigureNotLegible", "use_book_style",
         "shown_text_px", "legibility_problems", "check_legible", "glue_figure", "compact_png"),
+    "facts": ("glue_facts", "plan_facts", "tracked_run_facts", "msdl_run_facts", "image_spectra_facts", "draw_facts",
+        "denoise_paper_facts", "full_size_facts", "NOT_YET"),
     "plans": ("page_plan", "pages", "TRACKED_RATES", "SWEEP_KEYS", "tracked_configs",
         "rate_sweep_configs", "RELU0_EPOCHS", "relu0_configs", "MSDL_RATES", "msdl_tracked_configs", "msdl_page_configs", "FIG3_RATES",
         "FULL_SIZE_RATE", "fig3_configs", "full_size_config", "denoise_configs",

@@ -1,0 +1,154 @@
+"""The numbers a page's prose cites, as ordered dicts of name → formatted text.
+
+A page computes a group of facts with one call and glues them with :func:`glue_facts`, so the
+formatting of a number (its digits, "–" for a run not computed yet) is code the tests can call,
+not a dozen ``glue`` lines in a notebook. The names are the ``{glue:text}`` roles of the prose;
+the order of a dict is the order the page glues them in (an executed notebook's outputs).
+
+The digits follow what each number supports: quick-profile losses and eigenvalues move with the
+CPU's rounding in their third digit, so they are written with two (§6's tracked runs); committed
+paper-scale data is the same on every machine.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..runs.results import provenance_text
+from ..tasks.grids import psnr, psnr_from_loss
+from ..tasks.restoration import restoration_psnr
+from .analysis import checkpoints_below, count_below, first_below_text, grade_lowest, lowest_where, min_eigenvalue
+from .claims import lowest
+from .paper_numbers import AUTHORS_DENOISE_PSNR
+from .reproduction import contrast_text, spectrum_measures
+
+NOT_YET = "–"  # a fact of a run that is not computed yet
+
+
+def glue_facts(facts: Mapping[str, object]) -> None:
+    """Glue every fact under its name for the page's prose (myst-nb's ``glue``, not displayed),
+    in the dict's order."""
+    from myst_nb import glue
+
+    for name, value in facts.items():
+        glue(name, value, display=False)
+
+
+def plan_facts(plan: Mapping[str, object]) -> dict[str, object]:
+    """A page plan's sizes under their own names (:func:`~mgdl_core.pages.plans.page_plan`),
+    integers with thousands separators."""
+    return {key: f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+            for key, value in plan.items()}
+
+
+def tracked_run_facts(run, tag: str) -> dict[str, object]:
+    """A §6 synthetic run with spectra (Figures 2 and 16): how many eigenvalues of I − ηH below −1
+    at most and at how many checkpoints, the first epoch below, the lowest eigenvalue, the final
+    training loss, the largest Hessian eigenvalue beside the edge of stability 2/η, and η."""
+    return {
+        f"{tag}-max-below": int(count_below(run).max()),
+        f"{tag}-first-below": first_below_text(run),
+        f"{tag}-min-eig": f"{min_eigenvalue(run):.2f}",
+        f"{tag}-loss": f"{run.train_loss:.1e}",
+        f"{tag}-lmax": f"{run.history['lambda_max'].max():.1f}",
+        f"{tag}-eos": f"{2 / run.config.lr:.1f}",
+        f"{tag}-n-below": f"{checkpoints_below(run)} of its {len(count_below(run))}",
+        f"{tag}-eta": f"{run.config.lr:g}",
+    }
+
+
+def msdl_run_facts(run, tag: str) -> dict[str, object]:
+    """A §7 run with spectra (Figures 25–26), MSDL or MGDL: at how many checkpoints an eigenvalue
+    of I − ηH is below −1, the lowest, the final training loss, and the lowest at a grade's (or
+    the network's) initialisation and after it."""
+    return {
+        f"{tag}-checkpoints-below": f"{checkpoints_below(run)} of {len(count_below(run))}",
+        f"{tag}-min-eig": f"{min_eigenvalue(run):.2f}",
+        f"{tag}-loss": f"{run.train_loss:.1e}",
+        f"{tag}-start-min": f"{lowest(run, at_start=True):.2f}",
+        f"{tag}-later-min": f"{lowest(run, at_start=False):.2f}",
+    }
+
+
+def image_spectra_facts(run, tag: str) -> dict[str, object]:
+    """An image-regression run with spectra (Figure 3): eigenvalues below −1 (at most at once, at
+    how many checkpoints), the lowest and where, the test PSNR and the epochs run."""
+    return {
+        f"{tag}-max-below": int(count_below(run).max()),
+        f"{tag}-n-below": f"{checkpoints_below(run)} of {len(count_below(run))}",
+        f"{tag}-min-eig": f"{min_eigenvalue(run):.3f}",
+        f"{tag}-min-where": lowest_where(run),
+        f"{tag}-psnr": f"{psnr_from_loss(run.test_loss):.2f} dB",
+        f"{tag}-epochs": f"{int(run.epochs_run):,}",
+    }
+
+
+def draw_facts(draws: Mapping[tuple[int, str], Mapping[str, object]], levels: Mapping[int, float]
+               ) -> dict[str, object]:
+    """Committed draws of the initial weights (:class:`~mgdl_core.runs.results.Result` s) per
+    (setting, method): how many, the range of their final training losses and its factor, how
+    many end at or above the paper's level of the setting (``levels``, §5); the levels; SGDL's
+    draws in Setting 1 in a sentence."""
+    facts: dict[str, object] = {}
+    for (s, m), found in draws.items():
+        losses = [r.run.train_loss for r in found.values()]
+        facts[f"draws-s{s}-{m}-n"] = len(losses)
+        facts[f"draws-s{s}-{m}-range"] = f"{min(losses):.2g} to {max(losses):.2g}" if losses else NOT_YET
+        facts[f"draws-s{s}-{m}-factor"] = f"{max(losses) / min(losses):.1f}" if losses else NOT_YET
+        facts[f"draws-s{s}-{m}-above"] = sum(v >= levels[s] for v in losses)
+    facts["draw-levels"] = ", ".join(f"{levels[s]:g} in Setting {s}" for s in (1, 2))
+    facts["draw-level-1"] = f"{levels[1]:g}"
+    facts["draw-level-2"] = f"{levels[2]:g}"
+    sgdl = [r.run.train_loss for r in draws[1, "sgdl"].values()]
+    facts["draws-sgdl"] = ("SGDL's other draws are not computed yet (queued: `mgdl paper plan`)" if len(sgdl) < 2
+                           else f"SGDL's {len(sgdl)} draws in Setting 1 end at {min(sgdl):.2g} to {max(sgdl):.2g}")
+    return facts
+
+
+def denoise_paper_facts(results: Mapping[str, object]) -> dict[str, object]:
+    """§6 denoising of Butterfly at σ = 10 at the paper's scale (Figure 21), committed
+    :class:`~mgdl_core.runs.results.Result` s keyed by method: per method the lowest eigenvalue
+    after the initialisations, the gap to the authors' PSNR and the PSNR; the noisy input's PSNR;
+    with both methods, the contrast of their spectra, MGDL's lowest per grade and in how many
+    grades that lowest is the grade's last spectrum; where the results were computed."""
+    facts: dict[str, object] = {}
+    for m, res in results.items():
+        facts[f"den-paper-{m}-later"] = f"{lowest(res.run, at_start=False):.2f}"
+        facts[f"den-paper-{m}-gap"] = (
+            f"{abs(restoration_psnr(res.run) - AUTHORS_DENOISE_PSNR[10, 'butterfly', m]):.2f}")
+        facts[f"den-paper-{m}-psnr"] = f"{restoration_psnr(res.run):.2f}"
+    if results:
+        config = next(iter(results.values())).run.config
+        facts["den-paper-input"] = f"{psnr(config.observation(), config.clean_image()):.2f}"
+    if len(results) == 2:
+        facts["den-paper-contrast"] = contrast_text(spectrum_measures(results["sgdl"].run),
+                                                    spectrum_measures(results["mgdl"].run), "SGDL")
+        lows = grade_lowest(results["mgdl"].run)
+        facts["den-paper-grade-lows"] = ", ".join(f"{low:.2f}" for low, _ in lows)
+        facts["den-paper-grades-descending"] = f"{sum(last for _, last in lows)} of its {len(lows)}"
+    facts["den-paper-provenance"] = provenance_text(results.values())
+    return facts
+
+
+def full_size_facts(run) -> dict[str, object]:
+    """SGDL (28) at full size with spectra: its rate, training pixels and parameters, the median
+    Hessian-vector products and wall time of a spectrum (said coarsely: it varies from run to
+    run), the largest Hessian eigenvalue at the initialisation and after it, what a dense Hessian
+    would weigh, the edge of stability 2/η and the test PSNR."""
+    h = run.history
+    sec = float(np.median(h["eig_seconds"]))
+    later = np.asarray(h["eig_epoch"]) > 0  # the first spectrum is the initialisation
+    n_params = run.params[0].numel()
+    return {
+        "full-lr": f"{run.config.lr:g}",
+        "full-pixels": f"{run.config.dataset().train.x.shape[0]:,}",
+        "full-params": f"{n_params:,}",
+        "full-hvps": f"{int(np.median(h['eig_hvps']))}",
+        "full-seconds": "about a minute" if sec < 120 else f"about {round(sec / 60)} minutes",
+        "full-lmax-start": f"{h['lambda_max'][0]:.1f}",
+        "full-lmax": f"{np.asarray(h['lambda_max'])[later].max():.1f}" if later.any() else NOT_YET,
+        "full-dense": f"{n_params ** 2:.2g} entries, {n_params ** 2 * 8 / 1e9:.0f} GB in float64",
+        "full-eos": f"{2 / run.config.lr:.0f}",
+        "full-psnr": f"{psnr_from_loss(run.test_loss):.2f} dB",
+    }
