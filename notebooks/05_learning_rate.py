@@ -42,11 +42,10 @@ from myst_nb import glue
 from mgdl_core.tasks import ImageRegressionRun, SETTINGS
 from mgdl_core.runs import log_rates, recorded_sweep
 from mgdl_core.pages import (best_loss, best_run, decide, disagreements_text, diverged_rates, draws_text,
-    EDGE, fig15_figure, FIG1_DRAW_RATES, first_diverged, glue_figure, group_by_rate, interval_text,
-    leans_text, load_sweep_draws, load_sweep_results, loss_range_text, loss_table, mgdl_below_sgdl_check,
-    n_diverged, page_plan, page_status, paper_items, PAPER_SWEEP, plan_rows, rate_sweep_configs, relu0_configs,
-    seed_spread_text, split_runs, spread, SWEEP_KEYS, sweep_provenance, sweep_runs, sweep_scale_counts,
-    sweep_scale_report, use_book_style)
+    EDGE, fig15_figure, FIG1_DRAW_RATES, glue_facts, glue_figure, group_by_rate, leans_text, load_sweep_draws,
+    load_sweep_results, loss_table, mgdl_below_sgdl_check, page_plan, page_status, paper_items, PAPER_SWEEP,
+    plan_rows, rate_sweep_configs, relu0_configs, seed_facts, split_runs, spread, SWEEP_KEYS, sweep_facts,
+    sweep_provenance, sweep_runs, sweep_scale_counts, sweep_scale_report, use_book_style)
 
 from mgdl_core.pages.figures import best_runs_figure, loss_vs_rate_figure, results_figure, seed_spread_figure
 from mgdl_core.runs import environment_summary
@@ -117,13 +116,7 @@ for s in (1, 2):
         print(f"  {decide(best, '<', THRESHOLD[s], 2, relative=True)}: best loss below {THRESHOLD[s]:g}")
 
 # %% tags=["hide-input"]
-for (s, m), rs in runs.items():
-    glue(f"s{s}-{m}-interval", interval_text(rs, THRESHOLD[s]), display=False)
-    glue(f"s{s}-{m}-paper", PAPER_SWEEP[s, m].words, display=False)
-    glue(f"s{s}-{m}-diverged", first_diverged(rs), display=False)
-glue("levels", ", ".join(f"{THRESHOLD[s]:g} for Setting {s}" for s in (1, 2)), display=False)
-n_empty = sum(interval_text(rs, THRESHOLD[s]) == "none of the rates" for (s, m), rs in runs.items())
-glue("n-empty", f"{n_empty} of the {len(runs)} intervals are empty" if n_empty else "no interval is empty", display=False)
+glue_facts(sweep_facts(runs, THRESHOLD))
 
 fig = loss_vs_rate_figure(runs, thresholds=THRESHOLD)
 glue_figure("fig-loss-vs-rate", fig)
@@ -287,16 +280,9 @@ mgdl_diverged = any(r.diverged for r in seeded if r.config.method == "mgdl")
 print(f"{'yes' if mgdl_diverged else 'no'}: MGDL diverged for a seed")
 
 # %% tags=["hide-input"]
-glue("n-seeds", len(SEEDS), display=False)
-for m in ("sgdl", "mgdl"):
-    for i, lr in enumerate(spread_rates):
-        glue(f"seed-{m}-{i}", loss_range_text(by_seed[m, lr]), display=False)
-        glue(f"seed-{m}-{i}-diverged", n_diverged(by_seed[m, lr]), display=False)
-        glue(f"seed-{m}-{i}-spread", seed_spread_text(by_seed[m, lr]), display=False)
-for i, lr in enumerate(spread_rates):
-    glue(f"seed-lr-{i}", f"{lr:.3g}", display=False)
-
-fig = seed_spread_figure(seeded, ("sgdl", "mgdl"), "Setting 1: final loss for 5 seeds of the initial weights")
+glue_facts(seed_facts(by_seed, spread_rates, len(SEEDS)))
+fig = seed_spread_figure(seeded, ("sgdl", "mgdl"),
+                         f"Setting 1: final loss for {len(SEEDS)} seeds of the initial weights")
 glue_figure("fig-seed-spread", fig)
 
 # %% [markdown]

@@ -51,15 +51,14 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 from myst_nb import glue
-from mgdl_core.tasks import grade_psnrs, RESTORATION_PROFILES, RestorationRun
+from mgdl_core.tasks import RESTORATION_PROFILES, RestorationRun
 from mgdl_core.runs import load_results, provenance_text, recorded_sweep
-from mgdl_core.pages import (glue_figure, inputs_figure, page_plan, page_status, restoration_tier_configs,
-    restoration_tier_name, TIER_SIDES, training_figure, use_book_style)
+from mgdl_core.pages import (classical_full_facts, glue_facts, glue_figure, inputs_figure, page_plan, page_status,
+    restoration_facts, restoration_tier_configs, restoration_tier_name, TIER_SIDES, training_figure, use_book_style)
 
 from mgdl_core.pages import classical_full
-from mgdl_core.pages.restoration_report import (ENERGY_ROOM, PSNR_ROOM, drops_text, energy_text, input_deviation,
-                                          nominal_input_psnr, pairs_by_cell, paper_gain_range, psnr_drops,
-                                          restoration_claims, table_markdown, table_rows)
+from mgdl_core.pages.restoration_report import (energy_text, input_deviation, nominal_input_psnr, pairs_by_cell,
+                                                paper_gain_range, restoration_claims, table_markdown, table_rows)
 from IPython.display import Markdown
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
@@ -199,29 +198,8 @@ print(energy_text(rows))
 print("\n".join(restoration_claims(rows)))
 
 # %% tags=["hide-input"]
-glue("psnr-room", f"{PSNR_ROOM:g}", display=False)
-for c in (denoise[0], denoise[1], deblur[0], deblur[1]):  # SGDL and MGDL of each problem
-    glue(f"{c.method}-{c.problem}-ratio", f"{c.lam / c.beta:g}", display=False)
-    glue(f"{c.method}-{c.problem}-lam", f"{c.lam:g}", display=False)
-glue("energy-room", f"{1 + ENERGY_ROOM:g}", display=False)
-nets = [r for r in rows if r.minimum is not None]
-glue("n-nets", len(nets), display=False)
-glue("n-better", sum(r.psnr > r.minimum_psnr for r in nets), display=False)
-by = {(r.image, r.problem, r.level, r.method): r for r in rows}
-first = PLAN["noises"][0]
-for name in PLAN["images"]:
-    for m in ("input", "sgdl", "mgdl", "tv-rof", "bm3d"):
-        if (name, "denoise", first, m) in by:
-            glue(f"{name}-{m}", f"{by[name, 'denoise', first, m].psnr:.2f}", display=False)
-pairs = pairs_by_cell(runs)
-glue("butterfly-grades", ", ".join(f"{p:.2f}" for p in grade_psnrs(pairs["butterfly", "denoise", first][1])),
-     display=False)
-glue("first-noise", f"{first:g}", display=False)
-glue("first-blur", f"{PLAN['blurs'][0]:g}", display=False)
-glue("drops", drops_text(sum(psnr_drops(s) for s, _ in pairs.values()), sum(psnr_drops(m) for _, m in pairs.values())),
-     display=False)
-glue("classical-beaten", restoration_claims(rows)[-1].split(":")[0], display=False)
-glue("n-cells", len(pairs), display=False)
+glue_facts(restoration_facts(rows, runs, (denoise[0], denoise[1], deblur[0], deblur[1]), PLAN))  # SGDL, MGDL each
+pairs, first = pairs_by_cell(runs), PLAN["noises"][0]
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("denoise", first)])
 glue_figure("fig-denoise-training", fig)
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("deblur", PLAN["blurs"][0])])
@@ -328,17 +306,7 @@ for problem in ("denoise", "deblur"):
     text = (table_markdown(full_rows, problem, "full size", methods)
             if any(r.problem == problem for r in full_rows) else "Not computed yet (`mgdl paper classical`).")
     glue(f"full-table-{problem}", Markdown(text), display=False)
-glue("full-deblur-iterations", f"{classical_full.DEBLUR_TV_ITERATIONS:,}", display=False)
-glue("full-denoise-tol", f"{classical_full.DENOISE_TV_TOL:g}", display=False)
-counts = classical_full.paper_counts(full_rows)
-for (table, method), (above, n) in counts.items():
-    glue(f"full-t{table}-{method}", f"{above} of {n}", display=False)
-if full_rows:
-    doc = classical_full.read()
-    glue("full-provenance", f"{len(doc['cells'])} cells, {sum(c['seconds'] for c in doc['cells'].values()) / 60:.0f} "
-         f"CPU min, mgdl_core at {doc['git_sha'][:7]}, {doc['created'][:10]}", display=False)
-else:
-    glue("full-provenance", "none yet", display=False)
+glue_facts(classical_full_facts(full_rows))
 
 # %%
 # NBVAL_CHECK_OUTPUT

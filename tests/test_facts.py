@@ -96,3 +96,53 @@ def test_full_size_facts_say_dash_without_a_spectrum_after_the_initialisation(mo
     h["eig_seconds"] = np.array([400.0, 500.0])
     got = facts.full_size_facts(run)
     assert got["full-lmax"] == "40.1" and got["full-seconds"] == "about 8 minutes"
+
+
+def _run(lr, loss, method="sgdl", seed=42):
+    diverged = loss is None
+    value = math.nan if diverged else loss
+    return RunSummary(SyntheticRun(method=method, lr=lr, seed=seed), "diverged" if diverged else "completed",
+                      5 if diverged else None, value, value, value, 10, 1.0, {})
+
+
+def test_sweep_facts_name_each_interval_and_count_the_empty_ones():
+    from mgdl_core.pages import PAPER_SWEEP
+    from mgdl_core.pages.facts import sweep_facts
+
+    sgdl = [_run(0.01, 5e-3), _run(0.02, 8e-4), _run(0.05, 2e-4), _run(0.1, None)]
+    mgdl = [_run(0.01, 5e-3, "mgdl"), _run(0.02, 4e-3, "mgdl")]
+    got = sweep_facts({(1, "sgdl"): sgdl, (1, "mgdl"): mgdl}, {1: 1e-3, 2: 0.02})
+    assert got["s1-sgdl-interval"] == "[0.02, 0.05]" and got["s1-mgdl-interval"] == "none of the rates"
+    assert got["s1-sgdl-diverged"] == "η ≥ 0.1" and got["s1-sgdl-paper"] == PAPER_SWEEP[1, "sgdl"].words
+    assert got["levels"] == "0.001 for Setting 1, 0.02 for Setting 2"
+    assert got["n-empty"] == "1 of the 2 intervals are empty"
+    assert sweep_facts({(1, "sgdl"): sgdl}, {1: 1e-3, 2: 0.02})["n-empty"] == "no interval is empty"
+
+
+def test_seed_facts_per_method_and_rate_in_the_pages_order():
+    from mgdl_core.pages.facts import seed_facts
+
+    by_seed = {("sgdl", 0.0349): [_run(0.0349, 1e-3, seed=s) for s in (42, 43)] + [_run(0.0349, None, seed=44)],
+               ("mgdl", 0.0349): [_run(0.0349, 2e-3, "mgdl", s) for s in (42, 43, 44)]}
+    got = seed_facts(by_seed, [0.0349], 3)
+    assert list(got) == ["n-seeds", "seed-sgdl-0", "seed-sgdl-0-diverged", "seed-sgdl-0-spread", "seed-mgdl-0",
+                         "seed-mgdl-0-diverged", "seed-mgdl-0-spread", "seed-lr-0"]
+    assert got["n-seeds"] == 3 and got["seed-lr-0"] == "0.0349"
+    assert got["seed-sgdl-0-diverged"] == 1 and got["seed-mgdl-0-diverged"] == 0
+
+
+def test_classical_full_facts_count_the_committed_cells_or_say_none_yet():
+    from mgdl_core.pages import classical_full
+    from mgdl_core.pages.facts import classical_full_facts
+
+    none = classical_full_facts([])
+    assert none["full-provenance"] == "none yet"
+    assert none["full-deblur-iterations"] == f"{classical_full.DEBLUR_TV_ITERATIONS:,}"
+    rows = classical_full.read_rows()  # committed, verified when read
+    got = classical_full_facts(rows)
+    counts = classical_full.paper_counts(rows)
+    assert {k: v for k, v in got.items() if k.startswith("full-t")} == {
+        f"full-t{t}-{m}": f"{above} of {n}" for (t, m), (above, n) in counts.items()}
+    doc = classical_full.read()
+    assert got["full-provenance"].startswith(f"{len(doc['cells'])} cells, ")
+    assert len({(r.image, r.problem, r.level) for r in rows}) == len(doc["cells"])

@@ -17,11 +17,14 @@ import numpy as np
 
 from ..runs.results import provenance_text
 from ..tasks.grids import psnr, psnr_from_loss
-from ..tasks.restoration import restoration_psnr
-from .analysis import checkpoints_below, count_below, first_below_text, grade_lowest, lowest_where, min_eigenvalue
+from ..tasks.restoration import grade_psnrs, restoration_psnr
+from . import classical_full
+from .analysis import (checkpoints_below, count_below, first_below_text, first_diverged, grade_lowest, interval_text,
+                       loss_range_text, lowest_where, min_eigenvalue, n_diverged, seed_spread_text)
 from .claims import lowest
-from .paper_numbers import AUTHORS_DENOISE_PSNR
+from .paper_numbers import AUTHORS_DENOISE_PSNR, PAPER_SWEEP
 from .reproduction import contrast_text, spectrum_measures
+from .restoration_report import ENERGY_ROOM, PSNR_ROOM, drops_text, pairs_by_cell, psnr_drops, restoration_claims
 
 NOT_YET = "–"  # a fact of a run that is not computed yet
 
@@ -40,6 +43,35 @@ def plan_facts(plan: Mapping[str, object]) -> dict[str, object]:
     integers with thousands separators."""
     return {key: f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
             for key, value in plan.items()}
+
+
+def sweep_facts(runs: Mapping[tuple[int, str], list], levels: Mapping[int, float]) -> dict[str, object]:
+    """A §5 rate sweep per (setting, method): the widest interval of rates whose final loss is
+    below the paper's level of the setting, the paper's own words for it, the first rate that
+    diverged; the levels; how many intervals are empty."""
+    facts: dict[str, object] = {}
+    for (s, m), rs in runs.items():
+        facts[f"s{s}-{m}-interval"] = interval_text(rs, levels[s])
+        facts[f"s{s}-{m}-paper"] = PAPER_SWEEP[s, m].words
+        facts[f"s{s}-{m}-diverged"] = first_diverged(rs)
+    facts["levels"] = ", ".join(f"{levels[s]:g} for Setting {s}" for s in (1, 2))
+    n_empty = sum(interval_text(rs, levels[s]) == "none of the rates" for (s, m), rs in runs.items())
+    facts["n-empty"] = f"{n_empty} of the {len(runs)} intervals are empty" if n_empty else "no interval is empty"
+    return facts
+
+
+def seed_facts(by_seed: Mapping[tuple[str, float], list], rates: list[float], n_seeds: int) -> dict[str, object]:
+    """Draws of the initial weights at a few rates (§5), ``by_seed`` keyed (method, rate): per
+    method and rate the range of final losses, how many diverged, the spread; the rates."""
+    facts: dict[str, object] = {"n-seeds": n_seeds}
+    for m in ("sgdl", "mgdl"):
+        for i, lr in enumerate(rates):
+            facts[f"seed-{m}-{i}"] = loss_range_text(by_seed[m, lr])
+            facts[f"seed-{m}-{i}-diverged"] = n_diverged(by_seed[m, lr])
+            facts[f"seed-{m}-{i}-spread"] = seed_spread_text(by_seed[m, lr])
+    for i, lr in enumerate(rates):
+        facts[f"seed-lr-{i}"] = f"{lr:.3g}"
+    return facts
 
 
 def tracked_run_facts(run, tag: str) -> dict[str, object]:
@@ -152,3 +184,53 @@ def full_size_facts(run) -> dict[str, object]:
         "full-eos": f"{2 / run.config.lr:.0f}",
         "full-psnr": f"{psnr_from_loss(run.test_loss):.2f} dB",
     }
+
+
+def restoration_facts(rows, runs, configs, plan: Mapping[str, object]) -> dict[str, object]:
+    """The restoration page's Tables 2–3 at this profile in words: the PSNR room, each network's
+    λ/β and λ (``configs``: SGDL and MGDL of each problem), the energy room, how many networks end
+    above the PSNR of their own energy's minimiser, the first noise level's PSNRs per image and
+    method, Butterfly's MGDL PSNR per grade, the first noise and blur levels, the PSNR drops, the
+    classical rows the networks beat, the number of cells."""
+    facts: dict[str, object] = {"psnr-room": f"{PSNR_ROOM:g}"}
+    for c in configs:
+        facts[f"{c.method}-{c.problem}-ratio"] = f"{c.lam / c.beta:g}"
+        facts[f"{c.method}-{c.problem}-lam"] = f"{c.lam:g}"
+    facts["energy-room"] = f"{1 + ENERGY_ROOM:g}"
+    nets = [r for r in rows if r.minimum is not None]
+    facts["n-nets"] = len(nets)
+    facts["n-better"] = sum(r.psnr > r.minimum_psnr for r in nets)
+    by = {(r.image, r.problem, r.level, r.method): r for r in rows}
+    first = plan["noises"][0]
+    for name in plan["images"]:
+        for m in ("input", "sgdl", "mgdl", "tv-rof", "bm3d"):
+            if (name, "denoise", first, m) in by:
+                facts[f"{name}-{m}"] = f"{by[name, 'denoise', first, m].psnr:.2f}"
+    pairs = pairs_by_cell(runs)
+    facts["butterfly-grades"] = ", ".join(f"{p:.2f}" for p in grade_psnrs(pairs["butterfly", "denoise", first][1]))
+    facts["first-noise"] = f"{first:g}"
+    facts["first-blur"] = f"{plan['blurs'][0]:g}"
+    facts["drops"] = drops_text(sum(psnr_drops(s) for s, _ in pairs.values()),
+                                sum(psnr_drops(m) for _, m in pairs.values()))
+    facts["classical-beaten"] = restoration_claims(rows)[-1].split(":")[0]
+    facts["n-cells"] = len(pairs)
+    return facts
+
+
+def classical_full_facts(rows) -> dict[str, object]:
+    """The classical methods on the full-size images (committed, ``classical_full``): the
+    deblurring iterations and the denoising tolerance, how many of the paper's network numbers
+    each table's best classical method is above, and what was computed where."""
+    facts: dict[str, object] = {"full-deblur-iterations": f"{classical_full.DEBLUR_TV_ITERATIONS:,}",
+                                "full-denoise-tol": f"{classical_full.DENOISE_TV_TOL:g}"}
+    for (table, method), (above, n) in classical_full.paper_counts(rows).items():
+        facts[f"full-t{table}-{method}"] = f"{above} of {n}"
+    if rows:
+        doc = classical_full.read()
+        facts["full-provenance"] = (f"{len(doc['cells'])} cells, "
+                                    f"{sum(c['seconds'] for c in doc['cells'].values()) / 60:.0f} CPU min, "
+                                    f"mgdl_core at {doc['git_sha'][:7]}, {doc['created'][:10]}")
+    else:
+        facts["full-provenance"] = "none yet"
+    return facts
+
