@@ -198,8 +198,8 @@ print(energy_text(rows))
 print("\n".join(restoration_claims(rows)))
 
 # %% tags=["hide-input"]
-glue_facts(restoration_facts(rows, runs, (denoise[0], denoise[1], deblur[0], deblur[1]), PLAN))  # SGDL, MGDL each
 pairs, first = pairs_by_cell(runs), PLAN["noises"][0]
+glue_facts(restoration_facts(rows, pairs, (denoise[0], denoise[1], deblur[0], deblur[1]), PLAN))  # SGDL, MGDL each
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("denoise", first)])
 glue_figure("fig-denoise-training", fig)
 fig = training_figure([pair for (_, problem, level), pair in pairs.items() if (problem, level) == ("deblur", PLAN["blurs"][0])])

@@ -24,7 +24,7 @@ from .analysis import (checkpoints_below, count_below, first_below_text, first_d
 from .claims import lowest
 from .paper_numbers import AUTHORS_DENOISE_PSNR, PAPER_SWEEP
 from .reproduction import contrast_text, spectrum_measures
-from .restoration_report import ENERGY_ROOM, PSNR_ROOM, drops_text, pairs_by_cell, psnr_drops, restoration_claims
+from .restoration_report import ENERGY_ROOM, PSNR_ROOM, drops_text, psnr_drops, restoration_claims
 
 NOT_YET = "–"  # a fact of a run that is not computed yet
 
@@ -43,6 +43,11 @@ def plan_facts(plan: Mapping[str, object]) -> dict[str, object]:
     integers with thousands separators."""
     return {key: f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
             for key, value in plan.items()}
+
+
+def _below_text(run, of: str = "of") -> str:
+    """"k of n": the checkpoints with an eigenvalue of I − ηH below −1, of the spectra recorded."""
+    return f"{checkpoints_below(run)} {of} {len(count_below(run))}"
 
 
 def sweep_facts(runs: Mapping[tuple[int, str], list], levels: Mapping[int, float]) -> dict[str, object]:
@@ -85,7 +90,7 @@ def tracked_run_facts(run, tag: str) -> dict[str, object]:
         f"{tag}-loss": f"{run.train_loss:.1e}",
         f"{tag}-lmax": f"{run.history['lambda_max'].max():.1f}",
         f"{tag}-eos": f"{2 / run.config.lr:.1f}",
-        f"{tag}-n-below": f"{checkpoints_below(run)} of its {len(count_below(run))}",
+        f"{tag}-n-below": _below_text(run, "of its"),
         f"{tag}-eta": f"{run.config.lr:g}",
     }
 
@@ -95,7 +100,7 @@ def msdl_run_facts(run, tag: str) -> dict[str, object]:
     of I − ηH is below −1, the lowest, the final training loss, and the lowest at a grade's (or
     the network's) initialisation and after it."""
     return {
-        f"{tag}-checkpoints-below": f"{checkpoints_below(run)} of {len(count_below(run))}",
+        f"{tag}-checkpoints-below": _below_text(run),
         f"{tag}-min-eig": f"{min_eigenvalue(run):.2f}",
         f"{tag}-loss": f"{run.train_loss:.1e}",
         f"{tag}-start-min": f"{lowest(run, at_start=True):.2f}",
@@ -108,7 +113,7 @@ def image_spectra_facts(run, tag: str) -> dict[str, object]:
     how many checkpoints), the lowest and where, the test PSNR and the epochs run."""
     return {
         f"{tag}-max-below": int(count_below(run).max()),
-        f"{tag}-n-below": f"{checkpoints_below(run)} of {len(count_below(run))}",
+        f"{tag}-n-below": _below_text(run),
         f"{tag}-min-eig": f"{min_eigenvalue(run):.3f}",
         f"{tag}-min-where": lowest_where(run),
         f"{tag}-psnr": f"{psnr_from_loss(run.test_loss):.2f} dB",
@@ -186,12 +191,13 @@ def full_size_facts(run) -> dict[str, object]:
     }
 
 
-def restoration_facts(rows, runs, configs, plan: Mapping[str, object]) -> dict[str, object]:
+def restoration_facts(rows, pairs, configs, plan: Mapping[str, object]) -> dict[str, object]:
     """The restoration page's Tables 2–3 at this profile in words: the PSNR room, each network's
     λ/β and λ (``configs``: SGDL and MGDL of each problem), the energy room, how many networks end
     above the PSNR of their own energy's minimiser, the first noise level's PSNRs per image and
     method, Butterfly's MGDL PSNR per grade, the first noise and blur levels, the PSNR drops, the
-    classical rows the networks beat, the number of cells."""
+    classical rows the networks beat, the number of cells. ``pairs``: the page's (SGDL, MGDL)
+    runs per cell (:func:`~mgdl_core.pages.restoration_report.pairs_by_cell`)."""
     facts: dict[str, object] = {"psnr-room": f"{PSNR_ROOM:g}"}
     for c in configs:
         facts[f"{c.method}-{c.problem}-ratio"] = f"{c.lam / c.beta:g}"
@@ -206,7 +212,6 @@ def restoration_facts(rows, runs, configs, plan: Mapping[str, object]) -> dict[s
         for m in ("input", "sgdl", "mgdl", "tv-rof", "bm3d"):
             if (name, "denoise", first, m) in by:
                 facts[f"{name}-{m}"] = f"{by[name, 'denoise', first, m].psnr:.2f}"
-    pairs = pairs_by_cell(runs)
     facts["butterfly-grades"] = ", ".join(f"{p:.2f}" for p in grade_psnrs(pairs["butterfly", "denoise", first][1]))
     facts["first-noise"] = f"{first:g}"
     facts["first-blur"] = f"{plan['blurs'][0]:g}"
