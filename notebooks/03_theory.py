@@ -38,13 +38,13 @@ profile = "quick"
 # %matplotlib inline
 import numpy as np
 from myst_nb import glue
-from mgdl_core.theory import alpha_by_grade, convex_mgdl, gd_mgdl, linearised_gd, SUPPORT_CUT
+from mgdl_core.theory import convex_mgdl, gd_mgdl, linearised_gd
 from mgdl_core.tasks import get_setting
 from mgdl_core.runs import load_results, recorded_sweep
-from mgdl_core.pages import (alpha_after_start, alpha_scale_text, convex_claims, convex_fit_figure,
-    convex_rows, EDGE_BAND, edge_claims, glue_figure, grade_problem, linearisation_figure, page_plan,
-    path_claims, path_glue, rate_bound_figure, rate_claims, RATE_ROOM, rate_sweep_configs, rate_text,
-    RATIO_ROOM, SHRUNK, split_runs, SWEEP_KEYS, tracked_configs, TRACKED_RATES, use_book_style)
+from mgdl_core.pages import (alpha_scale_text, convex_claims, convex_facts, convex_fit_figure, convex_rows,
+    edge_claims, glue_facts, glue_figure, grade_problem, linearisation_facts, linearisation_figure, page_plan,
+    path_claims, rate_bound_facts, rate_bound_figure, rate_claims, rate_sweep_configs, rate_text, split_runs,
+    SWEEP_KEYS, tracked_configs, TRACKED_RATES, use_book_style)
 
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
@@ -110,37 +110,8 @@ print(alpha_scale_text({}, paper).replace("  quick: not computed\n", ""))
 print("\n".join(edge_claims(paper)))
 
 # %% tags=["hide-input"]
-glue("rate-room", f"{RATE_ROOM:g}", display=False)
-glue("ratio-room", f"{RATIO_ROOM:g}", display=False)
-glue("edge-band", f"{EDGE_BAND:.0%}", display=False)
-for (s, m), lr in TRACKED_RATES.items():
-    glue(f"s{s}-{m}-eta", f"{lr:g}", display=False)
-    glue(f"s{s}-{m}-edge", f"{2 / lr:.1f}", display=False)
-    glue(f"s{s}-{m}-epochs", f"{tracked[s, m].config.epochs:,}", display=False)
-alphas = {key: alpha_by_grade(run) for key, run in tracked.items()}
-for (s, m), a in alphas.items():
-    glue(f"s{s}-{m}-alpha", ", ".join(f"{v:.1f}" for v in a), display=False)
-    glue(f"s{s}-{m}-eta-alpha", ", ".join(f"{TRACKED_RATES[s, m] * v:.2f}" for v in a), display=False)
-for (s, m) in TRACKED_RATES:  # a paper-scale run not committed reads "–"
-    run = paper.get((s, m))
-    glue(f"s{s}-{m}-paper-alpha", ", ".join(f"{v:.1f}" for v in alpha_by_grade(run)) if run else "–", display=False)
-    glue(f"s{s}-{m}-paper-after", ", ".join(f"{v:.1f}" for v in alpha_after_start(run)) if run else "–", display=False)
-    sharp = [str(g) for g, (a, b) in enumerate(zip(alpha_by_grade(run), alpha_after_start(run)), 1) if a > b] if run else []
-    glue(f"s{s}-{m}-start-grades", ", ".join(sharp) or "none", display=False)
-if {(1, "sgdl"), (1, "mgdl")} <= paper.keys():
-    glue("s1-paper-ratio", f"{alpha_by_grade(paper[1, 'sgdl'])[0] / alpha_by_grade(paper[1, 'mgdl'])[0]:.2f}",
-         display=False)
-else:
-    glue("s1-paper-ratio", "–", display=False)
-glue("s1-sgdl-bound", f"{2 / alphas[1, 'sgdl'][0]:.3f}", display=False)
-glue("s1-ratio", ", ".join(f"{alphas[1, 'sgdl'][0] / v:.1f}" for v in alphas[1, "mgdl"]), display=False)
-largest_ok = max(r.config.lr for r in sweeps[1, "sgdl"] if r.outcome == "completed")
-glue("s1-sgdl-largest", f"{largest_ok:.3g}", display=False)
-glue("s1-sgdl-beyond", f"{largest_ok * alphas[1, 'sgdl'][0] / 2:.1f}", display=False)
-glue("s2-rate-ratio", f"{TRACKED_RATES[2, 'mgdl'] / TRACKED_RATES[2, 'sgdl']:g}", display=False)
-sweep_plan = page_plan("learning_rate", profile)
-glue("sweep-scale", f"{profile} profile: {sweep_plan['rates']} rates, {sweep_plan['sgdl_epochs']:,} epochs for SGDL "
-     f"and {sweep_plan['mgdl_epochs']:,} per grade for MGDL", display=False)
+glue_facts(rate_bound_facts(tracked, paper, TRACKED_RATES, sweeps[1, "sgdl"], page_plan("learning_rate", profile),
+                            profile))
 fig = rate_bound_figure(sweeps, tracked)
 glue_figure("fig-rate-bound", fig)
 
@@ -229,15 +200,7 @@ for label, p in paths.items():
 print("\n".join(path_claims(paths)))
 
 # %% tags=["hide-input"]
-for label, p in paths.items():  # mgdl_core.pages.theory_report.path_glue: the numbers the prose quotes
-    for key, text in path_glue(label, p, problems[label.split(",")[0]].width).items():
-        glue(key, text, display=False)
-glue("linear-steps", f"{PLAN['linear_steps']:,}", display=False)
-glue("shrunk-share", f"{SHRUNK:.0%}", display=False)
-problem = problems["relu"]
-for key, value in (("n", problem.n), ("width", problem.width), ("beta", f"{problem.beta:g}"),
-                   ("params", problem.start.size)):
-    glue(f"lin-{key}", value, display=False)
+glue_facts(linearisation_facts(paths, problems, PLAN))  # path_glue per path, the sizes
 fig = linearisation_figure(paths)
 glue_figure("fig-linearisation", fig)
 
@@ -314,19 +277,7 @@ print(convex_rows([convex, gd]))
 print("\n".join(convex_claims(convex, gd)))
 
 # %% tags=["hide-input"]
-for name, fit in (("convex", convex), ("gd", gd)):
-    glue(f"{name}-losses", ", ".join(f"{v:.2g}" for v in fit.losses), display=False)
-    glue(f"{name}-neurons", ", ".join(str(g.neurons) for g in fit.grades), display=False)
-    glue(f"{name}-objectives", ", ".join(f"{g.objective:.3g}" for g in fit.grades), display=False)
-glue("convex-later-d", " and ".join(str(g.neurons + 1) for g in convex.grades[:-1]), display=False)
-glue("convex-patterns", ", ".join(str(g.patterns) for g in convex.grades), display=False)
-glue("convex-first", f"{convex.grades[0].objective:.3f}", display=False)
-glue("gd-first", f"{gd.grades[0].objective:.3f}", display=False)
-for key in ("points", "grades", "beta", "width", "gd_lr", "samples"):
-    glue(f"cvx-{key}", f"{PLAN[key]:g}", display=False)
-glue("cvx-gd-steps", f"{PLAN['gd_steps']:,}", display=False)
-glue("cvx-cut", "10" + f"{np.log10(SUPPORT_CUT):.0f}".translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")),
-     display=False)
+glue_facts(convex_facts(convex, gd, PLAN))
 fig = convex_fit_figure(x, y, [convex, gd])
 glue_figure("fig-convex-mgdl", fig)
 

@@ -30,16 +30,14 @@ profile = "quick"
 # %% tags=["hide-input"]
 # %matplotlib inline
 from myst_nb import glue
-from mgdl_core.core import parameter_count, sgdl_structure
-from mgdl_core.tasks import FOURIER_SIDE, ImageRegressionRun, IMAGES, load_image, SECTION_PROFILES
+from mgdl_core.tasks import ImageRegressionRun, IMAGES, load_image
 from mgdl_core.runs import load_results, provenance_text, recorded_sweep
-from mgdl_core.pages import (fig5_figure, fig6_figure, glue_figure, leans_text, page_plan, page_status,
-    PAPER_TABLE1, table1_configs, table1_name, TIER_SIDES, use_book_style)
+from mgdl_core.pages import (fig5_figure, fig6_figure, glue_facts, glue_figure, leans_text, page_plan, page_status,
+    PAPER_TABLE1, regression_plan_facts, table1_facts, table1_configs, table1_name, TIER_SIDES, use_book_style)
 import matplotlib.pyplot as plt
 
-from mgdl_core.pages.image_report import (BILINEAR_MARGIN, PSNR_ROOM, TRAIN_ROOM, baseline_rows, full_size_claims, full_size_rows,
-                                    full_size_text, loss_spikes, network_row, paper_gains, table1_checks, table1_claims,
-                                    table1_text, tier_rows)
+from mgdl_core.pages.image_report import (baseline_rows, full_size_claims, full_size_rows, full_size_text, network_row,
+                                          table1_checks, table1_claims, table1_text, tier_rows)
 use_book_style()  # the figures' text sizes for the book's column: mgdl_core.pages.book_style
 
 PLAN = page_plan("images", profile)
@@ -124,19 +122,7 @@ runs = {(r.config.image, r.config.method + ("+fourier" if r.config.encoding == "
         for r in results}
 
 # %% tags=["hide-input"]
-example = configs[0]
-side = example.image_array().shape[0]
-glue("profile", profile, display=False)
-glue("s4-paper-epochs", f"{SECTION_PROFILES[4]['paper']['epochs']:,}", display=False)
-glue("s4-lr", f"{example.lr:g}", display=False)
-glue("sgdl-params", f"{parameter_count(sgdl_structure('(28)')):,}", display=False)
-glue("fourier-side", FOURIER_SIDE, display=False)
-glue("fourier-count", next(c.fourier_count for c in configs if c.encoding == "fourier"), display=False)
-glue("s4-scale", f"{profile} profile: " + (f"{side}×{side} pixels" if example.downscale > 1 else "full images")
-     + f", {example.epochs:,} epochs (per grade for MGDL)", display=False)
-glue("s4-size", f"every image area-averaged to {side}×{side} pixels (a training grid of "
-     f"{(side // 2) ** 2:,} points) and {example.epochs:,} epochs" if example.downscale > 1 else
-     f"the full images and {example.epochs:,} epochs", display=False)
+glue_facts(regression_plan_facts(configs, profile))
 rows = []
 for name in PLAN["images"]:
     image = runs[name, "sgdl"].config.image_array()
@@ -168,23 +154,7 @@ print("\n".join(table1_claims(rows)))
 print(leans_text({"Table 1": table1_checks(rows)}))
 
 # %% tags=["hide-input"]
-glue("psnr-room", f"{PSNR_ROOM:g}", display=False)
-glue("bilinear-margin", f"{BILINEAR_MARGIN:g}", display=False)
-low, high = paper_gains()
-glue("paper-gains", f"{low:.2f} to {high:.2f}", display=False)
-glue("train-room", f"{TRAIN_ROOM:g}", display=False)
-by = {(r.image, r.method): r for r in rows}
-for name in PLAN["images"]:
-    for m in ("sgdl", "mgdl", "bilinear"):
-        glue(f"{name}-{m}-te", f"{by[name, m].test_all:.2f}", display=False)
-    glue(f"{name}-bilinear-heldout", f"{by[name, 'bilinear'].test_heldout:.2f}", display=False)
-    glue(f"{name}-mgdl-heldout", f"{by[name, 'mgdl'].test_heldout:.2f}", display=False)
-    glue(f"{name}-sgdl-heldout", f"{by[name, 'sgdl'].test_heldout:.2f}", display=False)
-    glue(f"{name}-sgdl-spikes", loss_spikes(runs[name, "sgdl"]), display=False)
-    glue(f"{name}-mgdl-spikes", loss_spikes(runs[name, "mgdl"]), display=False)
-glue("cameraman-fourier-train", f"{by['cameraman', 'sgdl+fourier'].train:.1f}", display=False)
-glue("cameraman-fourier-heldout", f"{by['cameraman', 'sgdl+fourier'].test_heldout:.2f}", display=False)
-glue("fourier-scale", f"{runs['cameraman', 'sgdl+fourier'].config.fourier_scale:g}", display=False)
+glue_facts(table1_facts(rows, runs, PLAN["images"]))
 fig = fig5_figure(runs["cameraman", "sgdl"], runs["cameraman", "mgdl"])
 glue_figure("fig-cameraman", fig)
 fig = fig6_figure({name: (runs[name, "sgdl"], runs[name, "mgdl"]) for name in PLAN["images"] if name != "cameraman"})

@@ -140,6 +140,14 @@ def test_the_map_in_the_package_docstring_lists_every_module():
         assert f"``{package}/``" in mgdl_core.__doc__
 
 
+def test_no_module_over_400_lines_unless_its_docstring_says_why():
+    for path in sorted(LIB.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        if lines > 400:
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            assert "Over 400 lines:" in doc, f"{path.relative_to(LIB)}: {lines} lines and no reason in its docstring"
+
+
 def test_a_record_hash_names_no_module_path():
     """A record's folder is the hash of its kind, fields and record version: these are the
     hashes the same configurations had before the modules moved into packages (stop 33), so

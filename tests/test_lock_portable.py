@@ -1,5 +1,5 @@
 """Record locking without ``fcntl`` (Windows): the library imports, and the ``msvcrt`` path of
-:func:`mgdl_core.runs.records.record_lock` gives the same guarantees — exclusion between threads
+:func:`mgdl_core.runs.locks.record_lock` gives the same guarantees — exclusion between threads
 and processes' handles, a blocking wait that ends when the holder releases, re-entrancy.
 
 ``msvcrt`` exists only on Windows; here a stand-in implements its ``locking`` contract (a
@@ -17,7 +17,7 @@ import types
 
 import pytest
 
-from mgdl_core.runs import records
+from mgdl_core.runs import locks
 
 
 def _fake_msvcrt() -> types.SimpleNamespace:
@@ -37,14 +37,14 @@ def _fake_msvcrt() -> types.SimpleNamespace:
 
 @pytest.fixture
 def no_fcntl(monkeypatch):
-    monkeypatch.setattr(records, "fcntl", None)
-    monkeypatch.setattr(records, "msvcrt", _fake_msvcrt())
-    monkeypatch.setattr(records, "_LOCK_POLL_S", 0.01)
+    monkeypatch.setattr(locks, "fcntl", None)
+    monkeypatch.setattr(locks, "msvcrt", _fake_msvcrt())
+    monkeypatch.setattr(locks, "_LOCK_POLL_S", 0.01)
 
 
 def test_library_imports_without_fcntl():
     code = ("import sys; sys.modules['fcntl'] = None\n"
-            "import mgdl_core, mgdl_core.runs.records as r, mgdl_core.cli\n"
+            "import mgdl_core, mgdl_core.runs.locks as r, mgdl_core.runs.records, mgdl_core.cli\n"
             "assert r.fcntl is None\nprint('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -56,7 +56,7 @@ def test_lock_excludes_and_waits_without_fcntl(no_fcntl, tmp_path):
     entered, release, order = threading.Event(), threading.Event(), []
 
     def holder():
-        with records.record_lock(folder):
+        with locks.record_lock(folder):
             order.append("holder in")
             entered.set()
             release.wait(10)
@@ -64,7 +64,7 @@ def test_lock_excludes_and_waits_without_fcntl(no_fcntl, tmp_path):
 
     def waiter():
         entered.wait(10)
-        with records.record_lock(folder):
+        with locks.record_lock(folder):
             order.append("waiter in")
 
     threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
@@ -81,26 +81,26 @@ def test_lock_excludes_and_waits_without_fcntl(no_fcntl, tmp_path):
 
 def test_lock_is_reentrant_and_released_without_fcntl(no_fcntl, tmp_path):
     folder = tmp_path / "synthetic" / "abc"
-    with records.record_lock(folder):
-        with records.record_lock(folder):  # the same thread again: no deadlock
+    with locks.record_lock(folder):
+        with locks.record_lock(folder):  # the same thread again: no deadlock
             pass
     # released: a fresh handle takes it without waiting
     with open(folder.with_name(f".{folder.name}.lock"), "a") as f:
-        records._lock(f, blocking=False)
-        records._unlock(f)
+        locks._lock(f, blocking=False)
+        locks._unlock(f)
 
 
 def test_held_lock_refuses_a_nonblocking_try_without_fcntl(no_fcntl, tmp_path):
     folder = tmp_path / "synthetic" / "abc"
-    with records.record_lock(folder):
+    with locks.record_lock(folder):
         with open(folder.with_name(f".{folder.name}.lock"), "a") as f:
             with pytest.raises(BlockingIOError):
-                records._lock(f, blocking=False)
+                locks._lock(f, blocking=False)
 
 
 def test_no_lock_primitive_is_a_config_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(records, "fcntl", None)
-    monkeypatch.setattr(records, "msvcrt", None)
-    with pytest.raises(records.ConfigError, match="fcntl"):
-        with records.record_lock(tmp_path / "synthetic" / "abc"):
+    monkeypatch.setattr(locks, "fcntl", None)
+    monkeypatch.setattr(locks, "msvcrt", None)
+    with pytest.raises(locks.ConfigError, match="fcntl"):
+        with locks.record_lock(tmp_path / "synthetic" / "abc"):
             pass

@@ -21,7 +21,8 @@ from mgdl_core.runs import files, records, results
 from mgdl_core.runs.checkpoints import Checkpointer, RunInterrupted, RunStore
 from mgdl_core.runs.files import TEMPORARY, atomic_write_bytes, json_bytes, seal_digest, sha256_hex, write_synced
 from mgdl_core.runs.recorded import check_runs_dir, load_record, run_recorded
-from mgdl_core.runs.records import config_digest, read_record, record_dir, record_lock
+from mgdl_core.runs.locks import record_lock
+from mgdl_core.runs.records import config_digest, read_record, record_dir
 from mgdl_core.runs.results import export_result, read_result, replay_epochs, replay_result
 from mgdl_core.tasks.synthetic import SyntheticRun
 # the tiny run and its record fixtures (a module-wide record, a fresh copy per test), shared

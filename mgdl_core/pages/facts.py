@@ -15,16 +15,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..core.nets import parameter_count, sgdl_structure
 from ..runs.results import provenance_text
 from ..tasks.grids import psnr, psnr_from_loss
+from ..tasks.image_regression import FOURIER_SIDE, SECTION_PROFILES
 from ..tasks.restoration import grade_psnrs, restoration_psnr
 from . import classical_full
+from ..theory.convergence import alpha_by_grade
+from ..theory.convex import SUPPORT_CUT
 from .analysis import (checkpoints_below, count_below, first_below_text, first_diverged, grade_lowest, interval_text,
                        loss_range_text, lowest_where, min_eigenvalue, n_diverged, seed_spread_text)
 from .claims import lowest
+from .image_report import BILINEAR_MARGIN, PSNR_ROOM as IMAGE_PSNR_ROOM, TRAIN_ROOM, loss_spikes, paper_gains
 from .paper_numbers import AUTHORS_DENOISE_PSNR, PAPER_SWEEP
 from .reproduction import contrast_text, spectrum_measures
 from .restoration_report import ENERGY_ROOM, PSNR_ROOM, drops_text, psnr_drops, restoration_claims
+from .theory_report import EDGE_BAND, RATE_ROOM, RATIO_ROOM, SHRUNK, alpha_after_start, path_glue
 
 NOT_YET = "–"  # a fact of a run that is not computed yet
 
@@ -239,3 +245,133 @@ def classical_full_facts(rows) -> dict[str, object]:
         facts["full-provenance"] = "none yet"
     return facts
 
+
+
+def _floats(values, digits: str) -> str:
+    return ", ".join(f"{v:{digits}}" for v in values)
+
+
+def rate_bound_facts(tracked: Mapping[tuple[int, str], object], paper: Mapping[tuple[int, str], object],
+                     rates: Mapping[tuple[int, str], float], sgdl_sweep: list, sweep_plan: Mapping[str, object],
+                     profile: str) -> dict[str, object]:
+    """The theory page's Theorems 1–2 in numbers: the rooms of its checked lines, per tracked run
+    (setting, method) its rate η, 2/η, epochs, the sharpness α̂ per grade (eq. (23)'s largest
+    eigenvalue of H) and ηα̂; per committed paper-scale run α̂ per grade, after each grade's
+    start, and the grades whose start was sharper ("–" for a run not committed); Setting 1's
+    SGDL/MGDL α̂ ratios, SGDL's bound 2/α̂ against the largest rate its sweep (``sgdl_sweep``)
+    trains without diverging, Setting 2's rate ratio and the sweep's scale."""
+    facts: dict[str, object] = {"rate-room": f"{RATE_ROOM:g}", "ratio-room": f"{RATIO_ROOM:g}",
+                                "edge-band": f"{EDGE_BAND:.0%}"}
+    for (s, m), lr in rates.items():
+        facts[f"s{s}-{m}-eta"] = f"{lr:g}"
+        facts[f"s{s}-{m}-edge"] = f"{2 / lr:.1f}"
+        facts[f"s{s}-{m}-epochs"] = f"{tracked[s, m].config.epochs:,}"
+    alphas = {key: alpha_by_grade(run) for key, run in tracked.items()}
+    for (s, m), a in alphas.items():
+        facts[f"s{s}-{m}-alpha"] = _floats(a, ".1f")
+        facts[f"s{s}-{m}-eta-alpha"] = _floats((rates[s, m] * v for v in a), ".2f")
+    for (s, m) in rates:
+        run = paper.get((s, m))
+        by_grade, after = (alpha_by_grade(run), alpha_after_start(run)) if run else ([], [])
+        facts[f"s{s}-{m}-paper-alpha"] = _floats(by_grade, ".1f") if run else NOT_YET
+        facts[f"s{s}-{m}-paper-after"] = _floats(after, ".1f") if run else NOT_YET
+        sharp = [str(g) for g, (a, b) in enumerate(zip(by_grade, after), 1) if a > b]
+        facts[f"s{s}-{m}-start-grades"] = ", ".join(sharp) or "none"
+    facts["s1-paper-ratio"] = (f"{alpha_by_grade(paper[1, 'sgdl'])[0] / alpha_by_grade(paper[1, 'mgdl'])[0]:.2f}"
+                               if {(1, "sgdl"), (1, "mgdl")} <= paper.keys() else NOT_YET)
+    sgdl_alpha = alphas[1, "sgdl"][0]
+    facts["s1-sgdl-bound"] = f"{2 / sgdl_alpha:.3f}"
+    facts["s1-ratio"] = _floats((sgdl_alpha / v for v in alphas[1, "mgdl"]), ".1f")
+    largest_ok = max(r.config.lr for r in sgdl_sweep if r.outcome == "completed")
+    facts["s1-sgdl-largest"] = f"{largest_ok:.3g}"
+    facts["s1-sgdl-beyond"] = f"{largest_ok * sgdl_alpha / 2:.1f}"
+    facts["s2-rate-ratio"] = f"{rates[2, 'mgdl'] / rates[2, 'sgdl']:g}"
+    facts["sweep-scale"] = (f"{profile} profile: {sweep_plan['rates']} rates, {sweep_plan['sgdl_epochs']:,} epochs for "
+                            f"SGDL and {sweep_plan['mgdl_epochs']:,} per grade for MGDL")
+    return facts
+
+
+def regression_plan_facts(configs: list, profile: str) -> dict[str, object]:
+    """§4's image regression at this profile (``configs``: the page's runs, the first one's size
+    and rate standing for all): the epochs of the paper's protocol, Adam's rate, SGDL (28)'s
+    parameters, the Fourier features' reference side and count, and the scale in words."""
+    example = configs[0]
+    side = example.image_array().shape[0]
+    epochs = f"{example.epochs:,}"
+    reduced = example.downscale > 1
+    return {
+        "profile": profile,
+        "s4-paper-epochs": f"{SECTION_PROFILES[4]['paper']['epochs']:,}",
+        "s4-lr": f"{example.lr:g}",
+        "sgdl-params": f"{parameter_count(sgdl_structure('(28)')):,}",
+        "fourier-side": FOURIER_SIDE,
+        "fourier-count": next(c.fourier_count for c in configs if c.encoding == "fourier"),
+        "s4-scale": f"{profile} profile: " + (f"{side}×{side} pixels" if reduced else "full images")
+                    + f", {epochs} epochs (per grade for MGDL)",
+        "s4-size": (f"every image area-averaged to {side}×{side} pixels (a training grid of "
+                    f"{(side // 2) ** 2:,} points) and {epochs} epochs") if reduced else
+                   f"the full images and {epochs} epochs",
+    }
+
+
+def table1_facts(rows, runs: Mapping[tuple[str, str], object], images: list[str]) -> dict[str, object]:
+    """Table 1 at this profile in words: the rooms of the checked lines, the paper's MGDL − SGDL
+    TePSNR range, per image the TePSNR of SGDL, MGDL and bilinear interpolation, the held-out
+    PSNRs and each network's loss spikes; Cameraman's Fourier-feature run (``runs`` keyed (image,
+    method), "sgdl+fourier" for it; ``rows``: the page's :class:`PSNRRow` s)."""
+    low, high = paper_gains()
+    facts: dict[str, object] = {"psnr-room": f"{IMAGE_PSNR_ROOM:g}", "bilinear-margin": f"{BILINEAR_MARGIN:g}",
+                                "paper-gains": f"{low:.2f} to {high:.2f}", "train-room": f"{TRAIN_ROOM:g}"}
+    by = {(r.image, r.method): r for r in rows}
+    for name in images:
+        for m in ("sgdl", "mgdl", "bilinear"):
+            facts[f"{name}-{m}-te"] = f"{by[name, m].test_all:.2f}"
+        for m in ("bilinear", "mgdl", "sgdl"):
+            facts[f"{name}-{m}-heldout"] = f"{by[name, m].test_heldout:.2f}"
+        for m in ("sgdl", "mgdl"):
+            facts[f"{name}-{m}-spikes"] = loss_spikes(runs[name, m])
+    fourier = by["cameraman", "sgdl+fourier"]
+    facts["cameraman-fourier-train"] = f"{fourier.train:.1f}"
+    facts["cameraman-fourier-heldout"] = f"{fourier.test_heldout:.2f}"
+    facts["fourier-scale"] = f"{runs['cameraman', 'sgdl+fourier'].config.fourier_scale:g}"
+    return facts
+
+
+def linearisation_facts(paths: Mapping[str, object], problems: Mapping[str, object],
+                        plan: Mapping[str, object]) -> dict[str, object]:
+    """The theory page's GD (6) beside its linearisation (7): each path's numbers
+    (:func:`~mgdl_core.pages.theory_report.path_glue`, ``paths`` labelled "<problem>, η = …"), the
+    steps, the share of the rate that shrinks, and the ReLU problem's size."""
+    facts: dict[str, object] = {}
+    for label, p in paths.items():
+        facts.update(path_glue(label, p, problems[label.split(",")[0]].width))
+    facts["linear-steps"] = f"{plan['linear_steps']:,}"
+    facts["shrunk-share"] = f"{SHRUNK:.0%}"
+    problem = problems["relu"]
+    for key, value in (("n", problem.n), ("width", problem.width), ("beta", f"{problem.beta:g}"),
+                       ("params", problem.start.size)):
+        facts[f"lin-{key}"] = value
+    return facts
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def convex_facts(convex, gd, plan: Mapping[str, object]) -> dict[str, object]:
+    """Appendix A's MGDL with convex grades beside GD grades: per fit the loss after each grade,
+    each grade's neurons and objective, the later grades' input widths, the activation patterns
+    per convex grade, the plan's sizes and the support cut (as a power of ten)."""
+    facts: dict[str, object] = {}
+    for name, fit in (("convex", convex), ("gd", gd)):
+        facts[f"{name}-losses"] = ", ".join(f"{v:.2g}" for v in fit.losses)
+        facts[f"{name}-neurons"] = ", ".join(str(g.neurons) for g in fit.grades)
+        facts[f"{name}-objectives"] = ", ".join(f"{g.objective:.3g}" for g in fit.grades)
+    facts["convex-later-d"] = " and ".join(str(g.neurons + 1) for g in convex.grades[:-1])
+    facts["convex-patterns"] = ", ".join(str(g.patterns) for g in convex.grades)
+    facts["convex-first"] = f"{convex.grades[0].objective:.3f}"
+    facts["gd-first"] = f"{gd.grades[0].objective:.3f}"
+    for key in ("points", "grades", "beta", "width", "gd_lr", "samples"):
+        facts[f"cvx-{key}"] = f"{plan[key]:g}"
+    facts["cvx-gd-steps"] = f"{plan['gd_steps']:,}"
+    facts["cvx-cut"] = "10" + f"{np.log10(SUPPORT_CUT):.0f}".translate(_SUPERSCRIPT)
+    return facts

@@ -7,6 +7,7 @@ packages below this one):
 - ``files``                 Files that are whole or absent
 - ``pool``                  A pool of worker processes that stops like a single run
 - ``checkpoints``           Checkpoints of runs in progress
+- ``locks``                 Record locks
 - ``records``               Durable runs
 - ``recorded``              Runs through their records
 - ``listing``               What a runs folder holds, a row per run (``mgdl runs``)
@@ -23,8 +24,9 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "pool": ("STOP_GRACE_S", "RemoteTraceback", "run_in_processes"),
     "checkpoints": ("CHECKPOINT_HEADER", "RunInterrupted", "save_checkpoint", "load_checkpoint",
         "Checkpointer", "check_interval", "RunStore", "FailureWarning"),
+    "locks": ("record_lock",),
     "records": ("RECORD_VERSION", "RECORD_FILES", "REFERENCE_PATH", "hashed_fields", "config_digest", "matching_digest", "config_hash", "git_sha",
-        "record_lock", "environment_summary", "default_runs_dir", "record_dir", "write_record",
+        "environment_summary", "default_runs_dir", "record_dir", "write_record",
         "Record", "read_record", "read_summary", "is_complete"),
     "recorded": ("run_recorded", "load_record", "check_runs_dir", "find_record", "kind_folders",
         "run_folders", "RunsCheck"),

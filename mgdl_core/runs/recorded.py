@@ -23,7 +23,8 @@ from ..tasks.fit import RunSummary
 from ..tasks.kinds import KINDS
 from .checkpoints import RunStore
 from .files import TEMPORARY, ensure_writable, remove_path, writer_alive
-from .records import environment_summary, is_complete, read_record, record_dir, record_lock, write_record
+from .locks import record_lock
+from .records import environment_summary, is_complete, read_record, record_dir, write_record
 
 
 def run_recorded(config: RunConfig, out: str | Path = "runs", *, force: bool = False,

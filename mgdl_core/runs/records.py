@@ -26,9 +26,9 @@ run's losses) are written as ``null`` (:func:`json_safe`), and read back as ``ma
 
 **Atomic, locked writes.** A record folder appears only complete: it is written under a
 temporary name (``.<hash>.tmp-<pid>-…``) and renamed into place. Writers of one record take its
-lock (``<kind>/.<hash>.lock``, :func:`record_lock`), and :func:`~mgdl_core.runs.recorded.run_recorded`
+lock (``<kind>/.<hash>.lock``, :func:`~mgdl_core.runs.locks.record_lock`), and :func:`~mgdl_core.runs.recorded.run_recorded`
 holds it from the cache look-up to the written record, so an identical run started twice trains
-once: the second waits, then reads. Readers take no lock: they read every file through one
+once: the second waits, then reads (the lock itself, POSIX and Windows: :mod:`mgdl_core.runs.locks`). Readers take no lock: they read every file through one
 handle on the folder, so a record replaced meanwhile (``--force``) is seen whole, old or new.
 
 **Checkpoints** of runs in progress (``<hash>.partial/``) are :mod:`mgdl_core.runs.checkpoints`.
@@ -40,18 +40,12 @@ configuration through its record, reading one back as a summary and the runs-fol
 from __future__ import annotations
 
 import dataclasses
-import errno
 import io
 import json
-import logging
 import os
 import shutil
-import stat
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -61,22 +55,14 @@ import torch
 from .. import __version__
 from ..errors import ConfigError, CorruptRecord
 from ..runtime import PROJECT_ROOT, checkout_root, default_folder, get_device
-try:  # POSIX: flock; Windows has no fcntl, and locks through msvcrt (the same guarantees: see _lock)
-    import fcntl
-except ImportError:  # pragma: no cover - exercised by tests/test_lock_portable.py with fcntl hidden
-    fcntl = None
-try:
-    import msvcrt
-except ImportError:
-    msvcrt = None
 
+from .locks import record_lock
 from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
                     seal_digest, sha256_hex, short_error, torch_bytes, unique_tag, write_failed, write_synced)
 
 RECORD_VERSION = 2  # 2: checksums; part of the configuration hash, so v1 records are not looked up
 # The files whose SHA-256 summary.json lists (summary.json itself is written last).
 RECORD_FILES = ("config.json", "history.npz", "predictions.npz", "params.pt")
-_log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------- JSON
@@ -174,90 +160,6 @@ def git_sha() -> str:
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-# ---------------------------------------------------------------------------------------- locks
-
-_held = threading.local()  # the lock files this thread holds (a lock is re-entrant per thread)
-# created when missing, never truncated, never through a symbolic link, never blocking on a FIFO
-_LOCK_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-               | getattr(os, "O_CLOEXEC", 0))
-_LOCK_POLL_S = 0.05  # how often a blocked msvcrt lock tries again
-
-
-def _lock(f, *, blocking: bool) -> None:
-    """Take the exclusive lock of the open lock file ``f``; without ``blocking``, raise
-    :class:`BlockingIOError` when another holder has it. Both ways release with their process,
-    even a killed one: ``flock`` (POSIX), else a lock on byte 0 through ``msvcrt.locking``
-    (Windows, where a blocking wait is a poll)."""
-    if fcntl is not None:
-        fcntl.flock(f, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        return
-    if msvcrt is None:
-        raise ConfigError("record locking needs fcntl (POSIX) or msvcrt (Windows); this Python has neither")
-    while True:
-        f.seek(0)
-        try:
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            return
-        except OSError:
-            if not blocking:
-                raise BlockingIOError(errno.EAGAIN, "the record lock is held") from None
-        time.sleep(_LOCK_POLL_S)
-
-
-def _unlock(f) -> None:
-    if fcntl is not None:
-        fcntl.flock(f, fcntl.LOCK_UN)
-    else:
-        f.seek(0)
-        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-
-
-def _open_lock(path: Path) -> io.TextIOWrapper:
-    """The lock file ``path`` opened to ``flock`` it. Something planted at its name in a shared
-    runs folder (a symbolic link to another file, a FIFO, a folder) is refused with a
-    :class:`~mgdl_core.errors.ConfigError`, never followed, created or written."""
-    if path.is_symlink():  # where O_NOFOLLOW is missing; with it, the open refuses a link anyway
-        raise ConfigError(f"{path}: the lock file is a symbolic link: remove it")
-    try:
-        fd = os.open(path, _LOCK_FLAGS, 0o666)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
-            raise ConfigError(f"{path}: not a lock file (a link, folder or FIFO): remove it") from None
-        raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ConfigError(f"{path}: not a lock file: remove it")
-    return os.fdopen(fd, "a")
-
-
-@contextmanager
-def record_lock(folder: str | Path) -> Iterator[None]:
-    """Hold the exclusive lock of the record ``folder`` (and its ``.partial``): an ``flock`` on
-    ``<kind>/.<hash>.lock`` (a ``msvcrt`` lock on Windows: :func:`_lock`). Blocks while another
-    process or thread holds it; re-entrant within a thread. The lock file is never deleted (deleting lock files races with their users); the
-    lock itself ends with the process that held it, even under SIGKILL."""
-    folder = Path(folder)
-    path = folder.with_name(f".{folder.name}.lock")
-    held: set[str] = _held.__dict__.setdefault("paths", set())
-    key = os.path.abspath(path)
-    if key in held:
-        yield
-        return
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with _open_lock(path) as f:
-        try:
-            _lock(f, blocking=False)
-        except BlockingIOError:
-            _log.warning("mgdl_core: waiting for another process running the same configuration (%s)", folder)
-            _lock(f, blocking=True)
-        held.add(key)
-        try:
-            yield
-        finally:
-            held.discard(key)
-            _unlock(f)
 
 
 # ------------------------------------------------------------------------------------ records

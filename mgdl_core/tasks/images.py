@@ -12,6 +12,10 @@ clipped, not resized. The file is looked for, in order,
 A path to a user's own image file is accepted too and goes through the same conversion. The
 paper's seventh image, 'Walnut', is missing from every public copy of the authors' repository,
 so asking for it is an error that says so.
+
+Over 400 lines: a name or a user's path goes to one array through finding the file (the three
+places above), verifying it, reading it as the authors did and checking its size for a task;
+split, each part would need the others' lookups.
 """
 from __future__ import annotations
 
