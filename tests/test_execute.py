@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -199,3 +200,41 @@ def test_figures_are_compacted_deterministically_and_kept_when_not_smaller():
     with Image.open(io.BytesIO(base64.b64decode(small))) as a, Image.open(buf) as b:
         assert a.size == b.size
     assert compact_png(small) == small  # a palette PNG gains nothing: left as it is
+
+
+def test_notebooks_in_parallel_write_what_one_at_a_time_writes(tmp_path, capsys):
+    src_dir = tmp_path / "notebooks"
+    src_dir.mkdir()
+    todo = [src_dir / f"0{i}_nb.py" for i in (1, 2, 3)]
+    for i, src in enumerate(todo):
+        _write_source(src, f'print("notebook {i}", profile, sum(range({i} * 1000)))')
+    written = {}
+    for jobs in (1, 2):
+        out_dir = tmp_path / f"executed{jobs}"
+        kw = dict(out_dir=out_dir, profile="quick", work_dir=tmp_path / f"work{jobs}", root=tmp_path)
+        assert execute.execute_all(todo, jobs, **kw) == 0
+        written[jobs] = {p.name: p.read_bytes() for p in sorted(out_dir.glob("*.ipynb"))}
+    assert len(written[1]) == 3 and written[1] == written[2]
+    assert set(json.loads((tmp_path / "work2" / "seconds.json").read_text())) == {"01_nb", "02_nb", "03_nb"}
+    assert "3 notebook(s) executed" in capsys.readouterr().out
+
+    bad = src_dir / "04_bad.py"
+    _write_source(bad, "raise RuntimeError('boom in parallel')")
+    kw = dict(out_dir=tmp_path / "executed2", profile="quick", work_dir=tmp_path / "work2", root=tmp_path)
+    assert execute.execute_all(todo + [bad], 2, **kw) == 1
+    err = capsys.readouterr().err
+    assert "04_bad.py" in err and "RuntimeError: boom in parallel" in err
+    assert not (tmp_path / "executed2" / "04_bad.ipynb").exists()
+
+
+def test_jobs_below_one_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        execute.main(["--jobs", "0"])
+    assert exc.value.code == 2 and "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_longest_first_starts_the_slowest_and_the_never_timed():
+    todo = [Path(f"notebooks/0{i}_x.py") for i in range(2, 7)]
+    seconds = {"02_x": 7.0, "03_x": 98.0, "04_x": 37.0, "06_x": 124.0}
+    assert [p.stem for p in execute.longest_first(todo, seconds)] == ["05_x", "06_x", "03_x", "04_x", "02_x"]
+    assert execute.longest_first(todo, {}) == todo

@@ -1,6 +1,6 @@
 """Runner for the book: execute every ``notebooks/NN_name.py`` with papermill.
 
-``python -m mgdl_core.pages.execute [--profile quick|paper] [--only NAME] [--build]``
+``python -m mgdl_core.pages.execute [--profile quick|paper] [--only NAME] [--jobs N] [--build]``
 
 Each notebook is a jupytext percent-format ``.py`` file with a papermill ``parameters`` cell
 holding ``profile``. The runner reads it with jupytext, executes it with papermill (parameter
@@ -18,7 +18,9 @@ static book renders no widgets: live ones, such as the eigenvalue explorer, sit 
 ``input_path`` of the ``.py`` source. The notebook's default ``parameters`` cell is tagged
 ``remove-cell``: the page shows papermill's injected cell, i.e. the profile actually used.
 
-A failing notebook stops the run before the book is built: the notebook, the cell and the error
+Notebooks run ``--jobs`` at a time (default: the cores this process may use, at most 4), each
+in a process of its own with its own kernel; a run two notebooks ask for trains once (record
+locks), so the order they finish in changes nothing they write. A failing notebook stops the run before the book is built: the notebook, the cell and the error
 are printed, the partial notebook is kept under ``_build/failed/`` and the exit status is 1.
 The committed reference of a failing notebook is left untouched.
 
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import math
 import os
 import re
 import shutil
@@ -284,6 +288,81 @@ def build_book() -> int:
     return 0
 
 
+def default_jobs() -> int:
+    """How many notebooks to execute at once: the cores this process may use, at most 4 (each
+    kernel trains on one thread; more would contend for memory bandwidth on a laptop)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
+
+
+def _seconds_file(kw: dict) -> Path:
+    return Path(kw.get("work_dir") or Path(kw.get("root", ROOT)) / "_build" / "executing") / "seconds.json"
+
+
+def longest_first(todo: list[Path], seconds: dict[str, float]) -> list[Path]:
+    """``todo`` with the notebooks that took longest last time first (a notebook never timed
+    counts as the longest), the rest in their order: with several at a time, a long notebook
+    started last would finish alone."""
+    return sorted(todo, key=lambda p: -seconds.get(p.stem, math.inf))
+
+
+def execute_all(todo: list[Path], jobs: int = 1, **kw) -> int:
+    """Execute ``todo`` (``jobs`` at a time, each in its own process, longest first by the times
+    of the last run: :func:`longest_first`), printing each notebook as it ends; 0, or 1 after the
+    first failure (printed; notebooks not yet started are not started, those running finish)."""
+    t_all = time.perf_counter()
+    times_path = _seconds_file(kw)
+    try:
+        times = {str(k): float(v) for k, v in json.loads(times_path.read_text()).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        times = {}
+    if jobs <= 1 or len(todo) <= 1:
+        for src in todo:
+            t0 = time.perf_counter()
+            print(f"executing {_rel(src)} (profile={kw.get('profile', 'quick')}) ...", flush=True)
+            try:
+                out = execute_one(src, **kw)
+            except NotebookFailed as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            times[src.stem] = time.perf_counter() - t0
+            print(f"  -> {_rel(out)} in {times[src.stem]:.1f} s", flush=True)
+    else:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        print(f"executing {len(todo)} notebooks, {jobs} at a time (profile={kw.get('profile', 'quick')}) ...",
+              flush=True)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            started = {pool.submit(_timed_execute, src, kw): src for src in longest_first(todo, times)}
+            pending = set(started)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        out, seconds = fut.result()
+                    except NotebookFailed as exc:
+                        print(exc, file=sys.stderr)
+                        for other in pending:
+                            other.cancel()
+                        return 1
+                    times[started[fut].stem] = seconds
+                    print(f"  -> {_rel(out)} in {seconds:.1f} s", flush=True)
+    print(f"{len(todo)} notebook(s) executed in {time.perf_counter() - t_all:.1f} s", flush=True)
+    try:  # a cache for the next run's order, nothing more
+        times_path.parent.mkdir(parents=True, exist_ok=True)
+        times_path.write_text(json.dumps(times, indent=1, sort_keys=True))
+    except OSError:
+        pass
+    return 0
+
+
+def _timed_execute(src: Path, kw: dict) -> tuple[Path, float]:
+    t0 = time.perf_counter()
+    out = execute_one(src, **kw)
+    return out, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mgdl_core.pages.execute", description=__doc__.split("\n")[0])
     ap.add_argument("--profile", choices=PROFILES, default="quick",
@@ -292,24 +371,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", action="store_true", help="then build the book (jupyter-book -W)")
     ap.add_argument("--kernel", default="python3", help="kernel name (default: python3 = this interpreter)")
     ap.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    ap.add_argument("--jobs", type=int, default=default_jobs(), metavar="N",
+                    help=f"notebooks executed at once, each in its own process (default here: {default_jobs()})")
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1, not {args.jobs}")
 
     todo = sources(only=args.only)
     if args.only and not todo:
         print(f"error: no notebook matches {args.only!r} in notebooks/", file=sys.stderr)
         return 2
-    t_all = time.perf_counter()
-    for src in todo:
-        t0 = time.perf_counter()
-        print(f"executing {_rel(src)} (profile={args.profile}) ...", flush=True)
-        try:
-            out = execute_one(src, profile=args.profile, kernel=args.kernel,
-                              cell_timeout=args.cell_timeout)
-        except NotebookFailed as exc:
-            print(exc, file=sys.stderr)
-            return 1
-        print(f"  -> {_rel(out)} in {time.perf_counter() - t0:.1f} s", flush=True)
-    print(f"{len(todo)} notebook(s) executed in {time.perf_counter() - t_all:.1f} s", flush=True)
+    rc = execute_all(todo, args.jobs, profile=args.profile, kernel=args.kernel, cell_timeout=args.cell_timeout)
+    if rc:
+        return rc
     return build_book() if args.build else 0
 
 
