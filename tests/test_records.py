@@ -93,7 +93,7 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("method,kw", [("sgdl", dict(epochs=6000)),
+@pytest.mark.parametrize("method,kw", [("sgdl", dict(epochs=3000)),
                                        ("mgdl", dict(grade_epochs=(1500, 1500, 1500, 1500)))])
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, method, kw):
     cfg = _small(method, record_every=100, **kw)
@@ -113,7 +113,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, method, kw):
                     s = checkpoints.load_checkpoint(snap)
                 except FileNotFoundError:  # removed at the end of its grade
                     s = None
-                if s and s["epoch"] >= 2000 if method == "sgdl" else (s and (s["grade"] or 0) >= 2 and s["epoch"] >= 500):
+                if s and s["epoch"] >= 1000 if method == "sgdl" else (s and (s["grade"] or 0) >= 2 and s["epoch"] >= 500):
                     break
             time.sleep(0.05)
         else:
