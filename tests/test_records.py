@@ -137,9 +137,20 @@ def test_sigint_checkpoints_and_the_rerun_resumes(tmp_path):
     script.write_text(KILL_SCRIPT.replace("every_seconds=0.0", "every_seconds=1e9"))
     proc = subprocess.Popen([sys.executable, str(script), str(out), repr(cfg.__dict__)], cwd=ROOT,
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
+    # SIGINT once the run is training: its handler is installed then. Before it, a SIGINT is lost
+    # where the suite was started in the background (a shell without job control makes background
+    # commands ignore SIGINT, and the child inherits that), and the run goes on for 200,000 epochs.
+    lock = record_dir(out, "synthetic", cfg).with_name(f".{record_dir(out, 'synthetic', cfg).name}.lock")
+    deadline = time.monotonic() + 120
+    while not lock.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(3)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # never leave a 200,000-epoch run behind
+        proc.wait()
     assert proc.returncode != 0 and "resume" in err
     partial = record_dir(out, "synthetic", cfg).with_name(record_dir(out, "synthetic", cfg).name + ".partial")
     snap = checkpoints.load_checkpoint(partial / "snapshot.pt")

@@ -101,7 +101,8 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
     history = _thin_rows(rec.history, max_rows, whole_epochs)
     pred = rec.predictions
     # a synthetic run's test curve is thinned; an image task's prediction is the image, kept whole
-    step = max(1, math.ceil(np.asarray(pred["test_x"]).shape[0] / max_points)) if rec.kind == "synthetic" else 1
+    thin = KINDS[rec.kind].thin_predictions
+    step = max(1, math.ceil(np.asarray(pred["test_x"]).shape[0] / max_points)) if thin else 1
     config = hashed_fields(rec.config)  # a user's image by its hash and file name: no local path leaves the machine
     blobs = {"config.json": json_bytes({"kind": rec.kind, "config": config}),
              "history.npz": npz_bytes(history),

@@ -114,6 +114,8 @@ class RunConfig:
     rel_error: ClassVar[float] = 1e-6
     # whether runs that differ only in lr and seed can train as one stacked computation (mgdl_core.core.batched)
     batchable: ClassVar[bool] = True
+    # whether an exported result may keep every k-th test prediction (a curve: yes; an image: no, it is the image)
+    thin_predictions: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._check()

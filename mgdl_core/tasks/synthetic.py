@@ -77,6 +77,7 @@ class SyntheticRun(RunConfig):
 
     kind: ClassVar[str] = "synthetic"
     task: ClassVar[str] = "synthetic"
+    thin_predictions: ClassVar[bool] = True  # its prediction is a test curve: every k-th point keeps its shape
     command: ClassVar[str] = "synthetic"
     options: ClassVar[tuple[str, ...]] = ("setting",)
     about: ClassVar[str] = "synthetic regression of §5–§7 (eq. 5), SGDL (26) / MGDL (30) / MSDL"
