@@ -169,7 +169,7 @@ def execute_one(
     import nbformat
     import papermill as pm
 
-    work_dir = work_dir or (root / "_build" / "executing")
+    work_dir = _work_dir(work_dir, root)
     work_dir.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = work_dir / f"{src.stem}.ipynb"
@@ -291,12 +291,14 @@ def build_book() -> int:
 def default_jobs() -> int:
     """How many notebooks to execute at once: the cores this process may use, at most 4 (each
     kernel trains on one thread; more would contend for memory bandwidth on a laptop)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cores))
+    from ..runs.sweeps import available_cores
+
+    return max(1, min(4, available_cores()))
 
 
-def _seconds_file(kw: dict) -> Path:
-    return Path(kw.get("work_dir") or Path(kw.get("root", ROOT)) / "_build" / "executing") / "seconds.json"
+def _work_dir(work_dir: Path | None, root: Path) -> Path:
+    """Where notebooks execute before they are normalised (and the last run's times are kept)."""
+    return Path(work_dir) if work_dir else root / "_build" / "executing"
 
 
 def longest_first(todo: list[Path], seconds: dict[str, float]) -> list[Path]:
@@ -311,21 +313,19 @@ def execute_all(todo: list[Path], jobs: int = 1, **kw) -> int:
     of the last run: :func:`longest_first`), printing each notebook as it ends; 0, or 1 after the
     first failure (printed; notebooks not yet started are not started, those running finish)."""
     t_all = time.perf_counter()
-    times_path = _seconds_file(kw)
+    times_path = _work_dir(kw.get("work_dir"), Path(kw.get("root", ROOT))) / "seconds.json"
     try:
         times = {str(k): float(v) for k, v in json.loads(times_path.read_text()).items()}
     except (OSError, ValueError, AttributeError, TypeError):
         times = {}
     if jobs <= 1 or len(todo) <= 1:
         for src in todo:
-            t0 = time.perf_counter()
             print(f"executing {_rel(src)} (profile={kw.get('profile', 'quick')}) ...", flush=True)
             try:
-                out = execute_one(src, **kw)
+                out, times[src.stem] = _timed_execute(src, kw)
             except NotebookFailed as exc:
                 print(exc, file=sys.stderr)
                 return 1
-            times[src.stem] = time.perf_counter() - t0
             print(f"  -> {_rel(out)} in {times[src.stem]:.1f} s", flush=True)
     else:
         import multiprocessing
