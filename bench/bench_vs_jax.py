@@ -38,6 +38,7 @@ import sys
 # One XLA thread, set before JAX is imported: the comparison is one core against one core.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("MGDL_NATIVE", "1")  # the C kernel's path (mgdl_core.core.native), opt-in in the library
 
 
 def _nets(torch, seed: int = 0):
@@ -84,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--core", type=int, default=0, help="the core to pin to (default 0)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--profile", action="store_true", help="also list the ATen calls of one library step")
+    ap.add_argument("--sizes", action="store_true",
+                    help="instead: the native kernel against the reference step as N and the width grow "
+                         "(where mgdl_core.core.native.MAX_WORK comes from; JAX not needed)")
     args = ap.parse_args(argv)
+    if args.sizes:
+        return _sizes(args)
     try:
         import jax
         import jax.numpy as jnp
@@ -94,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from mgdl_core.core import native
     from mgdl_core.core.data import Dataset, Split
+    from mgdl_core.core.objectives import HALF_MSE
     from mgdl_core.core.step import gd_step_
     from mgdl_core.core.training import TrainConfig, train
     from mgdl_core.runtime import configure_cpu
@@ -120,7 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             gd_step_(one, x, y, args.lr, relu_prime_at_zero=relu0)
             ref = _jax_loop(jax, jnp, params, xj, yj, args.lr, relu0, 1)[0](params)
             exact_w = [w.numpy() for w, _ in exact.branches[0]]
-            err_lib = max(float(np.max(np.abs(w.double().numpy() - e))) for (w, _), e in zip(one.branches[0], exact_w))
+
+            def err(net_) -> float:
+                return max(float(np.max(np.abs(w.double().numpy() - e))) for (w, _), e in zip(net_.branches[0], exact_w))
+
+            err_lib = err(one)
+            has_native = native.eligible(net, x, y, HALF_MSE)
+            nat = net.clone()
+            kernel = native.NativeGD(nat, x.shape[0]) if has_native else None
+            if kernel is not None:
+                kernel.run(nat, x, y, args.lr, relu0, 1)
+            err_nat = err(nat) if kernel is not None else float("nan")
             err_jax = max(float(np.max(np.abs(np.asarray(w, dtype=np.float64) - e))) for (w, _), e in zip(ref, exact_w))
             lib = net.clone()
 
@@ -137,20 +155,72 @@ def main(argv: list[str] | None = None) -> int:
             def jax_fori() -> None:
                 jax.block_until_ready(run(params))
 
-            t = interleave({"library": library, "train": loop, "jax": jax_fori}, repeats=1, blocks=args.blocks,
-                           warmup=1)
+            def native_run() -> None:
+                kernel.run(nat, x, y, args.lr, relu0, args.epochs)
+
+            variants = {"library": library, "train": loop, "jax": jax_fori}
+            if kernel is not None:
+                variants["native"] = native_run
+            t = interleave(variants, repeats=1, blocks=args.blocks, warmup=1)
             per = {k: v / args.epochs * 1e3 for k, v in t.items()}
-            rows.append([label, f"{relu0:g}", f"{per['library']:.3f}", f"{per['train']:.3f}", f"{per['jax']:.3f}",
-                         f"{per['library'] / per['jax']:.2f}", f"{per['train'] / per['jax']:.2f}", f"{err_lib:.1e}",
-                         f"{err_jax:.1e}"])
+            nat_ms = per.get("native", float("nan"))
+            rows.append([label, f"{relu0:g}", f"{per['library']:.3f}", f"{nat_ms:.3f}", f"{per['train']:.3f}",
+                         f"{per['jax']:.3f}", f"{per['library'] / per['jax']:.2f}", f"{nat_ms / per['jax']:.2f}",
+                         f"{per['train'] / per['jax']:.2f}", f"{err_lib:.1e}", f"{err_nat:.1e}", f"{err_jax:.1e}"])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"torch {torch.__version__}, jax {jax.__version__}, one core (#{args.core}), float32, "
           f"{args.epochs:,} epochs per block, {args.blocks} blocks; load average {load:.2f}")
-    print(table(rows, ["net", "ReLU'(0)", "library ms/epoch", "train() ms/epoch", "JAX fori_loop ms/epoch",
-                       "library / JAX", "train() / JAX", "one step: library's error",
-                       "JAX's error"]))
+    print(f"native kernel: {native.describe()}")
+    print(table(rows, ["net", "ReLU'(0)", "reference ms/epoch", "native ms/epoch", "train() ms/epoch",
+                       "JAX fori_loop ms/epoch", "reference / JAX", "native / JAX", "train() / JAX",
+                       "one step: reference's error", "native's error", "JAX's error"]))
     if args.profile:
         _profile(torch, gd_step_, args.lr)
+    return 0
+
+
+def _sizes(args) -> int:
+    """Reference step / native kernel, ms per epoch, for [1]->[w]x4->[1] on N points, ReLU'(0) = ½."""
+    import torch
+
+    from mgdl_core.core import native
+    from mgdl_core.core.nets import sgdl_network
+    from mgdl_core.core.step import gd_step_
+    from mgdl_core.runtime import configure_cpu
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.core})
+    configure_cpu()
+    torch.set_num_threads(1)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from timing import interleave, table
+
+    if not native.available():
+        print(f"error: the native kernel is not available here: {native.describe()}", file=sys.stderr)
+        return 2
+    rows = []
+    for n, width in ((1024, 32), (1024, 64), (1024, 128), (1024, 256), (4096, 32), (16384, 32), (4096, 128)):
+        net = sgdl_network(f"[1]->[{width}]x4->[1]", seed=0)
+        x = torch.linspace(0, 1, n)[:, None]
+        y = torch.sin(6 * x)
+        ref, fast = net.clone(), net.clone()
+        kernel = native.NativeGD(fast, n)
+        epochs = max(10, args.epochs * 32 * 1024 // (n * width))
+
+        def reference() -> None:
+            for _ in range(epochs):
+                gd_step_(ref, x, y, args.lr, relu_prime_at_zero=0.5)
+
+        def kernel_run() -> None:
+            kernel.run(fast, x, y, args.lr, 0.5, epochs)
+
+        t = interleave({"reference": reference, "native": kernel_run}, repeats=1, blocks=args.blocks, warmup=1)
+        rows.append([f"{n:,}", str(width), f"{n * width:,}", f"{t['reference'] / epochs * 1e3:.3f}",
+                     f"{t['native'] / epochs * 1e3:.3f}", f"{t['native'] / t['reference']:.2f}"])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"torch {torch.__version__}, one core (#{args.core}), float32, ReLU'(0) = 0.5, [1]->[w]x4->[1]; "
+          f"load average {load:.2f}; native: {native.describe()}")
+    print(table(rows, ["N", "width", "N · width", "reference ms/epoch", "native ms/epoch", "native / reference"]))
     return 0
 
 

@@ -30,7 +30,7 @@ ENV_NUMBERS: dict[str, Bound] = {
     "MGDL_MEMORY_LIMIT_GB": Bound(0.0, 1e6, low_open=True, what="MGDL_MEMORY_LIMIT_GB (GiB)"),
     "MGDL_STATUS_EVERY": Bound(0.0, 1e6, what="MGDL_STATUS_EVERY (seconds between status lines)"),
 }
-ENV_FLAGS: dict[str, bool] = {"MGDL_FUSED": True}  # name → its value when unset
+ENV_FLAGS: dict[str, bool] = {"MGDL_FUSED": True, "MGDL_NATIVE": False}  # name → its value when unset
 _TRUE, _FALSE = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 
 
@@ -54,6 +54,17 @@ def default_folder(env: str, name: str) -> Path:
         return Path(given)
     root = checkout_root()
     return (root if root is not None else Path.cwd()) / name
+
+
+def cache_dir() -> Path:
+    """The library's cache folder (downloaded images, built kernels): ``$MGDL_CACHE_DIR``, else the
+    user's cache folder for ``mgdl`` (``pooch.os_cache``)."""
+    env = os.environ.get("MGDL_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("mgdl"))
 
 
 def env_number(name: str) -> float | None:

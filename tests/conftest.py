@@ -28,7 +28,8 @@ from mgdl_core.tasks.images import available_images, local_image_path
 # Skip reasons that stay legitimate under MGDL_STRICT_SKIPS: what depends on the machine, not on
 # the setup (a GPU; running as root, for whom read-only folders are writable).
 # Whole phrases: a skip reason may contain a path such as /root/.cache.
-ALLOWED_SKIPS = ("this machine has CUDA", "needs CUDA", "needs a GPU", "root writes into read-only folders")
+ALLOWED_SKIPS = ("this machine has CUDA", "needs CUDA", "needs a GPU", "root writes into read-only folders",
+                 "no C compiler on this machine")
 
 
 def find_paper_images() -> tuple[Path | None, str]:

@@ -11,6 +11,7 @@ packages below this one):
 - ``operators``             Linear operators on images, each with its adjoint
 - ``nets``                  Network structures of Appendix D, their initialisers, and the parameter vector W of §2
 - ``fused``                 A faster gradient for large float32 MLPs on the CPU
+- ``native``                Small networks at compiled speed
 - ``step``                  The hot loop
 - ``rof``                   The ROF objectives of Appendix C and their proximity-gradient step (eqs
 - ``training``              One generic full-batch training loop
@@ -20,7 +21,8 @@ packages below this one):
 """
 from .._face import lazy_face
 
-# Reached through their modules: fused.gradients; step.gradients
+# Reached through their modules: fused.gradients, step.gradients; fused.available, native.available;
+# fused.eligible, native.eligible; fused.describe, native.describe
 # (another module of this package defines or re-exports the same name).
 
 __all__, __getattr__, __dir__ = lazy_face(__name__, {
@@ -35,8 +37,8 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "format_structure", "parameter_count", "INIT_SCHEMES", "InitScheme", "init_params",
         "clone_params", "widths_of", "flatten_params", "unflatten_params", "Network",
         "sgdl_network", "msdl_network"),
-    "fused": ("MIN_WORK", "available", "eligible", "FeatureMajorBuffers", "FusedGradient",
-        "describe"),
+    "fused": ("MIN_WORK", "FeatureMajorBuffers", "FusedGradient"),
+    "native": ("SOURCE", "MAX_WORK", "FLAGS", "enabled", "small_enough", "NativeGD"),
     "step": ("RELU_PRIME_CONVENTIONS", "check_relu_prime_at_zero", "mlp_forward", "relu_backward",
         "mlp_features", "forward", "loss_value", "gd_step_", "AdamState", "adam_step_",
         "adam_update_", "Step", "GradientDescent", "Adam", "STEPS", "relu_with_prime_at_zero",

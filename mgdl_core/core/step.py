@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import native
 from .fused import FusedGradient
 from .nets import Network, Params
 from .objectives import HALF_MSE, Objective
@@ -223,6 +224,12 @@ class Step:
     def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
         raise NotImplementedError
 
+    def run(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective, epochs: int) -> None:
+        """``epochs`` updates in a row (what the training loop calls between two callbacks); a
+        step with a faster way than one call per epoch overrides it."""
+        for _ in range(epochs):
+            self(net, x, y, objective)
+
     def state_dict(self) -> dict | None:
         return None
 
@@ -231,13 +238,27 @@ class Step:
 
 class GradientDescent(Step):
     """Full-batch GD at a constant rate (eq. 2 for SGDL, eq. 4 for an MGDL grade). A large float32
-    network on the CPU takes the oneDNN gradient of :mod:`mgdl_core.core.fused`."""
+    network on the CPU takes the oneDNN gradient of :mod:`mgdl_core.core.fused`; with
+    ``MGDL_NATIVE=1`` a float32 run of eq. (1) on the CPU runs its epochs in the C kernel of
+    :mod:`mgdl_core.core.native` instead (:meth:`run`)."""
 
     name = "gd"
 
     def __init__(self, lr: float, relu_prime_at_zero: float = 0.0):
         self.lr, self.relu_prime_at_zero = float(lr), float(relu_prime_at_zero)
         self._fused = FusedGradient()
+        self._native: native.NativeGD | None = None
+        self._native_for: tuple | None = None  # (net, x, y, objective) the decision was made for
+
+    def run(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective, epochs: int) -> None:
+        key = (id(net), net.widths, x.data_ptr(), tuple(x.shape), y.data_ptr(), tuple(y.shape), id(objective))
+        if key != self._native_for:
+            self._native_for = key
+            self._native = native.NativeGD(net, x.shape[0]) if native.eligible(net, x, y, objective) else None
+        if self._native is None:
+            super().run(net, x, y, objective, epochs)
+        else:
+            self._native.run(net, x, y, self.lr, self.relu_prime_at_zero, epochs)
 
     def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
         grads = self._fused(net, x, y, objective, self.relu_prime_at_zero)

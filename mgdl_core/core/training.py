@@ -331,9 +331,6 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
     x, y = data.train.x, data.train.y
     update = config.make_step() if step is None else step
 
-    def step_once() -> None:
-        update(net, x, y, objective)
-
     cbs: list[Callback] = [LossRecorder(config.record_every)]
     if config.early_stopping is not None:
         cbs.append(EarlyStopper(config.early_stopping, config.record_every))
@@ -349,10 +346,10 @@ def train(net: Network, data: Dataset, config: TrainConfig, callbacks: Sequence[
         for cb in cbs:
             cb.on_start(state)
         while epoch < config.epochs and state.stop_reason is None:
-            # The only work per epoch: callbacks wait for the next multiple of their period.
-            for epoch in range(epoch + 1, min(next_at, config.epochs) + 1):
-                step_once()
-            state.epoch = epoch
+            # The only work between callbacks: the step's epochs up to the next multiple of a period.
+            until = min(next_at, config.epochs)
+            update.run(net, x, y, objective, until - epoch)
+            state.epoch = epoch = until
             if epoch == next_at:
                 for cb in periodic:
                     if epoch % cb.every == 0:

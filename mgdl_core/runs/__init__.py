@@ -8,6 +8,7 @@ packages below this one):
 - ``pool``                  A pool of worker processes that stops like a single run
 - ``checkpoints``           Checkpoints of runs in progress
 - ``locks``                 Record locks
+- ``numeric_paths``         Which numeric path a run takes on this machine
 - ``records``               Durable runs
 - ``recorded``              Runs through their records
 - ``listing``               What a runs folder holds, a row per run (``mgdl runs``)
@@ -25,7 +26,8 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "checkpoints": ("CHECKPOINT_HEADER", "RunInterrupted", "save_checkpoint", "load_checkpoint",
         "Checkpointer", "check_interval", "RunStore", "FailureWarning"),
     "locks": ("record_lock",),
-    "records": ("RECORD_VERSION", "RECORD_FILES", "REFERENCE_PATH", "hashed_fields", "config_digest", "matching_digest", "config_hash", "git_sha",
+    "numeric_paths": ("REFERENCE_PATH", "NATIVE_PATH", "PATH_KEY", "path_fields", "cpu_paths"),
+    "records": ("RECORD_VERSION", "RECORD_FILES", "hashed_fields", "config_digest", "matching_digest", "config_hash", "git_sha",
         "environment_summary", "default_runs_dir", "record_dir", "write_record",
         "Record", "read_record", "read_summary", "is_complete"),
     "recorded": ("run_recorded", "load_record", "check_runs_dir", "find_record", "kind_folders",

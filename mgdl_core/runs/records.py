@@ -57,6 +57,7 @@ from ..errors import ConfigError, CorruptRecord
 from ..runtime import PROJECT_ROOT, checkout_root, default_folder, get_device
 
 from .locks import record_lock
+from .numeric_paths import NATIVE_PATH, PATH_KEY, REFERENCE_PATH, cpu_paths, path_fields
 from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
                     seal_digest, sha256_hex, short_error, torch_bytes, unique_tag, write_failed, write_synced)
 
@@ -77,41 +78,22 @@ def _default_device(device) -> bool:
     return asked.type == default.type and (asked.index or 0) == (default.index or 0)
 
 
-REFERENCE_PATH = {"numeric_path": "reference"}  # in the hash of a run the fused path could take but does not here
-
-
-def _reference_path(config: dict) -> bool:
-    """Whether a run of ``config`` could take the fused oneDNN step (float32, the CPU, ReLU'(0) =
-    0: :mod:`mgdl_core.core.fused`) but takes the reference step here (``MGDL_FUSED`` off, or no
-    oneDNN op): another rounding, so another computation than where the fused path runs."""
-    from ..core.fused import available
-
-    if config.get("dtype") != "float32" or config.get("relu_prime_at_zero") != 0.0:
-        return False
-    device = config.get("device")
-    try:
-        on_cpu = (get_device(None) if device is None else torch.device(device)).type == "cpu"
-    except (RuntimeError, TypeError, ValueError):
-        return False
-    return on_cpu and not available()
-
-
-def hashed_fields(config: dict) -> dict:
+def hashed_fields(config: dict, kind: str | None = None) -> dict:
     """What a configuration's hash covers: every field, but one computation one hash — a user's
     image file by its SHA-256 and its file name, not by the folder it lies in (a record, and an
     exported result, which keeps only the name, is the same computation wherever the file is),
     a device that is this machine's default as ``None`` (``device="cpu"`` on a CPU machine is
-    ``device=None`` there), and :data:`REFERENCE_PATH` added where a run that could take the fused
-    step takes the reference one (``MGDL_FUSED=0``: the records of the two paths never mix)."""
+    ``device=None`` there), and the numeric path where it is not the default one:
+    :data:`NATIVE_PATH` where the run takes the C kernel (``MGDL_NATIVE=1``, a task of ``kind``
+    it serves), :data:`REFERENCE_PATH` where a run that could take the fused step takes the
+    reference one (``MGDL_FUSED=0``). The records of two paths never mix."""
     out = config
     image = config.get("image")
     if config.get("image_sha256") and isinstance(image, str):
         out = {**out, "image": PurePath(image).name}
     if config.get("device") is not None and _default_device(config["device"]):
         out = {**out, "device": None}
-    if _reference_path(config):
-        out = {**out, **REFERENCE_PATH}
-    return out
+    return {**{k: v for k, v in out.items() if k != PATH_KEY}, **path_fields(kind, config)}
 
 
 def _digest(kind: str, fields: dict, version: int = RECORD_VERSION) -> str:
@@ -122,21 +104,21 @@ def _digest(kind: str, fields: dict, version: int = RECORD_VERSION) -> str:
 def config_digest(kind: str, config: dict, version: int = RECORD_VERSION, *, legacy: bool = False) -> str:
     """The SHA-256 of a configuration's :func:`hashed_fields` (``legacy``: of every field as
     written, the rule before these normalisations, so older records still verify)."""
-    return _digest(kind, config if legacy else hashed_fields(config), version)
+    return _digest(kind, config if legacy else hashed_fields(config, kind), version)
 
 
 def matching_digest(kind: str, config: dict, expected: str | None) -> str:
     """The digest of ``config`` that a record or result was sealed with, among the names one
     configuration may have had on any machine: this machine's :func:`hashed_fields`, every field
     as written (older records), the device as ``None`` (sealed where that device was the
-    default), with or without :data:`REFERENCE_PATH` (sealed where the fused step is off, or on);
+    default), with or without :data:`REFERENCE_PATH` or :data:`NATIVE_PATH` (sealed on another path);
     this machine's digest when none matches (the caller reports the mismatch)."""
     here = config_digest(kind, config)
     if here == expected:
         return here
-    base = {k: v for k, v in hashed_fields(config).items() if k not in REFERENCE_PATH}
+    base = {k: v for k, v in hashed_fields(config, kind).items() if k != PATH_KEY}
     names = [config, {**config, "device": None}, base, {**base, "device": None}]
-    for fields in names + [{**f, **REFERENCE_PATH} for f in names[2:]]:
+    for fields in names + [{**f, **path} for path in (REFERENCE_PATH, NATIVE_PATH) for f in names[2:]]:
         if _digest(kind, fields) == expected:
             return expected
     return here
@@ -179,9 +161,7 @@ def environment_summary(device: torch.device | None = None) -> dict[str, str]:
     if dev.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(dev)
     else:
-        from ..core.fused import describe  # which numeric path a large float32 step takes here
-
-        info["cpu_fused_step"] = describe()
+        info.update(cpu_paths())  # which numeric path a float32 step takes here
         # ATen's kernels (AVX-512, AVX2 or the default ones: ATEN_CPU_CAPABILITY) round differently
         info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info

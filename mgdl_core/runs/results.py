@@ -103,7 +103,9 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
     # a synthetic run's test curve is thinned; an image task's prediction is the image, kept whole
     thin = KINDS[rec.kind].thin_predictions
     step = max(1, math.ceil(np.asarray(pred["test_x"]).shape[0] / max_points)) if thin else 1
-    config = hashed_fields(rec.config)  # a user's image by its hash and file name: no local path leaves the machine
+    # a user's image by its hash and file name (no local path leaves the machine); the numeric path
+    # is in the digest below, not a field of the configuration
+    config = {k: v for k, v in hashed_fields(rec.config, rec.kind).items() if k != "numeric_path"}
     blobs = {"config.json": json_bytes({"kind": rec.kind, "config": config}),
              "history.npz": npz_bytes(history),
              "predictions.npz": npz_bytes({k: np.asarray(v)[::step] for k, v in pred.items()})}

@@ -30,7 +30,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "RunConfig", "config_device"),
     "grids": ("EIGEN_SUBSETS", "INVERTED_IN_S5_S6", "pixel_grid", "regression_dataset",
         "section_image", "eigen_subset", "psnr", "psnr_from_loss"),
-    "synthetic": ("SyntheticSetting", "SETTINGS", "get_setting", "synthetic_dataset", "SyntheticRun"),
+    "synthetic": ("SyntheticSetting", "SETTINGS", "get_setting", "TRAIN_POINTS", "synthetic_dataset", "SyntheticRun"),
     "baselines": ("INTERPOLATIONS", "downscale", "train_mask", "heldout_mask",
         "interpolate_training_grid", "psnr_table_row", "fourier_frequencies", "fourier_features"),
     "restoration_baselines": ("Array", "RofSolution", "TunedResult", "rof_energy", "solve_rof",

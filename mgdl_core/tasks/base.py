@@ -46,13 +46,15 @@ class Method:
     colour: str
     # the one network of a method that is not graded: (structure, init=, seed=, dtype=, device=) → Network
     network: Callable[..., Network] | None = None
+    # whether each step trains one plain MLP (SGDL, an MGDL grade), not a sum of scaled branches (MSDL)
+    one_mlp: bool = True
 
 
 METHOD_TABLE: dict[str, Method] = {m.name: m for m in (
     Method("sgdl", "SGDL", graded=False, synthetic_structure="(26)", colour="tab:red", network=sgdl_network),
     Method("mgdl", "MGDL", graded=True, synthetic_structure="(30)", colour="tab:blue"),
     Method("msdl", "MSDL", graded=False, synthetic_structure=MSDL_SUBNETWORK, colour="tab:green",
-           network=lambda structure, **kw: msdl_network(structure, MSDL_SCALES, **kw)),
+           network=lambda structure, **kw: msdl_network(structure, MSDL_SCALES, **kw), one_mlp=False),
 )}
 METHODS = tuple(METHOD_TABLE)
 
@@ -119,6 +121,14 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         self._check()
+
+    @classmethod
+    def native_step(cls, config: dict) -> bool:
+        """Whether the steps of a run of ``config`` (a record's fields) are ones the C kernel of
+        :mod:`mgdl_core.core.native` takes (GD on eq. (1), one small MLP per step) where it is on.
+        No task's but the synthetic one's (image networks are past the kernel's size; the ROF
+        objectives are not eq. (1))."""
+        return False
 
     def _check(self) -> None:
         """Validation shared by the run configurations, before any training starts: NumPy

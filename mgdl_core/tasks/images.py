@@ -34,6 +34,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import ConfigError, as_config_error, check_path_text, plain
+from ..runtime import cache_dir
 
 _REPO = "Ronglong-Fang/Why-MGDL-outperforms-SGDL"
 _RAW = "https://raw.githubusercontent.com"
@@ -135,13 +136,6 @@ def _lookup(name: str) -> TestImage:
                      f"(or a path to an existing image file).")
 
 
-def _cache_dir() -> Path:
-    env = os.environ.get("MGDL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("mgdl"))
 
 
 def _download(img: TestImage, cache: Path) -> tuple[Path | None, str]:
@@ -190,7 +184,7 @@ def local_image_path(name: str) -> tuple[Path | None, list[str]]:
         tried.append(f"MGDL_DATA_DIR: {path} does not exist")
     else:
         tried.append("MGDL_DATA_DIR: not set")
-    cached = _cache_dir() / img.filename
+    cached = cache_dir() / img.filename
     if cached.is_file() and file_sha256(cached) == img.sha256:
         return cached, []
     tried.append(f"cache: {cached} " + ("has the wrong SHA-256" if cached.is_file() else "does not exist"))
@@ -203,7 +197,7 @@ def image_path(name: str) -> Path:
     found, tried = local_image_path(name)
     if found is not None:
         return found
-    cache = _cache_dir()
+    cache = cache_dir()
     got, why = _download(img, cache)
     if got is not None:
         return got

@@ -19,8 +19,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..core import native
 from ..core.data import Dataset, Split
 from ..core.jax_random import prng_key, uniform
+from ..core.nets import StructureError, mgdl_structure, sgdl_structure
 from ..errors import Bound, ConfigError, as_config_error, bounded, check_bounds
 from ..runtime import get_dtype
 from .base import METHOD_TABLE, RunConfig, config_device
@@ -53,7 +55,10 @@ def get_setting(setting: int) -> SyntheticSetting:
         raise ValueError(f"unknown synthetic setting {setting!r}: use 1 or 2") from None
 
 
-def synthetic_dataset(setting: int, *, n_train: int = 1024, n_val: int = 1024, n_test: int = 10_000,
+TRAIN_POINTS = 1024  # eq. (5)'s training grid (§5)
+
+
+def synthetic_dataset(setting: int, *, n_train: int = TRAIN_POINTS, n_val: int = 1024, n_test: int = 10_000,
                       val_seed: int = 1, dtype: torch.dtype = torch.float32,
                       device: torch.device | str = "cpu") -> Dataset:
     """Train/validation/test splits of setting 1 or 2 as ``[N, 1]`` tensors."""
@@ -94,6 +99,20 @@ class SyntheticRun(RunConfig):
 
     def default_structure(self) -> str:
         return METHOD_TABLE[self.method].synthetic_structure
+
+    @classmethod
+    def native_step(cls, config: dict) -> bool:
+        """GD on eq. (1) with one MLP per step (SGDL, MGDL; not MSDL's branches), no wider than
+        the kernel takes (:func:`mgdl_core.core.native.small_enough`)."""
+        method = METHOD_TABLE.get(config.get("method"))
+        if method is None or not method.one_mlp:
+            return False
+        spec = config.get("structure") or method.synthetic_structure
+        try:
+            nets = mgdl_structure(spec) if method.graded else [sgdl_structure(spec)]
+        except (StructureError, ValueError, TypeError):
+            return False
+        return all(native.small_enough(TRAIN_POINTS, widths) for widths in nets)
 
     def dataset(self) -> Dataset:
         return synthetic_dataset(self.setting, dtype=get_dtype(self.dtype), device=config_device(self))
