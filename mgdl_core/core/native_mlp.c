@@ -21,6 +21,7 @@
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef int32_t i8v __attribute__((vector_size(32), aligned(4)));
+typedef float v4 __attribute__((vector_size(16)));
 #define LOAD(p) (*(const v8 *)(p))
 #define STORE(p, v) (*(v8 *)(p) = (v))
 #define MR 6 /* rows per register tile: 6 x 16 columns = 12 accumulators */
@@ -45,6 +46,12 @@ static inline void put(float *c, v8 v, int ep, float *z, const float *mask, floa
     STORE(c, v);
 }
 
+/* The sum of a vector's 8 lanes as a tree (3 dependent additions, not 7). */
+static inline float hsum(v8 v) {
+    v4 h = (v4){v[0], v[1], v[2], v[3]} + (v4){v[4], v[5], v[6], v[7]};
+    return (h[0] + h[2]) + (h[1] + h[3]);
+}
+
 static inline float put1(float v, int ep, float *z, const float *mask, float cz) {
     if (ep == RELU) {
         if (z) *z = v;
@@ -55,6 +62,27 @@ static inline float put1(float v, int ep, float *z, const float *mask, float cz)
     return v;
 }
 
+/* mr rows x 16 columns of C (mr <= MR, a constant where it is inlined): the register tile. */
+static inline __attribute__((always_inline)) void tile16(const int mr, int K, const float *a, long sr, long sk,
+                                                          const float *bp, long ldb, float *c, long ldc, v8 b0,
+                                                          v8 b1, int ep, float *z, const float *mask, float cz) {
+    v8 c0[MR], c1[MR];
+    for (int q = 0; q < mr; q++) c0[q] = c1[q] = (v8){0};
+    for (int k = 0; k < K; k++, bp += ldb, a += sk) {
+        v8 x0 = LOAD(bp), x1 = LOAD(bp + 8);
+        for (int q = 0; q < mr; q++) {
+            float aq = a[q * sr];
+            c0[q] += aq * x0;
+            c1[q] += aq * x1;
+        }
+    }
+    for (int q = 0; q < mr; q++) {
+        long o = (long)q * ldc;
+        put(c + o, c0[q] + b0, ep, z ? z + o : 0, mask + (mask ? o : 0), cz);
+        put(c + o + 8, c1[q] + b1, ep, z ? z + o + 8 : 0, mask + (mask ? o + 8 : 0), cz);
+    }
+}
+
 /* C[M, Nc] = A(M, K) B[K, Nc] (+ bias[Nc]), A(r, k) = A[r sr + k sk]; ld* are row strides.
  * Epilogue ep as put(); Z (RELU) and the mask (MASK_*) share C's shape and ldc. */
 static void gemm(int M, int Nc, int K, const float *A, long sr, long sk, const float *B, long ldb,
@@ -62,36 +90,14 @@ static void gemm(int M, int Nc, int K, const float *A, long sr, long sk, const f
     int j = 0;
     for (; j + 16 <= Nc; j += 16) {
         v8 b0 = bias ? LOAD(bias + j) : (v8){0}, b1 = bias ? LOAD(bias + j + 8) : (v8){0};
+#define TILE(mr) tile16(mr, K, A + (long)r * sr, sr, sk, B + j, ldb, C + (long)r * ldc + j, ldc, b0, b1, \
+                        ep, Z ? Z + (long)r * ldc + j : 0, mask ? mask + (long)r * ldc + j : 0, cz)
         int r = 0;
-        for (; r + MR <= M; r += MR) {
-            v8 c0[MR], c1[MR];
-            for (int q = 0; q < MR; q++) c0[q] = c1[q] = (v8){0};
-            const float *a = A + r * sr, *bp = B + j;
-            for (int k = 0; k < K; k++, bp += ldb, a += sk) {
-                v8 x0 = LOAD(bp), x1 = LOAD(bp + 8);
-                for (int q = 0; q < MR; q++) {
-                    float aq = a[q * sr];
-                    c0[q] += aq * x0;
-                    c1[q] += aq * x1;
-                }
-            }
-            for (int q = 0; q < MR; q++) {
-                long o = (long)(r + q) * ldc + j;
-                put(C + o, c0[q] + b0, ep, Z ? Z + o : 0, mask + (mask ? o : 0), cz);
-                put(C + o + 8, c1[q] + b1, ep, Z ? Z + o + 8 : 0, mask + (mask ? o + 8 : 0), cz);
-            }
-        }
-        for (; r < M; r++) { /* the rows left over: one at a time */
-            v8 c0 = (v8){0}, c1 = (v8){0};
-            const float *a = A + r * sr, *bp = B + j;
-            for (int k = 0; k < K; k++, bp += ldb, a += sk) {
-                c0 += *a * LOAD(bp);
-                c1 += *a * LOAD(bp + 8);
-            }
-            long o = (long)r * ldc + j;
-            put(C + o, c0 + b0, ep, Z ? Z + o : 0, mask + (mask ? o : 0), cz);
-            put(C + o + 8, c1 + b1, ep, Z ? Z + o + 8 : 0, mask + (mask ? o + 8 : 0), cz);
-        }
+        for (; r + MR <= M; r += MR) TILE(MR);
+        if (M - r >= 4) { TILE(4); r += 4; } /* the rows left over, in tiles of 4, 2 and 1 */
+        if (M - r >= 2) { TILE(2); r += 2; }
+        if (M - r >= 1) { TILE(1); r += 1; }
+#undef TILE
     }
     for (; j < Nc; j++) { /* narrow outputs (the last layer's one column): a dot product per row */
         float bj = bias ? bias[j] : 0.0f;
@@ -102,8 +108,7 @@ static void gemm(int M, int Nc, int K, const float *A, long sr, long sk, const f
                 int k = 0;
                 if (ldb == 1)
                     for (; k + 8 <= K; k += 8) acc += LOAD(a + k) * LOAD(B + k + j);
-                float s = 0.0f;
-                for (int q = 0; q < 8; q++) s += acc[q];
+                float s = hsum(acc);
                 for (; k < K; k++) s += a[k] * B[k * ldb + j];
                 long o = (long)r * ldc + j;
                 C[o] = put1(s + bj, ep, Z ? Z + o : 0, mask + (mask ? o : 0), cz);

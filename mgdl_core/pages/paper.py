@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..runs.numeric_paths import path_fields
 from ..runs.records import default_runs_dir, is_complete, record_dir
 from ..runs.results import results_dir
 from ..runtime import PROJECT_ROOT
@@ -185,11 +186,13 @@ def total_epochs(config) -> int:
 
 
 def _signature(config) -> str:
-    """What decides a run's speed: its kind, method, data and network, not its rate or seed."""
+    """What decides a run's speed: its kind, method, data and network and the numeric path it
+    takes here (named only off the default path: the C kernel), not its rate or seed."""
     doc = {k: v for k, v in vars(config).items()
            if k not in ("lr", "seed", "epochs", "grade_epochs", "early_stopping", "track_every", "noise", "lam", "beta",
                         "noise_seed", "record_every", "psnr_every")}
-    return json.dumps({"kind": config.kind, **doc}, sort_keys=True, default=str)
+    return json.dumps({"kind": config.kind, **doc, **path_fields(config.kind, vars(config))}, sort_keys=True,
+                      default=str)
 
 
 def _short(config, epochs: int):
