@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             err_lib = err(one)
             has_native = native.eligible(net, x, y, HALF_MSE)
             nat = net.clone()
-            kernel = native.NativeGD(nat, x.shape[0]) if has_native else None
+            kernel = native.NativeGD(nat.widths[0], x.shape[0]) if has_native else None
             if kernel is not None:
                 kernel.run(nat, x, y, args.lr, relu0, 1)
             err_nat = err(nat) if kernel is not None else float("nan")
@@ -204,7 +204,7 @@ def _sizes(args) -> int:
         x = torch.linspace(0, 1, n)[:, None]
         y = torch.sin(6 * x)
         ref, fast = net.clone(), net.clone()
-        kernel = native.NativeGD(fast, n)
+        kernel = native.NativeGD(fast.widths[0], n)
         epochs = max(10, args.epochs * 32 * 1024 // (n * width))
 
         def reference() -> None:

@@ -53,7 +53,7 @@ def test_native_epochs_are_the_reference_gd_to_rounding(native_on, widths, n, re
         x = torch.relu(x)  # a grade's features
     fast, ref, exact = _net(widths), _net(widths), _net(widths, dtype=torch.float64)
     lr, epochs = 0.05, 5
-    kernel = native.NativeGD(fast, n)
+    kernel = native.NativeGD(fast.widths[0], n)
     kernel.run(fast, x, y, lr, relu0, epochs)
     for _ in range(epochs):
         gd_step_(ref, x, y, lr, relu0)
@@ -74,7 +74,7 @@ def test_relu_prime_at_zero_is_honoured(native_on):
     outs = []
     for relu0 in (0.0, 0.5, 1.0):
         fast, exact = _net((1, 16, 16, 1)), _net((1, 16, 16, 1), dtype=torch.float64)
-        kernel = native.NativeGD(fast, 1)
+        kernel = native.NativeGD(fast.widths[0], 1)
         kernel.run(fast, x[128:129].contiguous(), y[128:129].contiguous(), 0.1, relu0, 1)
         gd_step_(exact, x[128:129].double(), y[128:129].double(), 0.1, relu0)
         for a, b in zip(fast.tensors(), exact.tensors()):
@@ -154,3 +154,78 @@ def test_a_run_on_the_kernel_has_its_own_hash(native_on, monkeypatch):
     monkeypatch.setenv("MGDL_NATIVE", "0")
     assert config_digest("synthetic", fields) != sealed  # the reference path's records never mix with it
     assert matching_digest("synthetic", fields, sealed) == sealed  # yet a native record still verifies here
+
+
+def test_shapes_the_reference_refuses_stay_with_the_reference(native_on):
+    """The kernel trusts shapes: a wrong input or target width, or too many layers, is not its to run."""
+    net = _net((3, 16, 1))
+    x, y = _data(50, 3, 1)
+    assert native.eligible(net, x, y, HALF_MSE)
+    assert not native.eligible(net, x[:, :1].contiguous(), y, HALF_MSE)
+    assert not native.eligible(net, x, y.repeat(1, 2), HALF_MSE)
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):  # the reference's own error, no crash
+        GradientDescent(0.01).run(net, x[:, :1].contiguous(), y, HALF_MSE, 2)
+    deep = _net((1,) + (4,) * native.KERNEL_LAYERS + (1,))
+    x1, y1 = _data(50, 1, 1)
+    assert not native.eligible(deep, x1, y1, HALF_MSE)
+    GradientDescent(0.01).run(deep, x1, y1, HALF_MSE, 2)  # the reference step trains it
+
+
+@pytest.mark.parametrize("relu0", [0.0, 0.5])
+def test_nan_spreads_as_in_the_reference(native_on, relu0):
+    x, y = _data(40, 2, 1)
+    x[3, 0] = float("nan")
+    fast, ref = _net((2, 16, 16, 1)), _net((2, 16, 16, 1))
+    native.NativeGD(fast.widths[0], 40).run(fast, x, y, 0.01, relu0, 1)
+    gd_step_(ref, x, y, 0.01, relu0)
+    for a, b in zip(fast.tensors(), ref.tensors()):
+        assert torch.equal(torch.isnan(a), torch.isnan(b))
+
+
+def test_a_subclass_with_its_own_update_is_never_bypassed(native_on):
+    calls = []
+
+    class Counting(GradientDescent):
+        def __call__(self, net, x, y, objective):
+            calls.append(1)
+            super().__call__(net, x, y, objective)
+
+    x, y = _data(64, 1, 1)
+    Counting(0.01).run(sgdl_network("(26)", seed=0), x, y, HALF_MSE, 3)
+    assert len(calls) == 3
+
+
+def test_the_hash_and_the_steps_follow_one_rule(native_on, monkeypatch):
+    """A run's hash says native exactly when its steps may take the kernel: per task (never an
+    image task's, whose network size depends on the image), per grade (any grade small enough)."""
+    from mgdl_core.tasks.image_regression import ImageRegressionRun
+
+    mixed = SyntheticRun(method="mgdl", lr=0.01, epochs=30, structure="[1]->[128]->[8]->[1]; [8]->[16]->[1]")
+    assert mixed.train_config().native and hashed_fields(vars(mixed), "synthetic").get("numeric_path") == "native"
+    calls = []
+    real = native.NativeGD.run
+    monkeypatch.setattr(native.NativeGD, "run", lambda self, *a: calls.append(self.shape) or real(self, *a))
+    mixed.run()
+    assert calls and set(calls) == {(8, 16, 1)}  # grade 1 (128 wide) on the reference step, grade 2 on the kernel
+    wide = SyntheticRun(method="sgdl", lr=0.01, epochs=10, structure="[1]->[128]x2->[1]")
+    assert not wide.train_config().native and "numeric_path" not in hashed_fields(vars(wide), "synthetic")
+    assert not ImageRegressionRun.native_step({"method": "sgdl", "optimizer": "gd"})
+
+
+def test_the_batched_backend_refuses_runs_that_are_the_kernels(native_on, tmp_path):
+    from mgdl_core.errors import ConfigError
+    from mgdl_core.runs.sweeps import sweep
+
+    configs = [SyntheticRun(method="sgdl", lr=lr, epochs=10) for lr in (0.01, 0.02)]
+    with pytest.raises(ConfigError, match="MGDL_NATIVE"):
+        sweep(configs, backend="batched", out=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_compiler_command_with_a_launcher(native_on, monkeypatch):
+    monkeypatch.setenv("CC", "env cc")
+    native._build.cache_clear()
+    try:
+        assert native._build()[0] is not None, native._build()[1]
+    finally:
+        native._build.cache_clear()

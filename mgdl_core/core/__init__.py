@@ -38,7 +38,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
         "clone_params", "widths_of", "flatten_params", "unflatten_params", "Network",
         "sgdl_network", "msdl_network"),
     "fused": ("MIN_WORK", "FeatureMajorBuffers", "FusedGradient"),
-    "native": ("SOURCE", "MAX_WORK", "FLAGS", "enabled", "small_enough", "NativeGD"),
+    "native": ("SOURCE", "MAX_WORK", "KERNEL_LAYERS", "CHUNK", "FLAGS", "enabled", "small_enough", "NativeGD"),
     "step": ("RELU_PRIME_CONVENTIONS", "check_relu_prime_at_zero", "mlp_forward", "relu_backward",
         "mlp_features", "forward", "loss_value", "gd_step_", "AdamState", "adam_step_",
         "adam_update_", "Step", "GradientDescent", "Adam", "STEPS", "relu_with_prime_at_zero",

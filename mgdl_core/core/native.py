@@ -17,12 +17,17 @@ turns it on; a run that takes it says so in its record's environment, and its co
 hash carries ``numeric_path: native`` (:data:`mgdl_core.runs.records.NATIVE_PATH`), so the
 records of the two paths never mix.
 
-Where it runs: GD (not Adam), the objective of eq. (1), one branch with scale 1 (SGDL, an MGDL
-grade; not MSDL), float32 contiguous tensors on the CPU, N · (widest layer) ≤ :data:`MAX_WORK`
-(the synthetic task's networks; past that size the products dominate, not the calls). The kernel is compiled on first use with
-the system's C compiler (``$CC``, else ``cc``) for this CPU (``-O3 -march=native``) and cached
-under ``$MGDL_CACHE_DIR`` (else the user's cache folder) by a hash of the source, the compiler and
-the flags; without a compiler the reference step runs and :func:`describe` says why.
+Where it runs: GD (not Adam) that allows it (``TrainConfig.native``; a task allows it by one rule
+that also decides its records' hash, :meth:`mgdl_core.tasks.base.RunConfig.native_step`: the
+synthetic task), the objective of eq. (1), one branch with scale 1 (SGDL, an MGDL grade; not
+MSDL), float32 contiguous tensors on the CPU whose shapes fit the network (the kernel trusts
+them: :func:`eligible` checks), N · (widest layer) ≤ :data:`MAX_WORK` (past that size the
+products dominate, not the calls) and at most :data:`KERNEL_LAYERS` layers.
+
+The kernel is compiled on first use with the system's C compiler (``$CC``, else ``cc``) for this
+CPU (``-O3 -march=native``) and cached under ``$MGDL_CACHE_DIR`` (else the user's cache folder) by
+a hash of the source, the compiler, the flags and the CPU; without a compiler the reference step
+runs and :func:`describe` says why.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -44,12 +50,17 @@ from .objectives import HalfMSE, Objective
 
 SOURCE = Path(__file__).with_name("native_mlp.c")
 MAX_WORK = 1 << 16  # N · widest layer: 1,024 points through 64-wide layers (bench/bench_vs_jax.py --sizes)
+KERNEL_LAYERS = 63  # native_mlp.c's layer tables
+CHUNK = 1000  # epochs per call at most: an interrupt (Ctrl-C) waits for one call
 FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-std=gnu11")
 
 
-def _compiler() -> str | None:
-    cc = os.environ.get("CC", "").strip() or "cc"
-    return shutil.which(cc)
+def _compiler() -> list[str] | None:
+    """The C compiler's command (``$CC``, which may carry a launcher such as ``ccache gcc``, else
+    ``cc``), or ``None`` when it is not found."""
+    words = shlex.split(os.environ.get("CC", "").strip() or "cc")
+    path = shutil.which(words[0]) if words else None
+    return [path, *words[1:]] if path else None
 
 
 @lru_cache(maxsize=1)
@@ -57,9 +68,9 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
     """(the loaded kernel, "") or (None, why not): compiled once per source, compiler and CPU."""
     cc = _compiler()
     if cc is None:
-        return None, "no C compiler (set CC or install cc)"
+        return None, f"no C compiler ({os.environ.get('CC', '').strip() or 'cc'} not found; set CC)"
     try:
-        version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
+        version = subprocess.run([*cc, "--version"], capture_output=True, text=True, timeout=30).stdout
         source = SOURCE.read_bytes()
     except (OSError, subprocess.SubprocessError) as e:
         return None, f"the C compiler or the kernel's source is unusable: {e}"
@@ -67,22 +78,21 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
                                       platform.machine().encode(), _cpu_flags().encode()])).hexdigest()[:16]
     folder = cache_dir() / "native"
     lib = folder / f"native_mlp-{key}.so"
-    if not lib.is_file():
+    for attempt in (1, 2):  # a cached build that does not load is built again, once
+        if not lib.is_file():
+            why = _compile(cc, folder, lib)
+            if why:
+                return None, why
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=folder) as tmp:  # built aside, then moved in at once
-                out = Path(tmp) / lib.name
-                done = subprocess.run([cc, *FLAGS, "-o", str(out), str(SOURCE)], capture_output=True, text=True,
-                                      timeout=300)
-                if done.returncode != 0:
-                    return None, f"the kernel did not compile ({cc}): {done.stderr.strip()[:300]}"
-                os.replace(out, lib)
-        except (OSError, subprocess.SubprocessError) as e:
-            return None, f"the kernel could not be built in {folder}: {e}"
-    try:
-        dll = ctypes.CDLL(str(lib))
-    except OSError as e:
-        return None, f"the compiled kernel does not load: {e}"
+            dll = ctypes.CDLL(str(lib))
+            break
+        except OSError as e:
+            if attempt == 2:
+                return None, f"the compiled kernel does not load: {e}"
+            try:
+                lib.unlink()
+            except OSError:
+                return None, f"the cached kernel {lib} does not load and cannot be removed: {e}"
     dll.mlp_workspace.restype = ctypes.c_long
     dll.mlp_workspace.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_long]
     dll.mlp_gd_epochs.restype = ctypes.c_int
@@ -90,6 +100,22 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
                                   ctypes.c_void_p, ctypes.c_long, ctypes.c_float, ctypes.c_float, ctypes.c_long,
                                   ctypes.c_void_p]
     return dll, ""
+
+
+def _compile(cc: list[str], folder: Path, lib: Path) -> str:
+    """Build the kernel into ``lib`` (aside, then moved in at once: builds may race); "" or why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            out = Path(tmp) / lib.name
+            done = subprocess.run([*cc, *FLAGS, "-o", str(out), str(SOURCE)], capture_output=True, text=True,
+                                  timeout=300)
+            if done.returncode != 0 or not out.is_file():
+                return f"the kernel did not compile ({' '.join(cc)}): {done.stderr.strip()[:300]}"
+            os.replace(out, lib)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"the kernel could not be built in {folder}: {e}"
+    return ""
 
 
 def _cpu_flags() -> str:
@@ -114,27 +140,37 @@ def available() -> bool:
 
 
 def small_enough(n: int, widths) -> bool:
-    """Whether ``n`` samples through layers of ``widths`` are within :data:`MAX_WORK`, where the
-    kernel is measured faster than the reference step (past it MKL's blocking for large products wins)."""
-    return n * max(widths) <= MAX_WORK
+    """Whether ``n`` samples through layers of ``widths`` are within :data:`MAX_WORK` (where the
+    kernel is measured faster than the reference step; past it MKL's blocking for large
+    products wins) and :data:`KERNEL_LAYERS`."""
+    return len(widths) - 1 <= KERNEL_LAYERS and n * max(widths) <= MAX_WORK
 
 
 def eligible(net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> bool:
-    """Whether GD epochs of ``net`` on (x, y) take this path (the module's conditions)."""
+    """Whether GD epochs of ``net`` on (x, y) take this path (the module's conditions), shapes
+    included: the kernel trusts them, so anything the reference step would refuse or broadcast
+    stays with the reference step."""
     if not (isinstance(objective, HalfMSE) and len(net.branches) == 1 and net.scales == (1.0,)):
         return False
+    params = net.branches[0]
+    widths = net.widths[0]
     tensors = [x, y, *net.tensors()]
     return (all(t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous() and not t.requires_grad
-                for t in tensors) and x.ndim == 2 and y.ndim == 2 and x.shape[0] == y.shape[0] > 0
-            and small_enough(x.shape[0], net.widths[0]) and available())
+                for t in tensors)
+            and x.ndim == 2 and y.ndim == 2 and x.shape[0] == y.shape[0] > 0
+            and x.shape[1] == widths[0] and y.shape[1] == widths[-1]
+            and all(w.ndim == 2 and tuple(w.shape) == (widths[i], widths[i + 1]) and b.ndim == 1
+                    and b.shape[0] == widths[i + 1] for i, (w, b) in enumerate(params))
+            and small_enough(x.shape[0], widths) and available())
 
 
 class NativeGD:
-    """GD epochs of one network on one data set through the kernel; holds the work space."""
+    """GD epochs of networks of one shape on data of one size through the kernel; holds the work
+    space. Call it only where :func:`eligible` holds (:class:`~mgdl_core.core.step.GradientDescent` does)."""
 
-    def __init__(self, net: Network, n: int):
+    def __init__(self, widths, n: int):
         self.dll = _build()[0]
-        widths = net.widths[0]
+        self.shape = tuple(widths)
         self.widths = (ctypes.c_int * len(widths))(*widths)
         self.layers = len(widths) - 1
         self.work = torch.empty(int(self.dll.mlp_workspace(self.layers, self.widths, n)), dtype=torch.float32)
@@ -142,14 +178,20 @@ class NativeGD:
 
     def run(self, net: Network, x: torch.Tensor, y: torch.Tensor, lr: float, relu_prime_at_zero: float,
             epochs: int) -> None:
-        """``epochs`` GD epochs (eq. 2) on ``net``'s parameters, in place."""
+        """``epochs`` GD epochs (eq. 2) on ``net``'s parameters, in place, :data:`CHUNK` per call."""
+        if tuple(net.widths[0]) != self.shape or x.shape[0] != self.n:
+            raise ValueError(f"this kernel's work space is for {self.shape} on {self.n} samples, "
+                             f"not {tuple(net.widths[0])} on {x.shape[0]}")
         params = net.branches[0]
         ws = (ctypes.c_void_p * self.layers)(*[w.data_ptr() for w, _ in params])
         bs = (ctypes.c_void_p * self.layers)(*[b.data_ptr() for _, b in params])
-        rc = self.dll.mlp_gd_epochs(self.layers, self.widths, ws, bs, x.data_ptr(), y.data_ptr(), self.n, lr,
-                                    relu_prime_at_zero, epochs, self.work.data_ptr())
-        if rc != 0:
-            raise RuntimeError(f"the native GD kernel refused a network of {self.layers} layers")
+        while epochs > 0:
+            chunk = min(epochs, CHUNK)
+            rc = self.dll.mlp_gd_epochs(self.layers, self.widths, ws, bs, x.data_ptr(), y.data_ptr(), self.n, lr,
+                                        relu_prime_at_zero, chunk, self.work.data_ptr())
+            if rc != 0:
+                raise RuntimeError(f"the native GD kernel refused a network of {self.layers} layers")
+            epochs -= chunk
 
 
 def describe() -> str:

@@ -36,8 +36,8 @@ static inline void put(float *c, v8 v, int ep, float *z, const float *mask, floa
         i8v neg = v < (v8){0};
         v = (v8)((i8v)v & ~neg); /* NaN stays NaN, as torch.relu */
     } else if (ep == MASK_H) {
-        i8v pos = LOAD(mask) > (v8){0};
-        v = (v8)((i8v)v & pos); /* threshold_backward: 0 where h <= 0 */
+        i8v off = LOAD(mask) <= (v8){0};
+        v = (v8)((i8v)v & ~off); /* threshold_backward: 0 where h <= 0 (a NaN h passes g on) */
     } else if (ep == MASK_Z) {
         v8 zz = LOAD(mask), one = (v8){0} + 1.0f, cv = (v8){0} + cz;
         i8v pos = zz > (v8){0}, zero = zz == (v8){0};
@@ -57,7 +57,7 @@ static inline float put1(float v, int ep, float *z, const float *mask, float cz)
         if (z) *z = v;
         return v < 0.0f ? 0.0f : v;
     }
-    if (ep == MASK_H) return *mask > 0.0f ? v : 0.0f;
+    if (ep == MASK_H) return *mask <= 0.0f ? 0.0f : v;
     if (ep == MASK_Z) return v * (*mask > 0.0f ? 1.0f : (*mask == 0.0f ? cz : 0.0f));
     return v;
 }
@@ -138,8 +138,8 @@ static void gemm(int M, int Nc, int K, const float *A, long sr, long sk, const f
 long mlp_workspace(int L, const int *w, long N) {
     long hidden = 0, widest = 0, params = 0;
     for (int i = 0; i <= L; i++) widest = w[i] > widest ? w[i] : widest;
-    for (int i = 1; i < L; i++) hidden += N * w[i];
-    for (int i = 0; i < L; i++) params = w[i] * w[i + 1] > params ? w[i] * w[i + 1] : params;
+    for (int i = 1; i < L; i++) hidden += N * w[i];  /* N is a long: the products are too */
+    for (int i = 0; i < L; i++) params = (long)w[i] * w[i + 1] > params ? (long)w[i] * w[i + 1] : params;
     /* H and Z of the hidden layers, the output, two gradients, dW, W^T, db */
     return 2 * hidden + N * w[L] + 2 * N * widest + 2 * params + widest;
 }
@@ -152,7 +152,7 @@ int mlp_gd_epochs(int L, const int *w, float **W, float **b, const float *x, con
     if (L < 1 || L > 63) return 1;
     long widest = 0, params = 0;
     for (int i = 0; i <= L; i++) widest = w[i] > widest ? w[i] : widest;
-    for (int i = 0; i < L; i++) params = w[i] * w[i + 1] > params ? w[i] * w[i + 1] : params;
+    for (int i = 0; i < L; i++) params = (long)w[i] * w[i + 1] > params ? (long)w[i] * w[i + 1] : params;
     float *p = ws;
     H[0] = (float *)x;
     for (int i = 1; i < L; i++) { H[i] = p; p += N * w[i]; Zs[i] = p; p += N * w[i]; }
@@ -176,7 +176,7 @@ int mlp_gd_epochs(int L, const int *w, float **W, float **b, const float *x, con
             int din = w[i], dout = w[i + 1];
             if (i > 0) { /* G_{i-1} = (G W_i^T) * ReLU'(Z), with W_i as it was before its update */
                 for (int a = 0; a < din; a++)
-                    for (int o = 0; o < dout; o++) wt[o * din + a] = W[i][a * dout + o];
+                    for (int o = 0; o < dout; o++) wt[(long)o * din + a] = W[i][(long)a * dout + o];
                 gemm((int)N, din, dout, g, dout, 1, wt, din, gp, din, 0, keep_z ? MASK_Z : MASK_H, 0,
                      keep_z ? Zs[i] : H[i], c);
             }

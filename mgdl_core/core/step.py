@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import native
+from . import native as native_kernel
 from .fused import FusedGradient
 from .nets import Network, Params
 from .objectives import HALF_MSE, Objective
@@ -244,21 +244,21 @@ class GradientDescent(Step):
 
     name = "gd"
 
-    def __init__(self, lr: float, relu_prime_at_zero: float = 0.0):
+    def __init__(self, lr: float, relu_prime_at_zero: float = 0.0, native: bool = True):
         self.lr, self.relu_prime_at_zero = float(lr), float(relu_prime_at_zero)
+        self.native = bool(native)  # whether the C kernel may run (where MGDL_NATIVE=1 and it applies)
         self._fused = FusedGradient()
-        self._native: native.NativeGD | None = None
-        self._native_for: tuple | None = None  # (net, x, y, objective) the decision was made for
+        self._native: native_kernel.NativeGD | None = None  # the kernel's work space, kept between calls
 
     def run(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective, epochs: int) -> None:
-        key = (id(net), net.widths, x.data_ptr(), tuple(x.shape), y.data_ptr(), tuple(y.shape), id(objective))
-        if key != self._native_for:
-            self._native_for = key
-            self._native = native.NativeGD(net, x.shape[0]) if native.eligible(net, x, y, objective) else None
-        if self._native is None:
+        # checked on every call (a few µs per stretch of epochs): the kernel trusts what it is given
+        if (not self.native or type(self).__call__ is not GradientDescent.__call__
+                or not native_kernel.eligible(net, x, y, objective)):
             super().run(net, x, y, objective, epochs)
-        else:
-            self._native.run(net, x, y, self.lr, self.relu_prime_at_zero, epochs)
+            return
+        if self._native is None or self._native.shape != tuple(net.widths[0]) or self._native.n != x.shape[0]:
+            self._native = native_kernel.NativeGD(net.widths[0], x.shape[0])
+        self._native.run(net, x, y, self.lr, self.relu_prime_at_zero, epochs)
 
     def __call__(self, net: Network, x: torch.Tensor, y: torch.Tensor, objective: Objective) -> None:
         grads = self._fused(net, x, y, objective, self.relu_prime_at_zero)

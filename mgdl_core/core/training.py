@@ -92,6 +92,9 @@ class TrainConfig:
     adam_eps: float = 1e-8
     # ReLU'(0) in the backward pass (mgdl_core.core.step): 0 PyTorch's, 0.5 JAX's (the authors' runs)
     relu_prime_at_zero: float = 0.0
+    # whether GD may run in the C kernel (mgdl_core.core.native) where MGDL_NATIVE=1 and it applies; a
+    # task sets it from its configuration (RunConfig.native_step), so that its record's hash says so
+    native: bool = True
 
     def __post_init__(self) -> None:
         """Every field checked (and NumPy scalars coerced) here, so a bad value fails before
@@ -106,6 +109,8 @@ class TrainConfig:
             values["relu_prime_at_zero"] = check_relu_prime_at_zero(plain(self.relu_prime_at_zero))
         for name, value in values.items():
             object.__setattr__(self, name, value)
+        if not isinstance(self.native, bool):
+            raise ConfigError(f"native must be True or False, got {self.native!r}")
         if self.optimizer not in STEPS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(map(repr, STEPS))}")
         if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
@@ -116,6 +121,8 @@ class TrainConfig:
         """A fresh step object for this configuration (its optimiser state starts empty)."""
         if self.optimizer == "adam":
             return STEPS["adam"](self.lr, self.relu_prime_at_zero, self.adam_betas, self.adam_eps)
+        if self.optimizer == "gd":
+            return STEPS["gd"](self.lr, self.relu_prime_at_zero, native=self.native)
         return STEPS[self.optimizer](self.lr, self.relu_prime_at_zero)
 
 

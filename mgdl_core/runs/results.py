@@ -39,7 +39,7 @@ from ..tasks.fit import RunSummary
 from ..tasks.kinds import KINDS
 from .files import (TEMPORARY, json_bytes, json_safe, npz_bytes, parse_json, parse_npz, remove_path, replace_folder,
                     seal_digest, sha256_hex, sigterm_interrupts, write_failed, write_synced, writer_alive)
-from .records import config_digest, hashed_fields, matching_digest, read_record
+from .records import hashed_fields, matching_digest, read_record
 
 RESULT_FILES = ("config.json", "history.npz", "predictions.npz")
 _NAME_MAX = 100  # characters of a result's name
@@ -106,6 +106,9 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
     # a user's image by its hash and file name (no local path leaves the machine); the numeric path
     # is in the digest below, not a field of the configuration
     config = {k: v for k, v in hashed_fields(rec.config, rec.kind).items() if k != "numeric_path"}
+    # the record's own digest where it is one of this configuration's names (its numeric path is the
+    # record's, not this machine's setting), else this machine's
+    digest = matching_digest(rec.kind, config, rec.meta.get("config_sha256"))
     blobs = {"config.json": json_bytes({"kind": rec.kind, "config": config}),
              "history.npz": npz_bytes(history),
              "predictions.npz": npz_bytes({k: np.asarray(v)[::step] for k, v in pred.items()})}
@@ -114,7 +117,7 @@ def export_result(record: str | Path, name: str, out: str | Path | None = None, 
         **{k: v for k, v in rec.meta.items() if k.startswith("env_")},
         "thinning": {"max_rows": max_rows, "whole_epochs": whole_epochs, "prediction_step": step,
                      "rows": int(np.size(history.get("epoch", ()))), "record_rows": int(np.size(rec.history.get("epoch", ())))},
-        "config_sha256": config_digest(rec.kind, config), "hash": config_digest(rec.kind, config)[:16],
+        "config_sha256": digest, "hash": digest[:16],
         "record_sha256": sealed,
         "files": {k: sha256_hex(v) for k, v in blobs.items()},
     })

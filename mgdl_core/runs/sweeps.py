@@ -42,6 +42,7 @@ from ..errors import ConfigError, check_int
 from ..runtime import configure_cpu, get_device, get_dtype
 from ..tasks.fit import RunSummary, summarize
 from ..tasks.synthetic import SyntheticRun
+from .numeric_paths import NATIVE_PATH, path_fields
 from .pool import STOP_GRACE_S, run_in_processes
 from .recorded import load_record, run_recorded
 from .records import default_runs_dir, environment_summary, is_complete, record_dir, write_record
@@ -155,6 +156,10 @@ def sweep(configs: Sequence[SyntheticRun], *, backend: str = "auto", workers: in
         _import_ray()
     if backend == "batched" and not all(_batchable([c]) for c in configs):  # before --out is made
         raise ConfigError(_NOT_BATCHABLE)
+    if backend == "batched" and any(path_fields(c.kind, vars(c)) == NATIVE_PATH for c in configs):
+        raise ConfigError("the batched backend trains K stacked models on the reference step, but with MGDL_NATIVE=1 "
+                          "these runs are the C kernel's (their records say so): use --backend processes, "
+                          "or unset MGDL_NATIVE")
     if out is not None:
         from .files import ensure_writable
 

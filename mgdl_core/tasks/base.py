@@ -125,9 +125,10 @@ class RunConfig:
     @classmethod
     def native_step(cls, config: dict) -> bool:
         """Whether the steps of a run of ``config`` (a record's fields) are ones the C kernel of
-        :mod:`mgdl_core.core.native` takes (GD on eq. (1), one small MLP per step) where it is on.
-        No task's but the synthetic one's (image networks are past the kernel's size; the ROF
-        objectives are not eq. (1))."""
+        :mod:`mgdl_core.core.native` takes (GD on eq. (1), one small MLP per step) where it is on:
+        the one rule for the run's steps (:meth:`train_config`) and its record's hash
+        (:mod:`mgdl_core.runs.numeric_paths`). No task's but the synthetic one's (an image
+        network's size depends on the image; the ROF objectives are not eq. (1))."""
         return False
 
     def _check(self) -> None:
@@ -244,7 +245,7 @@ class RunConfig:
     def train_config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(epochs=self.epochs if epochs is None else epochs, lr=float(self.lr),
                            optimizer=self.optimizer, record_every=self.record_every,
-                           relu_prime_at_zero=self.relu_prime_at_zero,
+                           relu_prime_at_zero=self.relu_prime_at_zero, native=self.native_step(vars(self)),
                            early_stopping=EarlyStopping(20, self.rel_error) if self.early_stopping else None)
 
     def check_inputs(self) -> None:
