@@ -229,3 +229,16 @@ def test_a_compiler_command_with_a_launcher(native_on, monkeypatch):
         assert native._build()[0] is not None, native._build()[1]
     finally:
         native._build.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["s5-setting1-mgdl-eta0.001", "s5-setting1-sgdl-eta0.2629"])
+def test_committed_paper_runs_replay_on_the_kernel_within_their_tolerance(native_on, name):
+    """Committed §5 results (made on the reference step) replayed on the kernel for 1,000 epochs:
+    another numeric path, so within replay_tolerance (measured 5e-5 for MGDL; 13 % for SGDL at
+    η = 0.263, the edge of stability, where the reference step on another CPU differs by 12 %)."""
+    from pathlib import Path
+
+    from mgdl_core.runs.results import read_result, replay_result
+
+    replay = replay_result(read_result(Path(__file__).resolve().parents[1] / "results" / "synthetic" / name))
+    assert replay.ok, replay
