@@ -34,7 +34,6 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import ConfigError, as_config_error, check_path_text, plain
-from ..runtime import cache_dir
 
 _REPO = "Ronglong-Fang/Why-MGDL-outperforms-SGDL"
 _RAW = "https://raw.githubusercontent.com"
@@ -184,6 +183,8 @@ def local_image_path(name: str) -> tuple[Path | None, list[str]]:
         tried.append(f"MGDL_DATA_DIR: {path} does not exist")
     else:
         tried.append("MGDL_DATA_DIR: not set")
+    from ..runtime import cache_dir  # not at import: runtime imports torch, and `mgdl --version` must not
+
     cached = cache_dir() / img.filename
     if cached.is_file() and file_sha256(cached) == img.sha256:
         return cached, []
@@ -197,6 +198,8 @@ def image_path(name: str) -> Path:
     found, tried = local_image_path(name)
     if found is not None:
         return found
+    from ..runtime import cache_dir
+
     cache = cache_dir()
     got, why = _download(img, cache)
     if got is not None:
