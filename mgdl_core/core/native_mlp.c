@@ -16,8 +16,6 @@
  * path rounds differently from the reference step (tests/test_native.py bounds the difference).
  */
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef int32_t i8v __attribute__((vector_size(32), aligned(4)));
@@ -134,12 +132,18 @@ static void gemm(int M, int Nc, int K, const float *A, long sr, long sk, const f
     }
 }
 
+/* The widest layer and the largest weight matrix of widths w[0..L]. */
+static void sizes(int L, const int *w, long *widest, long *params) {
+    *widest = 0; *params = 0;
+    for (int i = 0; i <= L; i++) *widest = w[i] > *widest ? w[i] : *widest;
+    for (int i = 0; i < L; i++) *params = (long)w[i] * w[i + 1] > *params ? (long)w[i] * w[i + 1] : *params;
+}
+
 /* The floats of work space mlp_gd_epochs needs for widths w[0..L] and N samples. */
 long mlp_workspace(int L, const int *w, long N) {
-    long hidden = 0, widest = 0, params = 0;
-    for (int i = 0; i <= L; i++) widest = w[i] > widest ? w[i] : widest;
+    long hidden = 0, widest, params;
+    sizes(L, w, &widest, &params);
     for (int i = 1; i < L; i++) hidden += N * w[i];  /* N is a long: the products are too */
-    for (int i = 0; i < L; i++) params = (long)w[i] * w[i + 1] > params ? (long)w[i] * w[i + 1] : params;
     /* H and Z of the hidden layers, the output, two gradients, dW, W^T, db */
     return 2 * hidden + N * w[L] + 2 * N * widest + 2 * params + widest;
 }
@@ -150,9 +154,8 @@ int mlp_gd_epochs(int L, const int *w, float **W, float **b, const float *x, con
                   float lr, float c, long epochs, float *ws) {
     float *H[64], *Zs[64];
     if (L < 1 || L > 63) return 1;
-    long widest = 0, params = 0;
-    for (int i = 0; i <= L; i++) widest = w[i] > widest ? w[i] : widest;
-    for (int i = 0; i < L; i++) params = (long)w[i] * w[i + 1] > params ? (long)w[i] * w[i + 1] : params;
+    long widest, params;
+    sizes(L, w, &widest, &params);
     float *p = ws;
     H[0] = (float *)x;
     for (int i = 1; i < L; i++) { H[i] = p; p += N * w[i]; Zs[i] = p; p += N * w[i]; }
