@@ -205,7 +205,7 @@ def test_figures_are_compacted_deterministically_and_kept_when_not_smaller():
 def test_notebooks_in_parallel_write_what_one_at_a_time_writes(tmp_path, capsys):
     src_dir = tmp_path / "notebooks"
     src_dir.mkdir()
-    todo = [src_dir / f"0{i}_nb.py" for i in (1, 2, 3)]
+    todo = [src_dir / f"0{i}_nb.py" for i in (1, 2)]  # each notebook is a kernel start: about 3 s
     for i, src in enumerate(todo):
         _write_source(src, f'print("notebook {i}", profile, sum(range({i} * 1000)))')
     written = {}
@@ -214,14 +214,14 @@ def test_notebooks_in_parallel_write_what_one_at_a_time_writes(tmp_path, capsys)
         kw = dict(out_dir=out_dir, profile="quick", work_dir=tmp_path / f"work{jobs}", root=tmp_path)
         assert execute.execute_all(todo, jobs, **kw) == 0
         written[jobs] = {p.name: p.read_bytes() for p in sorted(out_dir.glob("*.ipynb"))}
-    assert len(written[1]) == 3 and written[1] == written[2]
-    assert set(json.loads((tmp_path / "work2" / "seconds.json").read_text())) == {"01_nb", "02_nb", "03_nb"}
-    assert "3 notebook(s) executed" in capsys.readouterr().out
+    assert len(written[1]) == 2 and written[1] == written[2]
+    assert set(json.loads((tmp_path / "work2" / "seconds.json").read_text())) == {"01_nb", "02_nb"}
+    assert "2 notebook(s) executed" in capsys.readouterr().out
 
     bad = src_dir / "04_bad.py"
     _write_source(bad, "raise RuntimeError('boom in parallel')")
     kw = dict(out_dir=tmp_path / "executed2", profile="quick", work_dir=tmp_path / "work2", root=tmp_path)
-    assert execute.execute_all(todo + [bad], 2, **kw) == 1
+    assert execute.execute_all(todo[:1] + [bad], 2, **kw) == 1
     err = capsys.readouterr().err
     assert "04_bad.py" in err and "RuntimeError: boom in parallel" in err
     assert not (tmp_path / "executed2" / "04_bad.ipynb").exists()

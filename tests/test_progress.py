@@ -78,7 +78,8 @@ def _mgdl_run(tmp_path, *extra):
     env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
     env.update(MGDL_STATUS_EVERY="0", MGDL_RUNS_DIR=str(tmp_path / "runs"))
     return subprocess.run([sys.executable, "-m", "mgdl_core", "run", "synthetic", "--lr", "0.05", "--epochs", "3000",
-                           "--method", "sgdl", "--dtype", "float64", "--out", str(tmp_path / "runs"), *extra],
+                           "--method", "sgdl", "--dtype", "float64", "--structure", "[1]->[16]->[16]->[1]",  # a small net: 2 s
+                           "--out", str(tmp_path / "runs"), *extra],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
 
 
