@@ -181,6 +181,41 @@ def test_grade_problem_patterns_are_the_pre_activation_signs():
         grade_problem("tanh")
 
 
+@pytest.mark.parametrize("activation", ["softplus", "relu"])
+def test_closed_form_derivatives_of_a_grade_equal_autograd(activation):
+    """two_layer_derivatives against autograd's value, gradient and dense Hessian of eq. (8), at the
+    page's start and at a point GD reached; for ReLU also at a point with exact zero
+    pre-activations, where both take σ'(0) = 0. Then a path of (6)–(7) with either is the same."""
+    from mgdl_core.pages.theory_report import grade_problem
+    from mgdl_core.theory.convergence import _hessian, _value_and_gradient
+    from mgdl_core.theory.convex import two_layer_derivatives
+
+    p = grade_problem(activation, n=9, width=5, beta=0.1)
+    start = torch.from_numpy(p.start)
+    moved = torch.from_numpy(gradient_descent(p.objective, p.start, 0.05, 200)[0])
+    kink = start.clone()
+    kink[[0, 5]] = 0.0  # neuron 0's weight and bias (W row by row: x, then 1): its pre-activations are all 0
+    points = [start, moved] + ([kink] if activation == "relu" else [])
+    for w in points:
+        value, grad, hess = p.derivatives(w)
+        v_ref, g_ref = _value_and_gradient(p.objective, w)
+        h_ref = _hessian(p.objective, w)
+        assert value == pytest.approx(v_ref, rel=1e-14, abs=1e-15)
+        np.testing.assert_allclose(grad.numpy(), g_ref.numpy(), rtol=0, atol=1e-13)
+        np.testing.assert_allclose(hess.numpy(), h_ref.numpy(), rtol=0, atol=1e-13)
+        np.testing.assert_array_equal(hess.numpy(), hess.numpy().T)
+    # η = 0.01: τ_k ≤ 1.03 on this path, so rounding is not amplified (at 0.05, τ_k reaches 2.07 and
+    # GD itself parts from its own rounding after ~85 steps); measured ≤ 3e-12 relative (the gap)
+    a = linearised_gd(p.objective, p.start, 0.01, 300, patterns=p.patterns)
+    b = linearised_gd(p.objective, p.start, 0.01, 300, patterns=p.patterns, derivatives=p.derivatives)
+    for key in ("loss", "gap", "tau", "a_min", "a_max", "step"):
+        np.testing.assert_allclose(getattr(b, key), getattr(a, key), rtol=1e-9, atol=1e-14)
+    np.testing.assert_array_equal(a.crossed, b.crossed)
+    with pytest.raises(ValueError, match="activation"):
+        two_layer_derivatives(start, torch.ones(9, 2, dtype=torch.float64), torch.ones(9, dtype=torch.float64), 0.1,
+                              "tanh")
+
+
 def _tracked(method, lr, norms, grades=None, epochs=100, early=False):
     h = {"hessian_norm": np.asarray(norms, float)} | ({"eig_grade": np.asarray(grades)} if grades else
                                                      {"eig_epoch": np.arange(len(norms)) * 10})
@@ -237,7 +272,13 @@ def test_path_glue_counts_what_the_prose_quotes():
     assert g["relu-0.1-early-steps"] == "3" and g["relu-0.1-early-negative"] == "2"
     assert g["relu-0.1-tau-tail"] == "0.9000" and g["relu-0.1-above-one"] == "0%" and g["relu-0.1-tau-max"] == "1.200"
     assert g["relu-0.1-gap-fall"] == f"{gap[-3] / gap[-1]:.1f}"  # a fifth of 11 rows: 2 steps back
-    assert g["relu-0.1-loss-cycle"] == "2.0000 and 3.0000" and g["relu-0.1-cycle-repeat"] == "0e+00"
+    assert g["relu-0.1-loss-cycle"] == "2.0000 and 3.0000" and g["relu-0.1-cycle-repeat"] == "0"
+    assert g["relu-0.1-gap-floor"] == "1"  # the peak is 1.0
+    flipped = LinearisedPath(0.1, np.r_[loss[:-4], 3.0, 2.0, 3.0, 2.0 + 7e-11], gap * 17, tau, tau * 0, a_max, np.full(n, 0.5),
+                             np.zeros(n, bool), w, w, "max_steps")
+    f = path_glue("softplus, η = 0.1", flipped, width=4)  # the cycle's other phase, the gap's other peak
+    assert f["softplus-0.1-loss-cycle"] == "2.0000 and 3.0000" and f["softplus-0.1-cycle-repeat"] == "1e-10"
+    assert f["softplus-0.1-gap-floor"] == "10"
     assert g["relu-0.1-kinks"] == "1"
     assert g["relu-0.1-shrunk"] == "2"  # neuron norms 1, 0, 0.001, 2: two below 1 % of 2
     smooth = LinearisedPath(0.1, loss, gap, tau, tau * 0, a_max, np.full(n, 0.5), np.zeros(n, bool), w, w, "max_steps")

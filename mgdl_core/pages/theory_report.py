@@ -30,7 +30,8 @@ import torch
 from ..core.training import Outcome
 from ..tasks.synthetic import get_setting
 from ..theory.convergence import LinearisedPath, alpha_by_grade
-from ..theory.convex import random_two_layer, two_layer_loss, with_bias_column
+from ..theory.convex import (ACTIVATION_DERIVATIVES, random_two_layer, two_layer_derivatives, two_layer_loss,
+                             with_bias_column)
 from ..theory.convex_grades import TwoLayerMGDL
 from .claims import decide, grade_starts
 from .figures import figure_legend, loss_vs_rate_figure
@@ -43,7 +44,7 @@ from .plots import COLORS, LABELS
 RATE_ROOM = 1.08
 RATIO_ROOM = 1.25
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "softplus": torch.nn.functional.softplus, "relu": torch.relu}
+    name: ACTIVATION_DERIVATIVES[name][0] for name in ("softplus", "relu")}
 
 
 def _label(run) -> str:
@@ -178,6 +179,8 @@ class GradeProblem:
     objective: Callable[[torch.Tensor], torch.Tensor]
     start: np.ndarray
     patterns: Callable[[torch.Tensor], torch.Tensor] | None
+    # W ↦ (F, ∇F, H) in closed form, for linearised_gd (None: autograd on ``objective``)
+    derivatives: Callable[[torch.Tensor], tuple[float, torch.Tensor, torch.Tensor]] | None = None
     n: int = 0  # points
     width: int = 0  # neurons
     beta: float = 0.0  # weight decay
@@ -196,7 +199,8 @@ def grade_problem(activation: str, n: int = 16, width: int = 8, beta: float = 0.
     sigma = ACTIVATIONS[activation]
     # the pre-activations [x, 1] W of the layout of two_layer_loss (W first, row by row)
     patterns = (lambda v: (xb @ v[:2 * width].reshape(2, width)) >= 0) if activation == "relu" else None
-    return GradeProblem(activation, lambda v: two_layer_loss(v, xb, e, beta, sigma), start, patterns, n, width, beta)
+    return GradeProblem(activation, lambda v: two_layer_loss(v, xb, e, beta, sigma), start, patterns,
+                        lambda v: two_layer_derivatives(v, xb, e, beta, activation), n, width, beta)
 
 
 # A neuron is "shrunk to zero" when its input weights' norm is below this share of the largest.
@@ -207,9 +211,12 @@ def path_glue(label: str, p: LinearisedPath, width: int) -> dict[str, str]:
     """The numbers the theory page's prose quotes about one path of (6)–(7), as text keyed
     ``<activation>-<η>-<what>``: τ_k's largest value on the second half and the share of it above
     1, the steps of the first stretch with τ_k > 1 and how many of them have an eigenvalue of
-    I − ηH above 1 (a negative Hessian eigenvalue), the gap's peak and end and the factor it fell
+    I − ηH above 1 (a negative Hessian eigenvalue), the gap's peak (also as the power of ten below
+    it: on a path that GD walks chaotically the peak itself moves with rounding, 10–17 for the
+    softplus grade at η = 0.025 on two numeric paths) and end and the factor it fell
     by over the last fifth of the path, the last steps' length, the two losses of the last steps
-    (a period-two cycle repeats them), and for a ReLU path its kink crossings and how many of the
+    (a period-two cycle repeats them, lower first) and how closely (a power of ten above the change
+    over two steps), and for a ReLU path its kink crossings and how many of the
     ``width`` neurons end with input weights below :data:`SHRUNK` of the largest."""
     tag, tail = label.replace(", η = ", "-"), p.tau[p.tau.size // 2:]
     above = p.tau > 1
@@ -221,12 +228,19 @@ def path_glue(label: str, p: LinearisedPath, width: int) -> dict[str, str]:
            "early-negative": f"{int((p.a_max[:first] > 1).sum()):,}",
            "gap-peak": f"{p.gap.max():.2g}", "gap-end": f"{p.gap[-1]:.1g}",
            "gap-fall": f"{p.gap[-fifth - 1] / p.gap[-1]:.1f}", "step-end": f"{p.step[-2]:.2g}",
-           "loss-cycle": f"{p.loss[-2]:.4f} and {p.loss[-1]:.4f}",
-           "cycle-repeat": f"{abs(p.loss[-1] - p.loss[-3]):.0e}"}
+           "gap-floor": _power_of_ten(p.gap.max(), math.floor),
+           # the lower value first: on a chaotic path which of the two comes last depends on rounding
+           "loss-cycle": "{:.4f} and {:.4f}".format(*sorted(p.loss[-2:])),
+           "cycle-repeat": _power_of_ten(abs(p.loss[-1] - p.loss[-3]), math.ceil)}
     if p.crossed.any() or label.startswith("relu"):
         out["kinks"] = f"{int(p.crossed.sum()):,}"
         out["shrunk"] = f"{int((w < SHRUNK * w.max()).sum())}"
     return {f"{tag}-{k}": v for k, v in out.items()}
+
+
+def _power_of_ten(x: float, rounding) -> str:
+    """The power of ten below (``math.floor``) or above (``math.ceil``) x > 0, as "10" or "1e-10"; 0 as "0"."""
+    return "0" if x == 0 or not math.isfinite(x) else f"{10.0 ** rounding(math.log10(x)):g}"
 
 
 def _band(values: np.ndarray, windows: int = 250) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 ScalarFunction = Callable[[torch.Tensor], torch.Tensor]  # F: R^M → R, differentiable by autograd
+Derivatives = Callable[[torch.Tensor], tuple[float, torch.Tensor, torch.Tensor]]  # W ↦ (F, ∇F, H)
 
 
 def alpha_by_grade(run) -> list[float]:
@@ -124,24 +125,29 @@ def gradient_descent(f: ScalarFunction, w0, lr: float, steps: int, tol: float = 
 
 
 def linearised_gd(f: ScalarFunction, w0, lr: float, steps: int, tol: float = 1e-12,
-                  patterns: Callable[[torch.Tensor], torch.Tensor] | None = None) -> LinearisedPath:
+                  patterns: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  derivatives: Derivatives | None = None) -> LinearisedPath:
     """GD (6) on F from ``w0`` beside the linearised iteration (7) from W̃^0 = W^0, W̃^1 = W^1, for
     ``steps`` steps, with the dense Hessian of F at every iterate (float64). Stops early when GD's
     step falls below ``tol`` (converged) or F leaves the floats (diverged). ``patterns(W)``, if
     given, returns a ReLU network's activation pattern at W: ``crossed[k]`` says whether step
-    k → k+1 changed it (crossed a kink, where F is not twice differentiable)."""
+    k → k+1 changed it (crossed a kink, where F is not twice differentiable). ``derivatives(W)``, if
+    given, returns (F, ∇F, H) at W, e.g. in closed form (:func:`mgdl_core.theory.convex.two_layer_derivatives`);
+    by default autograd differentiates ``f`` (one backward pass per parameter for H)."""
     w = _check_start(f, w0, lr, steps)
+    if derivatives is None:
+        def derivatives(v: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+            return (*_value_and_gradient(f, v), _hessian(f, v))
     rows: dict[str, list[float]] = {k: [] for k in ("loss", "gap", "tau", "a_min", "a_max", "step", "crossed")}
     w_tilde = w.clone()
     before: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (W^j, ∇F(W^j), H(W^j)), j = k−2, k−1
     outcome = "max_steps"
     pattern = patterns(w) if patterns is not None else None
     for k in range(steps + 1):
-        value, g = _value_and_gradient(f, w)
+        value, g, h = derivatives(w)
         if not math.isfinite(value) or not torch.isfinite(g).all():
             outcome = "diverged"
             break
-        h = _hessian(f, w)
         eig = torch.linalg.eigvalsh(h)
         a_min, a_max = 1.0 - lr * float(eig[-1]), 1.0 - lr * float(eig[0])
         if k == 1:

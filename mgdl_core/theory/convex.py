@@ -21,7 +21,8 @@ fit an offset, append a column of ones to X (:func:`with_bias_column`).
 - :func:`solve_convex_grade`: program (9) by cvxpy (the optional extra ``convex``), with its
   constraints; the result says which patterns carry neurons.
 - :func:`two_layer_loss`: eq. (8) as a torch function of the grade's parameter vector (what GD
-  trains, :mod:`mgdl_core.theory.convergence`); :func:`two_layer_objective` evaluates it at a network.
+  trains, :mod:`mgdl_core.theory.convergence`); :func:`two_layer_objective` evaluates it at a network;
+  :func:`two_layer_derivatives` gives its value, gradient and Hessian in closed form.
 
 tests/test_convex.py checks the enumeration against brute-force sampling, the recovered
 network's objective against the program's optimum, and the optimum against 20 GD runs of (8).
@@ -188,20 +189,72 @@ def recover_network(solution: ConvexGrade) -> tuple[np.ndarray, np.ndarray]:
     return (np.stack(ws, axis=1) if ws else np.zeros((d, 0))), np.asarray(alphas)
 
 
-def two_layer_loss(vector: torch.Tensor, x: torch.Tensor, e: torch.Tensor, beta: float,
-                   activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu) -> torch.Tensor:
-    """Eq. (8) as a differentiable function of the vector (vec W, α) of a grade with m =
-    len(vector) / (d + 1) neurons (W [d, m] stored row by row, then α [m]): what GD trains.
-    ``activation`` replaces the ReLU, e.g. by a smooth softplus where a theorem needs σ ∈ C²."""
+def _split(vector: torch.Tensor, x: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """W [d, m] and α [m] of the vector (vec W, α), after checking the shapes of all three."""
     if x.ndim != 2 or e.ndim != 1 or e.shape[0] != x.shape[0]:
         raise ValueError(f"x must be [N, d] and e [N], got {tuple(x.shape)} and {tuple(e.shape)}")
     d = x.shape[1]
     m, rest = divmod(vector.numel(), d + 1)
     if rest or m < 1 or vector.ndim != 1:
         raise ValueError(f"a vector of m·(d + 1) entries is needed for d = {d}, got shape {tuple(vector.shape)}")
-    w, alpha = vector[:d * m].reshape(d, m), vector[d * m:]
+    return vector[:d * m].reshape(d, m), vector[d * m:]
+
+
+def two_layer_loss(vector: torch.Tensor, x: torch.Tensor, e: torch.Tensor, beta: float,
+                   activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu) -> torch.Tensor:
+    """Eq. (8) as a differentiable function of the vector (vec W, α) of a grade with m =
+    len(vector) / (d + 1) neurons (W [d, m] stored row by row, then α [m]): what GD trains.
+    ``activation`` replaces the ReLU, e.g. by a smooth softplus where a theorem needs σ ∈ C²."""
+    w, alpha = _split(vector, x, e)
     fit = activation(x @ w) @ alpha - e
     return 0.5 * fit @ fit + 0.5 * beta * (w.pow(2).sum() + alpha @ alpha)
+
+
+def _relu_derivatives(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # σ'(0) = 0 and σ'' = 0: what autograd differentiates torch.relu to (its backward is z > 0)
+    return torch.relu(z), (z > 0).to(z.dtype), torch.zeros_like(z)
+
+
+def _softplus_derivatives(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    s = torch.sigmoid(z)
+    return torch.nn.functional.softplus(z), s, s * (1.0 - s)
+
+
+# σ, σ' and σ'' of each activation two_layer_derivatives knows, by the torch function two_layer_loss takes.
+ACTIVATION_DERIVATIVES = {"relu": (torch.relu, _relu_derivatives),
+                          "softplus": (torch.nn.functional.softplus, _softplus_derivatives)}
+
+
+def two_layer_derivatives(vector: torch.Tensor, x: torch.Tensor, e: torch.Tensor, beta: float,
+                          activation: str = "relu") -> tuple[float, torch.Tensor, torch.Tensor]:
+    """F, ∇F and the dense Hessian H of :func:`two_layer_loss` at ``vector``, in closed form (a few
+    small matrix products instead of one backward pass per parameter: the theory page takes all
+    three at each of 20,000 steps).
+
+    With Z = XW, S = σ(Z), r = Sα − e and J = ∂(Sα)/∂(vec W, α) = [X_ik σ'(Z_ij) α_j | S_ij]:
+    ∇F = Jᵀr + β(vec W, α) and H = JᵀJ + Σ_i r_i ∇²(Sα)_i + βI, whose second-order part is
+    δ_jp Σ_i r_i α_j σ''(Z_ij) X_ik X_il between W_kj and W_lp, δ_jp Σ_i r_i σ'(Z_ij) X_ik between
+    W_kj and α_p, and 0 between α's. A ReLU grade takes autograd's σ'(0) = 0 and σ'' = 0: H is
+    then the Hessian on the region of the current activation pattern (tests/test_theory.py
+    checks all three against autograd)."""
+    if activation not in ACTIVATION_DERIVATIVES:
+        raise ValueError(f"unknown activation {activation!r}: use {', '.join(ACTIVATION_DERIVATIVES)}")
+    w, alpha = _split(vector, x, e)
+    (n, d), m = x.shape, alpha.numel()
+    s, d1, d2 = ACTIVATION_DERIVATIVES[activation][1](x @ w)
+    r = s @ alpha - e
+    value = float(0.5 * r @ r + 0.5 * beta * (w.pow(2).sum() + alpha @ alpha))
+    jac = torch.cat([(x[:, :, None] * (d1 * alpha)[:, None, :]).reshape(n, d * m), s], dim=1)
+    grad = jac.T @ r + beta * vector
+    h = jac.T @ jac + beta * torch.eye(vector.numel(), dtype=vector.dtype)
+    # W_kj, W_lj: Σ_i r_i α_j σ''(Z_ij) X_ik X_il, on the diagonal j = p of the [d, m, d, m] block
+    curv = ((x[:, :, None] * (r[:, None] * alpha * d2)[:, None, :]).reshape(n, d * m).T @ x).view(d, m, d)
+    h[:d * m, :d * m].view(d, m, d, m).diagonal(0, 1, 3).add_(curv.permute(0, 2, 1))
+    # W_kj, α_j: Σ_i r_i σ'(Z_ij) X_ik, on the diagonal j = p of the [d, m, m] block (and its transpose)
+    cross = x.T @ (r[:, None] * d1)
+    h[:d * m, d * m:].view(d, m, m).diagonal(0, 1, 2).add_(cross)
+    h[d * m:, :d * m].view(m, d, m).diagonal(0, 0, 2).add_(cross)
+    return value, grad, 0.5 * (h + h.T)  # symmetric to the last bit, as eigvalsh assumes
 
 
 def random_two_layer(d: int, width: int, generator: torch.Generator) -> np.ndarray:
