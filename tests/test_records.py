@@ -246,3 +246,27 @@ def test_an_error_inside_training_restores_the_signal_handlers(tmp_path):
         train(sgdl_network("[1]->[4]->[1]"), data, TrainConfig(epochs=200, lr=0.01),
               [Checkpointer(lambda s: None), Boom()])
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_git_sha_is_dirty_on_a_changed_file_unless_that_file_is_excluded(tmp_path, monkeypatch):
+    """``mgdl paper classical`` rewrites its own committed table after every cell: that change alone
+    must not stamp the table "-dirty" (it did until stop 40); any other change still does."""
+    from mgdl_core.runs import records as rec
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("table.json", "code.py"):
+        (tmp_path / name).write_text("1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    monkeypatch.setattr(rec, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(rec, "checkout_root", lambda: tmp_path)
+    clean = rec.git_sha()
+    assert len(clean) == 40 and not clean.endswith("-dirty")
+    (tmp_path / "table.json").write_text("2\n")
+    assert rec.git_sha() == clean + "-dirty"
+    assert rec.git_sha(exclude=[tmp_path / "table.json"]) == clean
+    (tmp_path / "code.py").write_text("2\n")
+    assert rec.git_sha(exclude=[tmp_path / "table.json"]) == clean + "-dirty"

@@ -11,7 +11,7 @@ from scipy.optimize import lsq_linear
 from mgdl_core.tasks.grids import psnr
 from mgdl_core.core.operators import FiniteDifference, GaussianBlur, Identity, gaussian_taps
 from mgdl_core.tasks.restoration_baselines import (RofSolution, bm3d_denoise, gaussian_psf, rof_energy,
-                                             solve_rof, tune, tv_chambolle, wiener_deblur)
+                                             solve_rof, solve_rof_grid, tune, tv_chambolle, wiener_deblur)
 
 B = FiniteDifference("forward")
 
@@ -147,6 +147,32 @@ def test_deblurring_stops_early_on_a_stalled_energy():
     fhat = _np_blur(_smooth(12), 1.0)
     sol = solve_rof(fhat, GaussianBlur(1.0), B, 1e-3, iterations=100000, tol=1e-4)
     assert sol.iterations < 100000 and sol.iterations % 100 == 0
+
+
+@pytest.mark.parametrize("blur", [None, 1.0])
+def test_a_grid_of_lambdas_equals_one_solve_per_lambda(blur):
+    """solve_rof_grid against a direct loop of solve_rof: each λ stops at its own iteration (a
+    stopped one frozen while the others go on) and ends at the same image, energy and gap. λ = 0
+    stops at once (denoising: f = f̂); the largest λ needs the most iterations."""
+    clean = _smooth(14)
+    A = Identity() if blur is None else GaussianBlur(blur)
+    fhat = _noisy(clean, 20) if blur is None else _np_blur(clean, blur) + _noisy(clean, 2) - clean
+    lams = [0.0, 0.02, 0.005, 0.1] if blur is None else [0.002, 1e-4, 0.01]
+    kw = dict(iterations=3000, tol=1e-7) if blur is None else dict(iterations=3000, tol=1e-5)
+    grid = solve_rof_grid(fhat, A, B, lams, **kw)
+    loop = [solve_rof(fhat, A, B, lam, **kw) for lam in lams]
+    assert len({s.iterations for s in loop}) == len(lams)  # every λ stops at its own step
+    for g, one in zip(grid, loop):
+        assert g.iterations == one.iterations
+        np.testing.assert_allclose(g.image, one.image, rtol=0, atol=1e-12)
+        assert g.energy == pytest.approx(one.energy, rel=1e-12)
+        assert (g.gap is None) == (one.gap is None) and (g.gap is None or g.gap == pytest.approx(one.gap, abs=1e-12))
+    if blur is None:
+        assert grid[0].iterations == 0 and np.array_equal(grid[0].image, fhat)
+    with pytest.raises(ValueError, match="at least one"):
+        solve_rof_grid(fhat, A, B, [])
+    with pytest.raises(ValueError, match="lam"):
+        solve_rof_grid(fhat, A, B, [0.1, -1.0])
 
 
 @pytest.mark.parametrize("sigma", [1.0, 1.5])  # kernel sizes 7 and 10: odd and even

@@ -141,7 +141,7 @@ def compute(path: str | Path | None = None, images: Sequence[str] | None = None,
         doc["cells"][key] = {"config": _config_doc(config),
                              "rows": [dataclasses.asdict(r) for r in rows],
                              "seconds": round(time.perf_counter() - start, 1)}
-        doc.update(git_sha=git_sha(), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        doc.update(git_sha=git_sha(exclude=[path]), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    environment=_environment())
         doc["sha256"] = _digest(doc)
         path.parent.mkdir(parents=True, exist_ok=True)

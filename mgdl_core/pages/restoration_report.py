@@ -125,7 +125,8 @@ def classical_rows(config: RestorationRun, bm3d: bool = True, tv_grid: tuple = T
     A, B = config.operators()
     cell = dict(image=config.image, problem=config.problem, level=restoration_level(config))
     rows = [RestorationRow(method="input", psnr=psnr(obs, clean), **cell)]
-    tv = rb.tune(lambda lam: rb.solve_rof(obs, A, B, lam, iterations=tv_iterations, tol=tv_tol).image, tv_grid, clean)
+    grid = dict(zip(tv_grid, rb.solve_rof_grid(obs, A, B, tv_grid, iterations=tv_iterations, tol=tv_tol)))
+    tv = rb.tune(lambda lam: grid[lam].image, tv_grid, clean)
     runs = f", {tv_iterations:,} Condat–Vũ iterations" if config.problem == "deblur" and tv_iterations != 5_000 else ""
     rows.append(RestorationRow(method="tv-rof", psnr=tv.psnr, lam=tv.value,
                                energy=rb.rof_energy(tv.image, obs, A, B, tv.value),

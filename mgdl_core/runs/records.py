@@ -46,6 +46,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -129,15 +130,18 @@ def config_hash(kind: str, config) -> str:
     return config_digest(kind, dataclasses.asdict(config))[:16]
 
 
-def git_sha() -> str:
+def git_sha(exclude: Sequence[str | Path] = ()) -> str:
     """The checkout's HEAD (with ``-dirty`` when the work tree has changes), or ``unknown`` (also
-    for an installed copy, which names no commit even inside someone else's git repository)."""
+    for an installed copy, which names no commit even inside someone else's git repository).
+    ``exclude``: files whose changes do not count, e.g. a committed output file the computation
+    is itself rewriting (``mgdl paper classical``'s table, dirty from its first cell on)."""
     if checkout_root() is None:
         return "unknown"
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+        skip = [f":(exclude){Path(p).resolve()}" for p in exclude]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *skip], cwd=PROJECT_ROOT,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -33,7 +33,7 @@ __all__, __getattr__, __dir__ = lazy_face(__name__, {
     "synthetic": ("SyntheticSetting", "SETTINGS", "get_setting", "TRAIN_POINTS", "synthetic_dataset", "SyntheticRun"),
     "baselines": ("INTERPOLATIONS", "downscale", "train_mask", "heldout_mask",
         "interpolate_training_grid", "psnr_table_row", "fourier_frequencies", "fourier_features"),
-    "restoration_baselines": ("Array", "RofSolution", "TunedResult", "rof_energy", "solve_rof",
+    "restoration_baselines": ("Array", "RofSolution", "TunedResult", "rof_energy", "solve_rof", "solve_rof_grid",
         "split_energy", "solve_split", "tv_chambolle", "gaussian_psf", "wiener_deblur",
         "bm3d_denoise", "tune"),
     "image_regression": ("IMAGE_STRUCTURES", "ENCODINGS", "FOURIER_SIDE", "FIG5_EPOCHS", "S6_RATES",

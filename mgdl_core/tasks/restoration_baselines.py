@@ -7,7 +7,8 @@ a standard restorer. This module gives:
 - :func:`rof_energy`: eq. (18), G(f) = ½‖f̂ − A f‖²_F + λ‖B f‖_{1,1}, in float64. Every method,
   network or classical, is compared by this number (and by PSNR).
 - :func:`solve_rof`: a direct solver of eq. (18) with the given A and B (anisotropic TV):
-  accelerated Chambolle–Pock with a primal–dual gap certificate for A = I, Condat–Vũ otherwise.
+  accelerated Chambolle–Pock with a primal–dual gap certificate for A = I, Condat–Vũ otherwise;
+  :func:`solve_rof_grid` runs it at many λ at once (a tuning grid).
 - :func:`tv_chambolle`, :func:`wiener_deblur`, :func:`bm3d_denoise`: the skimage / bm3d
   baselines of shared/notes/anchors.md §3.2, with the pitfalls found there handled.
 - :func:`tune`: oracle parameter selection by PSNR against the clean image.
@@ -119,6 +120,20 @@ def solve_rof(observed: Array, A, B, lam: float, iterations: int = 5000,
     ``iterations`` is a cap for A = I and the run length otherwise; ``seconds`` is wall time.
     """
     lam = _check_nonnegative(lam, "lam")
+    return solve_rof_grid(observed, A, B, [lam], iterations, tol)[0]
+
+
+@intra_op_threads(1)
+def solve_rof_grid(observed: Array, A, B, lams: Sequence[float], iterations: int = 5000,
+                   tol: float = 1e-6) -> list[RofSolution]:
+    """:func:`solve_rof` at every λ of ``lams`` at once: one run of the solver on the stack of
+    len(lams) images, each λ with its own stopping rule (a stopped one is frozen while the others
+    go on), so each solution is the one :func:`solve_rof` gives at that λ, up to rounding. On a
+    small image the solvers' time goes to calling tiny operations, not to arithmetic: a grid of
+    16 λ on a 32² image costs about what two λ did one by one. ``seconds`` is the whole grid's."""
+    lams = [_check_nonnegative(v, "lam") for v in lams]
+    if not lams:
+        raise ValueError("solve_rof_grid needs at least one λ")
     tol = _check_nonnegative(tol, "tol")
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
         raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
@@ -126,33 +141,68 @@ def solve_rof(observed: Array, A, B, lam: float, iterations: int = 5000,
     if tuple(A(torch.zeros_like(fhat)).shape) != tuple(fhat.shape):
         raise ValueError(f"A maps a {tuple(fhat.shape)} image to another shape; eq. (18) needs "
                          f"A f and the observation to have the same shape")
+    lam = torch.tensor(lams, dtype=fhat.dtype, device=fhat.device)[:, None, None]
     start = time.perf_counter()
     if isinstance(A, Identity):
         f, k, gap = _chambolle_pock(fhat, B, lam, int(iterations), tol)
     else:
-        (f, k), gap = _condat_vu(fhat, A, B, lam, int(iterations), tol), None
-    return RofSolution(image=f.cpu().numpy(), iterations=k, energy=_energy(f, fhat, A, B, lam),
-                       gap=gap, seconds=time.perf_counter() - start)
+        (f, k), gap = _condat_vu(fhat, A, B, lam, int(iterations), tol), [None] * len(lams)
+    seconds = time.perf_counter() - start
+    return [RofSolution(image=f[i].cpu().numpy(), iterations=int(k[i]), energy=_energy(f[i], fhat, A, B, v),
+                        gap=gap[i], seconds=seconds) for i, v in enumerate(lams)]
 
 
-def _chambolle_pock(fhat: torch.Tensor, B, lam: float, iterations: int,
-                    tol: float) -> tuple[torch.Tensor, int, float]:
-    """min_f ½‖f − f̂‖² + λ‖Bf‖₁ as the saddle problem min_f max_{‖p‖∞≤λ} ⟨Bf, p⟩ + ½‖f − f̂‖²."""
-    def gap_of(f: torch.Tensor, p: torch.Tensor) -> tuple[float, float]:
-        primal = (0.5 * (f - fhat).square().sum() + lam * B(f).abs().sum()).item()
+def _sums(x: torch.Tensor) -> torch.Tensor:
+    """The sum of each image of a stack [K, H, W] (or [K, 2H, W]), as [K]."""
+    return x.sum(dim=(-2, -1))
+
+
+class _Stack:
+    """The images of a λ grid still being solved, and the finished ones. Solving continues on the
+    unfinished ones only (``lam``, ``state``), so each λ costs what it would cost alone, and the
+    per-call overhead of the tiny operations is shared."""
+
+    def __init__(self, lam: torch.Tensor, f: torch.Tensor):
+        self.lam, self.left = lam, torch.arange(lam.shape[0])
+        self.out = f.clone()
+        self.steps = [0] * lam.shape[0]
+        self.gaps: list[float | None] = [None] * lam.shape[0]
+
+    def finish(self, done: torch.Tensor, k: int, f: torch.Tensor, gap: torch.Tensor | None, *state: torch.Tensor):
+        """Store the images whose λ is ``done`` (a mask over the unfinished ones) and drop them
+        from ``f`` and ``state``; returns the remaining (f, *state)."""
+        for j, i in enumerate(self.left.tolist()):
+            if done[j]:
+                self.out[i], self.steps[i] = f[j], k
+                self.gaps[i] = None if gap is None else max(float(gap[j]), 0.0)
+        keep = ~done
+        self.lam, self.left = self.lam[keep], self.left[keep]
+        return (f[keep], *(x[keep] for x in state))
+
+
+def _chambolle_pock(fhat: torch.Tensor, B, lam: torch.Tensor, iterations: int,
+                    tol: float) -> tuple[torch.Tensor, list[int], list[float]]:
+    """min_f ½‖f − f̂‖² + λ‖Bf‖₁ as the saddle problem min_f max_{‖p‖∞≤λ} ⟨Bf, p⟩ + ½‖f − f̂‖²,
+    for each λ of the stack ``lam`` [K, 1, 1] (the images f [K, H, W])."""
+    def gap_of(f: torch.Tensor, p: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        primal = _sums(0.5 * (f - fhat).square()) + lam[:, 0, 0] * _sums(B(f).abs())
         btp = B.adjoint(p)
-        dual = ((fhat * btp).sum() - 0.5 * btp.square().sum()).item()
+        dual = _sums(fhat * btp) - 0.5 * _sums(btp.square())
         return primal, primal - dual
 
-    f, p = fhat.clone(), torch.zeros_like(B(fhat))
+    f = fhat.expand(lam.shape[0], *fhat.shape).clone()
+    stack = _Stack(lam, f)
+    p = torch.zeros_like(B(f))
     f_bar = f.clone()
     tau = _CP_TAU0
     sigma = 1.0 / (B.norm_squared_bound() * tau)  # τσ‖B‖² = 1, kept by the updates below
-    primal, gap = gap_of(f, p)
+    primal, gap = gap_of(f, p, lam)
     k = 0
     # "<=" so that a constant observation or λ = 0 (f = f̂, p = 0: gap 0) returns at once.
-    while not gap <= tol * primal and k < iterations:
+    f, p, f_bar = stack.finish(gap <= tol * primal, k, f, gap, p, f_bar)
+    while stack.left.numel() and k < iterations:
         k += 1
+        lam = stack.lam
         p = (p + sigma * B(f_bar)).clamp(-lam, lam)               # prox of the box's indicator
         f_new = (f - tau * B.adjoint(p) + tau * fhat) / (1.0 + tau)  # exact prox of the data term
         theta = 1.0 / math.sqrt(1.0 + 2.0 * tau)                  # γ = 1: the data term's convexity
@@ -160,29 +210,39 @@ def _chambolle_pock(fhat: torch.Tensor, B, lam: float, iterations: int,
         f_bar = f_new + theta * (f_new - f)
         f = f_new
         if k % _GAP_EVERY == 0 or k == iterations:
-            primal, gap = gap_of(f, p)
-    return f, k, max(gap, 0.0)
+            primal, gap = gap_of(f, p, lam)
+            done = (gap <= tol * primal) | (k == iterations)
+            f, p, f_bar = stack.finish(done, k, f, gap, p, f_bar)
+    return stack.out, stack.steps, stack.gaps
 
 
-def _condat_vu(fhat: torch.Tensor, A, B, lam: float, iterations: int,
-               tol: float) -> tuple[torch.Tensor, int]:
+def _condat_vu(fhat: torch.Tensor, A, B, lam: torch.Tensor, iterations: int,
+               tol: float) -> tuple[torch.Tensor, list[int]]:
     """min_f h(f) + λ‖Bf‖₁ with h = ½‖Af − f̂‖² smooth (∇h is ‖A‖²-Lipschitz): gradient steps on h,
-    prox steps on the conjugate of λ‖·‖₁ (the projection onto the box [−λ, λ])."""
+    prox steps on the conjugate of λ‖·‖₁ (the projection onto the box [−λ, λ]), for each λ of the
+    stack ``lam`` [K, 1, 1]."""
+    def energy(f: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+        return _sums(0.5 * (fhat - A(f)).square()) + lam[:, 0, 0] * _sums(B(f).abs())
+
     sigma = _CV_DUAL / B.norm_squared_bound()
     tau = 0.99 / (A.norm_squared_bound() / 2.0 + sigma * B.norm_squared_bound())
-    f = A.adjoint(fhat).clone()  # Aᵀf̂: f̂ itself for a blur, but defined for any A
+    f = A.adjoint(fhat).expand(lam.shape[0], *fhat.shape).clone()  # Aᵀf̂: f̂ itself for a blur, but defined for any A
+    stack = _Stack(lam, f)
     p = torch.zeros_like(B(f))
-    last = _energy(f, fhat, A, B, lam)
+    last = energy(f, lam)
     for k in range(1, iterations + 1):
+        lam = stack.lam
         f_new = f - tau * (A.adjoint(A(f) - fhat) + B.adjoint(p))
         p = (p + sigma * B(2.0 * f_new - f)).clamp(-lam, lam)
         f = f_new
-        if k % _ENERGY_EVERY == 0:
-            energy = _energy(f, fhat, A, B, lam)
-            if abs(last - energy) <= tol * energy:
-                return f, k
-            last = energy
-    return f, iterations
+        if k % _ENERGY_EVERY == 0 or k == iterations:  # the last check may come sooner: it only ends the run
+            now = energy(f, lam)
+            stalled = (last - now).abs() <= tol * now  # over the last _ENERGY_EVERY iterations
+            done = torch.ones_like(stalled) if k == iterations else stalled
+            f, p, last = stack.finish(done, k, f, None, p, now)
+            if not stack.left.numel():
+                break
+    return stack.out, stack.steps
 
 
 def split_energy(image: Array, observed: Array, A, B, lam: float, beta: float) -> float:
