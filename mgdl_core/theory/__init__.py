@@ -12,11 +12,12 @@ packages below this one):
 from .._face import lazy_face
 
 __all__, __getattr__, __dir__ = lazy_face(__name__, {
-    "convergence": ("ScalarFunction", "alpha_by_grade", "LinearisedPath", "gradient_descent",
+    "convergence": ("ScalarFunction", "Derivatives", "alpha_by_grade", "LinearisedPath", "gradient_descent",
         "linearised_gd"),
     "convex": ("SUPPORT_CUT", "with_bias_column", "activation_patterns", "ConvexGrade",
         "solve_convex_grade", "recover_network", "two_layer_loss", "random_two_layer",
-        "pack_two_layer", "unpack_two_layer", "two_layer_objective"),
+        "pack_two_layer", "unpack_two_layer", "two_layer_objective", "ACTIVATION_DERIVATIVES",
+        "two_layer_derivatives"),
     "hessian": ("DENSE_BELOW", "DENSE_FALLBACK_UP_TO", "edge_of_stability", "hvp", "dense_hessian",
         "Spectrum", "hessian_spectrum", "EigenTracker", "EigenStop"),
     "convex_grades": ("TwoLayerGrade", "TwoLayerMGDL", "convex_mgdl", "gd_mgdl"),
