@@ -95,7 +95,6 @@ def rof_energy(image: Array, observed: Array, A, B, lam: float) -> float:
     return _energy(f, fhat.to(f.device), A, B, _check_nonnegative(lam, "lam"))
 
 
-@intra_op_threads(1)  # one small matmul per iteration: see intra_op_threads
 def solve_rof(observed: Array, A, B, lam: float, iterations: int = 5000,
               tol: float = 1e-6) -> RofSolution:
     """Minimise eq. (18) over the pixels, exactly as posed (the given A and B), in float64.
@@ -119,11 +118,10 @@ def solve_rof(observed: Array, A, B, lam: float, iterations: int = 5000,
 
     ``iterations`` is a cap for A = I and the run length otherwise; ``seconds`` is wall time.
     """
-    lam = _check_nonnegative(lam, "lam")
     return solve_rof_grid(observed, A, B, [lam], iterations, tol)[0]
 
 
-@intra_op_threads(1)
+@intra_op_threads(1)  # one small matmul per iteration: see intra_op_threads
 def solve_rof_grid(observed: Array, A, B, lams: Sequence[float], iterations: int = 5000,
                    tol: float = 1e-6) -> list[RofSolution]:
     """:func:`solve_rof` at every λ of ``lams`` at once: one run of the solver on the stack of
